@@ -1,0 +1,108 @@
+"""Builds the ASGI app: routers, middleware, error mapping — nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from nerve import __version__, metrics
+from nerve.errors import InvalidInput, NerveError, NotFound, error_response
+from nerve.events import api as events_api
+from nerve.events.writer import EventWriter
+from nerve.logging import configure_logging
+from nerve.ops import api as ops_api
+from nerve.runtime import open_runtime
+from nerve.settings import Settings, get_settings
+from nerve.tracking import api as tracking_api
+from nerve.tracking.normalize import Limits
+from nerve.tracking.service import WriteKeys
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with open_runtime(settings) as runtime:
+            writer = EventWriter(runtime.engine, settings.max_commit_events)
+            app.state.settings = settings
+            app.state.engine = runtime.engine
+            app.state.event_writer = writer
+            app.state.write_keys = WriteKeys(runtime.engine)
+            app.state.limits = Limits(
+                settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
+            )
+            writer.start()
+            try:
+                yield
+            finally:
+                await writer.close()
+
+    app = FastAPI(
+        title="Nerve",
+        version=__version__,
+        description="Marketing-automation brain for headless commerce.",
+        lifespan=lifespan,
+    )
+    app.router.routes.extend(tracking_api.routes)
+    app.include_router(ops_api.router)
+    app.include_router(events_api.router)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Content-Encoding", "X-Retry-Count"],
+        max_age=86400,
+    )
+    app.add_middleware(metrics.RequestMetricsMiddleware)
+    _install_error_mapping(app)
+    return app
+
+
+def _install_error_mapping(app: FastAPI) -> None:
+    """The one place where errors become HTTP responses in the contract's shape."""
+
+    async def nerve_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NerveError)
+        return error_response(exc)
+
+    async def validation_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        details = [
+            {"location": list(e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        return error_response(InvalidInput("the request is invalid", details=_jsonable(details)))
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        error: NerveError
+        if exc.status_code == 404:
+            error = NotFound("no such resource")
+        else:
+            error = NerveError(str(exc.detail))
+            error.status = exc.status_code
+            error.code = {405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(error, headers=exc.headers)
+
+    app.add_exception_handler(NerveError, nerve_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

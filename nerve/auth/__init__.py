@@ -1,0 +1,1 @@
+"""Secret API keys for the admin API."""

@@ -1,0 +1,149 @@
+"""The `nerve` command line. Each command opens a runtime and calls a service."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, NoReturn
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from nerve.auth import service as auth_service
+from nerve.db import migrate
+from nerve.db.engine import make_engine, write_transaction
+from nerve.errors import NerveError
+from nerve.runtime import open_runtime
+from nerve.settings import get_settings
+from nerve.workspaces import service as workspace_service
+
+app = typer.Typer(
+    help="Nerve: marketing-automation brain for headless commerce.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+sources_app = typer.Typer(help="Sources: the shop's heads that send events.", no_args_is_help=True)
+keys_app = typer.Typer(help="Secret API keys for the admin API.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sources_app, name="sources")
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+WorkspaceOption = Annotated[str, typer.Option(help="Workspace name.")]
+
+
+def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data))
+    else:
+        console.print(human)
+
+
+def _fail(error: NerveError) -> NoReturn:
+    err_console.print(f"[red]error[/red] {error.code}: {error.message}")
+    if error.details is not None:
+        err_console.print(error.details)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="Server processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Run the HTTP API."""
+    settings = get_settings()
+    if workers > 1 and settings.is_sqlite:
+        _fail(NerveError("several server processes need PostgreSQL; SQLite has one writer"))
+    if settings.auto_migrate:
+        engine = make_engine(settings)
+        migrate.upgrade(engine)
+        engine.dispose()
+    uvicorn.run(
+        "nerve.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers if workers > 1 else None,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations."""
+    engine = make_engine(get_settings())
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    console.print("database is up to date")
+
+
+@sources_app.command("create")
+def sources_create(
+    name: str,
+    kind: Annotated[str, typer.Option(help="web, app, kiosk, pos or server")],
+    workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a source and print its write key."""
+    with open_runtime() as runtime:
+        try:
+            with write_transaction(runtime.engine) as conn:
+                workspace_id = workspace_service.ensure_workspace(conn, workspace)
+                source = workspace_service.create_source(conn, workspace_id, name, kind)
+        except NerveError as exc:
+            _fail(exc)
+    _emit(
+        as_json,
+        {"id": source.id, "name": source.name, "kind": source.kind, "write_key": source.write_key},
+        f"source [bold]{source.name}[/bold] ({source.kind}) write key: {source.write_key}",
+    )
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, marketer or viewer")] = "admin",
+    workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a secret API key; it is shown once."""
+    with open_runtime() as runtime:
+        try:
+            with write_transaction(runtime.engine) as conn:
+                workspace_id = workspace_service.ensure_workspace(conn, workspace)
+                key = auth_service.create_key(conn, workspace_id, role)
+        except NerveError as exc:
+            _fail(exc)
+    _emit(
+        as_json,
+        {"id": key.id, "role": key.role, "secret_key": key.secret_key},
+        f"{key.role} key (shown once): {key.secret_key}",
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    customers: Annotated[int, typer.Option(help="Simulated customers.")] = 40,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C).")
+    ] = None,
+) -> None:
+    """Run a demo shop on SQLite with simulated customers on every head."""
+    from nerve.demo.service import run_demo
+
+    run_demo(host=host, port=port, customers=customers, duration=duration)
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,17 @@
+"""Statements whose SQL differs between SQLite and PostgreSQL, chosen by engine dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Insert
+
+from nerve.db import postgres, sqlite
+
+
+def insert_ignoring_duplicates(dialect: Dialect, table: Any, index_elements: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (index_elements) DO NOTHING."""
+    if dialect.name == "postgresql":
+        return postgres.insert_ignoring_duplicates(table, index_elements)
+    return sqlite.insert_ignoring_duplicates(table, index_elements)

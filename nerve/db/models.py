@@ -1,0 +1,10 @@
+"""Imports every capability's tables so `Base.metadata` is complete (Alembic, tests)."""
+
+from nerve.auth import models as auth_models
+from nerve.db.base import Base
+from nerve.events import models as event_models
+from nerve.workspaces import models as workspace_models
+
+metadata = Base.metadata
+
+__all__ = ["auth_models", "event_models", "metadata", "workspace_models"]

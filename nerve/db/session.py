@@ -1,0 +1,18 @@
+"""FastAPI dependency: one database connection per request, committed on success."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, Engine
+
+
+def _connection(request: Request) -> Iterator[Connection]:
+    engine: Engine = request.app.state.engine
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+Db = Annotated[Connection, Depends(_connection)]

@@ -1,0 +1,1 @@
+"""`nerve demo`: a demo shop with simulated customers on every head."""

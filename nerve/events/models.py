@@ -1,0 +1,37 @@
+"""The events table. Columns that queries filter on are lifted out of the Segment payload."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nerve.db.base import Base, JsonDocument, UtcDateTime
+
+# SQLite only gives an auto-incrementing rowid alias to INTEGER PRIMARY KEY.
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        # Deduplication: the SDKs retry, a resent message is stored once per source.
+        UniqueConstraint("source_id", "message_id"),
+        Index("ix_events_workspace_user", "workspace_id", "user_id"),
+        Index("ix_events_workspace_anonymous", "workspace_id", "anonymous_id"),
+        Index("ix_events_workspace_event_name", "workspace_id", "event"),
+    )
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    anonymous_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    timestamp: Mapped[datetime] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    payload: Mapped[Any] = mapped_column(JsonDocument())

@@ -1,0 +1,60 @@
+"""Prometheus metrics, one registry for the process, and the request-latency middleware."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+EVENTS_ACCEPTED = Counter(
+    "nerve_events_accepted_total", "Tracking messages stored (after deduplication)", ["type"]
+)
+EVENTS_REJECTED = Counter(
+    "nerve_events_rejected_total", "Tracking messages rejected, by error code", ["code"]
+)
+COMMIT_BATCH_EVENTS = Histogram(
+    "nerve_event_commit_batch_events",
+    "Events written per group commit",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000),
+)
+COMMIT_SECONDS = Histogram(
+    "nerve_event_commit_seconds",
+    "Duration of one group commit",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+REQUEST_SECONDS = Histogram(
+    "nerve_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+class RequestMetricsMiddleware:
+    """Records latency per route template (not raw path, to keep label cardinality bounded)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(
+                time.perf_counter() - started
+            )

@@ -1,0 +1,46 @@
+"""Configuration from `NERVE_*` environment variables and `.env`; the environment wins."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NERVE_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///nerve.db"
+    # WAL + FULL survives power loss; NORMAL survives process crashes only (kill -9 is safe).
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
+    database_pool_size: int = 10
+    auto_migrate: bool = True
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+
+    log_level: str = "info"
+    log_format: Literal["console", "json"] = "console"
+
+    # Segment's documented limits for its HTTP Tracking API.
+    max_event_bytes: int = 32 * 1024
+    max_request_bytes: int = 500 * 1024
+    max_batch_events: int = 2500
+    # Largest group commit: events from concurrent requests written in one transaction.
+    max_commit_events: int = Field(default=20_000, ge=1)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Segment-compatible HTTP Tracking API: the heads report behaviour here."""

@@ -1,0 +1,145 @@
+"""Ingestion: authenticate the head, normalise its messages, hand them to the group committer."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from nerve import metrics
+from nerve.events.writer import EventWriter
+from nerve.tracking.normalize import (
+    BATCH_PATHS,
+    SINGLE_PATHS,
+    Envelope,
+    Limits,
+    Rejected,
+    decode_body,
+    normalize,
+    parse_json_object,
+)
+from nerve.workspaces.service import SourceInfo, find_source_by_write_key
+
+_CACHE_SECONDS = 60.0
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WriteKeys:
+    """Write key → source, cached briefly so the hot path rarely touches the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._cache: dict[str, tuple[float, SourceInfo | None]] = {}
+
+    def cached(self, write_key: str) -> tuple[bool, SourceInfo | None]:
+        hit = self._cache.get(write_key)
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
+    def load(self, write_key: str) -> SourceInfo | None:
+        with self._engine.connect() as conn:
+            source = find_source_by_write_key(conn, write_key)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[write_key] = (time.monotonic() + _CACHE_SECONDS, source)
+        return source
+
+
+def write_key_from_basic_auth(header: str | None) -> str | None:
+    """Segment sends the write key as the Basic-auth username with an empty password."""
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise Rejected("invalid_authorization", "malformed Basic credentials", 401) from None
+    return decoded.partition(":")[0] or None
+
+
+def read_request(
+    path: str, raw: bytes, content_encoding: str | None, limits: Limits
+) -> tuple[bool, dict[str, Any]]:
+    """Decode and parse a tracking request body; returns (is_batch, body)."""
+    is_batch = path in BATCH_PATHS
+    if not is_batch and path not in SINGLE_PATHS:
+        raise Rejected("not_found", f"/v1/{path} is not a tracking endpoint", 404)
+    limit = limits.max_request_bytes if is_batch else limits.max_event_bytes
+    code = "request_too_large" if is_batch else "event_too_large"
+    if len(raw) > limit:
+        raise Rejected(code, f"the body exceeds {limit} bytes", 413)
+    try:
+        body = decode_body(raw, content_encoding, limit)
+    except Rejected as exc:
+        if exc.status == 413:
+            raise Rejected(code, exc.message, 413) from None
+        raise
+    return is_batch, parse_json_object(body)
+
+
+def build_rows(
+    path: str,
+    is_batch: bool,
+    body: dict[str, Any],
+    source: SourceInfo,
+    received_at: datetime,
+    limits: Limits,
+) -> tuple[list[dict[str, Any]], IngestResult]:
+    """Normalise every message; bad ones are reported, good ones returned for storage."""
+    result = IngestResult()
+    if not is_batch:
+        envelope = Envelope(source.workspace_id, source.id, received_at)
+        rows = [normalize(body, SINGLE_PATHS[path], envelope, limits.max_event_bytes)]
+        return rows, result
+    items = body.get("batch")
+    if not isinstance(items, list):
+        raise Rejected("invalid_batch", "`batch` must be an array of messages")
+    if not items:
+        raise Rejected("invalid_batch", "`batch` is empty")
+    if len(items) > limits.max_batch_events:
+        raise Rejected(
+            "too_many_events", f"a batch holds at most {limits.max_batch_events} messages", 413
+        )
+    context, integrations = body.get("context"), body.get("integrations")
+    if context is not None and not isinstance(context, dict):
+        raise Rejected("invalid_field", "batch `context` must be an object")
+    if integrations is not None and not isinstance(integrations, dict):
+        raise Rejected("invalid_field", "batch `integrations` must be an object")
+    envelope = Envelope(
+        source.workspace_id, source.id, received_at, body.get("sentAt"), context, integrations
+    )
+    rows = []
+    for index, item in enumerate(items):
+        try:
+            rows.append(normalize(item, None, envelope, limits.max_event_bytes))
+        except Rejected as exc:
+            message_id = item.get("messageId") if isinstance(item, dict) else None
+            result.rejected.append(
+                {
+                    "index": index,
+                    "messageId": message_id,
+                    "error": {"code": exc.code, "message": exc.message},
+                }
+            )
+            metrics.EVENTS_REJECTED.labels(exc.code).inc()
+    return rows, result
+
+
+async def store(writer: EventWriter, rows: list[dict[str, Any]], result: IngestResult) -> None:
+    await writer.write(rows)
+    result.accepted = len(rows)
+    for row in rows:
+        metrics.EVENTS_ACCEPTED.labels(row["type"]).inc()
