@@ -168,7 +168,7 @@ def normalize(
     if not isinstance(message, dict):
         raise Rejected("invalid_message", "each message must be a JSON object")
     kind = type_ or message.get("type")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise Rejected(
             "invalid_type",
             f"type must be one of {', '.join(sorted(EVENT_TYPES))}; got {kind!r}",
