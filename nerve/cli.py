@@ -138,11 +138,14 @@ def demo(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C).")
     ] = None,
+    speed: Annotated[
+        float | None, typer.Option(help="Run the simulated customers this many times faster.")
+    ] = None,
 ) -> None:
     """Run a demo shop on SQLite with simulated customers on every head."""
     from nerve.demo.service import run_demo
 
-    run_demo(host=host, port=port, customers=customers, duration=duration)
+    run_demo(host=host, port=port, customers=customers, duration=duration, speed=speed)
 
 
 def main() -> None:  # pragma: no cover

@@ -14,6 +14,9 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     logging.basicConfig(level=level.upper(), format="%(message)s")
+    # Libraries' chatter (a line per HTTP call, per migration context) is not the operator's news.
+    for name in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

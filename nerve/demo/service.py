@@ -1,5 +1,165 @@
-"""Placeholder replaced by the demo simulator."""
+"""`nerve demo`: the demo shop on the embedded SQLite database, with the API server and simulated
+customers on every head running in one process until Ctrl-C, SIGTERM or `--duration`.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from rich.console import Console
+
+from nerve.demo import display
+from nerve.demo.server import DemoError, DemoServer
+from nerve.demo.simulator import Simulator, TrafficStats
+from nerve.demo.workspace import prepare_workspace
+from nerve.runtime import open_runtime
+from nerve.settings import Settings
+
+# Always the embedded database in the working directory, whatever NERVE_DATABASE_URL says:
+# the demo must never write its invented customers into a real shop's database.
+DATABASE_FILE = "nerve-demo.db"
 
 
-def run_demo(*, host: str, port: int, customers: int, duration: float | None) -> None:
-    raise NotImplementedError
+class DemoSettings(BaseSettings):
+    """Knobs without a command-line option: NERVE_DEMO_SPEED=20 runs the customers twenty times
+    faster (the acceptance test does), NERVE_DEMO_SEED=8 simulates other customers."""
+
+    model_config = SettingsConfigDict(env_prefix="NERVE_DEMO_", env_file=".env", extra="ignore")
+
+    speed: float = Field(default=1.0, gt=0, le=1000)
+    seed: int = 7
+
+
+def run_demo(
+    *, host: str, port: int, customers: int, duration: float | None, speed: float | None = None
+) -> None:
+    console = Console(highlight=False)
+    try:
+        healthy = _run(console, host, port, customers, duration, speed)
+    except DemoError as exc:
+        Console(stderr=True).print(f"[red]error[/red] {exc.message}")
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:  # Ctrl-C while setting up, before the demo handles signals
+        raise SystemExit(130) from None
+    if not healthy:
+        raise SystemExit(1)
+
+
+def demo_settings(host: str, port: int) -> Settings:
+    url_host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, host)
+    if ":" in url_host and not url_host.startswith("["):
+        url_host = f"[{url_host}]"
+    settings = Settings(
+        database_url=f"sqlite:///{DATABASE_FILE}",
+        host=host,
+        port=port,
+        public_url=f"http://{url_host}:{port}",
+    )
+    if "log_level" not in settings.model_fields_set:
+        # The demo's screen says what happens; logs only speak up about problems, unless
+        # NERVE_LOG_LEVEL asks for more.
+        settings.log_level = "warning"
+    return settings
+
+
+def _run(
+    console: Console,
+    host: str,
+    port: int,
+    customers: int,
+    duration: float | None,
+    speed: float | None,
+) -> bool:
+    """Run the demo; False when the simulated customers failed."""
+    knobs = _knobs(speed)
+    if customers < 0:
+        raise DemoError("--customers must be 0 or more")
+    settings = demo_settings(host, port)
+    with open_runtime(settings, migrate_schema=True) as runtime:
+        workspace = prepare_workspace(runtime.engine)
+    simulator = Simulator(
+        settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
+    )
+    server = DemoServer(settings)
+    stop = threading.Event()
+    with _stopped_by_signals(stop, server):
+        try:
+            server.start(settings.base_url)
+            display.welcome(
+                console, workspace, settings.base_url, _database(), customers, knobs.speed
+            )
+            elapsed = _simulate(console, simulator, stop, duration)
+        finally:
+            server.stop()
+    return _report(console, simulator, elapsed)
+
+
+def _knobs(speed: float | None) -> DemoSettings:
+    try:
+        knobs = DemoSettings()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = f"NERVE_DEMO_{str(problem['loc'][0]).upper()}"
+        raise DemoError(f"{name}: {problem['msg'].lower()}") from None
+    if speed is not None:
+        knobs.speed = speed
+    if knobs.speed <= 0:
+        raise DemoError("the speed must be above 0")
+    return knobs
+
+
+def _simulate(
+    console: Console, simulator: Simulator, stop: threading.Event, duration: float | None
+) -> float:
+    """Customers shop on their own thread while this one shows the traffic; returns how long."""
+    started = time.monotonic()
+    deadline = None if duration is None else started + duration
+    customers = threading.Thread(target=simulator.run, args=(stop,), name="nerve-demo-customers")
+    customers.start()
+    try:
+        display.watch(console, simulator.stats, stop, deadline)
+    finally:
+        stop.set()
+        customers.join()
+    return time.monotonic() - started
+
+
+def _report(console: Console, simulator: Simulator, elapsed: float) -> bool:
+    stats: TrafficStats = simulator.stats
+    display.farewell(console, stats, elapsed, _database())
+    if simulator.error is not None:
+        console.print(f"[red]The simulated customers stopped early:[/red] {simulator.error!r}")
+        return False
+    return True
+
+
+def _database() -> Path:
+    return Path(DATABASE_FILE).resolve()
+
+
+@contextmanager
+def _stopped_by_signals(stop: threading.Event, server: DemoServer) -> Iterator[None]:
+    """Ctrl-C or SIGTERM stops the demo gracefully; a second one stops the server at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            server.hurry()
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,366 @@
+"""Shopping stories the simulated customers live through: browsing, carts left behind and picked
+up on another device, checkouts, kiosk sessions and till sales.
+
+Event names and properties follow the Segment E-commerce Spec v2
+(https://segment.com/docs/connections/spec/ecommerce/v2/) and the mobile lifecycle spec.
+Order, checkout and cart ids must be unique across runs of the demo (a shop would reject a reused
+order number), so they come from `uuid4`, not from the seeded generator.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
+from urllib.parse import quote_plus
+
+from nerve.demo.catalog import (
+    ADD_ONS,
+    CATEGORIES,
+    SEARCHES,
+    SHOP_NAME,
+    Product,
+    category_slug,
+    in_category,
+    product,
+)
+from nerve.demo.devices import APP_VERSION
+from nerve.demo.ecommerce import (
+    COUPONS,
+    Cart,
+    Coupon,
+    cart_products,
+    money,
+    order_properties,
+    product_properties,
+)
+from nerve.demo.people import Customer
+from nerve.demo.visit import Call, Visit
+
+Story = Generator[Call, None, None]
+Scenario = Callable[[Customer, random.Random], Story]
+_ENTRIES = (
+    ("", "/"),
+    ("https://duckduckgo.com/", "/"),
+    ("https://www.google.com/", "/"),
+    ("https://mail.example/", "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring_trail"),
+)
+_ARRIVALS_WITHIN = 30.0  # seconds in which all customers show up for the first time
+
+
+def _order_number() -> str:
+    return f"ST-{uuid.uuid4().int % 10**9:09d}"
+
+
+@dataclass
+class _Checkout:
+    cart: Cart
+    checkout_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    order_id: str = field(default_factory=_order_number)
+    coupon: Coupon | None = None
+
+    def properties(self, v: Visit, shipped: bool = True) -> dict[str, Any]:
+        return order_properties(
+            self.cart,
+            order_id=self.order_id,
+            checkout_id=self.checkout_id,
+            coupon=self.coupon,
+            affiliation=v.affiliation,
+            shipped=shipped,
+        )
+
+
+def customer_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
+    """Everything one customer does, visit after visit, until the demo stops.
+
+    The first visits are spread over the heads so that every head shows up within a minute.
+    """
+    scenario = OPENINGS[customer.index % len(OPENINGS)]
+    pause = rng.uniform(0.0, _ARRIVALS_WITHIN)
+    while True:
+        story = scenario(customer, rng)
+        first = next(story, None)
+        if first is not None:
+            yield replace(first, wait=pause)
+            yield from story
+        pause = rng.uniform(30.0, 120.0)
+        scenario = _next_scenario(customer, rng)
+
+
+def _next_scenario(customer: Customer, rng: random.Random) -> Scenario:
+    if customer.cart is not None and rng.random() < 0.5:
+        return resume_cart
+    scenarios: list[Scenario] = [browse_only, abandon_cart, buy_now, store_visit, store_purchase]
+    return rng.choices(scenarios, weights=[35, 20, 20, 15, 10])[0]
+
+
+def browse_only(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
+    v = _visit(customer, rng, head)
+    yield from _arrive(v)
+    seen = yield from _browse(v)
+    if v.device.user_id and rng.random() < 0.5:
+        yield _wishlist(v, rng.choice(seen))
+    yield from _leave(v)
+
+
+def abandon_cart(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
+    v = _visit(customer, rng, head)
+    yield from _arrive(v)
+    seen = yield from _browse(v)
+    yield from _fill_cart(v, seen)
+    if rng.random() < 0.5:
+        cart = _cart(v)
+        yield v.view("Cart", "/cart")
+        yield v.track("Cart Viewed", {"cart_id": cart.cart_id, "products": cart_products(cart)})
+        if rng.random() < 0.5:
+            yield v.track("Checkout Started", _Checkout(cart).properties(v))
+    if customer.has_account and rng.random() < 0.5:
+        yield from _log_in(v)  # "sign in to save your cart"
+    yield from _leave(v)
+
+
+def buy_now(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
+    v = _visit(customer, rng, head)
+    yield from _arrive(v)
+    seen = yield from _browse(v)
+    yield from _fill_cart(v, seen)
+    yield from _checkout(v)
+    yield from _leave(v)
+
+
+def resume_cart(customer: Customer, rng: random.Random) -> Story:
+    """Come back to the cart: on another device when the shop knows whose cart it is."""
+    cart = customer.cart
+    assert cart is not None
+    started_on = next((d for d in customer.devices if d.anonymous_id == cart.device_id), None)
+    others = [d for d in customer.devices if d is not started_on]
+    device = rng.choice(others) if cart.owner_known and others else started_on
+    if device is None:  # an anonymous kiosk cart: nobody can find it again
+        customer.cart = None
+        yield from browse_only(customer, rng)
+        return
+    v = Visit(customer, device, rng)
+    yield from _arrive(v)
+    yield from _log_in(v)
+    yield from _checkout(v)
+    yield from _leave(v)
+
+
+def store_visit(customer: Customer, rng: random.Random) -> Story:
+    """Look around on the store's kiosk, and often buy at the till."""
+    v = Visit(customer, customer.home.kiosk(rng), rng)
+    yield v.view("Welcome", "/")
+    seen = yield from _browse(v)
+    if customer.has_account:
+        v.device.user_id = customer.user_id  # scans the loyalty card in the app
+        yield v.identify()
+        yield from _fill_cart(v, seen)  # reserves the shoes in the persistent cart
+        _cart(v).owner_known = True
+    elif rng.random() < 0.5:
+        yield v.identify(email_only=True)  # "send me the product details"
+    if rng.random() < 0.5:
+        yield from store_purchase(customer, rng)
+
+
+def store_purchase(customer: Customer, rng: random.Random) -> Story:
+    """A sale at the till: the customer's account when known, always the e-mail for the receipt."""
+    till = customer.home.till(rng)
+    till.user_id = customer.user_id if customer.has_account else None
+    till.traits = {"email": customer.typed_email(rng)}
+    v = Visit(customer, till, rng, f"{SHOP_NAME} {customer.home.name}")
+    checkout = _Checkout(Cart(uuid.uuid4().hex, till.anonymous_id))
+    picked_up = customer.cart if customer.cart and rng.random() < 0.6 else None
+    for line in picked_up.lines if picked_up else []:
+        checkout.cart.add(line.product, line.quantity)
+    if picked_up is None:
+        checkout.cart.add(rng.choice(in_category(customer.favourite_category)), 1)
+    else:
+        customer.cart = None
+    if rng.random() < 0.2:
+        checkout.coupon = COUPONS[-1]
+        yield v.track("Coupon Applied", _coupon_properties(checkout, checkout.coupon))
+    payment = rng.choice(("Card", "Cash", "Apple Pay", "Google Pay"))
+    properties = {**checkout.properties(v, shipped=False), "payment_method": payment}
+    yield v.track("Order Completed", properties, flush=True)
+    customer.orders += 1
+
+
+OPENINGS: tuple[Scenario, ...] = (
+    partial(buy_now, head="web"),
+    partial(abandon_cart, head="app"),
+    store_visit,
+    store_purchase,
+    browse_only,
+)
+
+
+def _visit(customer: Customer, rng: random.Random, head: str | None) -> Visit:
+    """A visit on one of the customer's own devices; asking for the app may install it."""
+    if head == "app" and not any(d.head == "app" for d in customer.devices):
+        visit = Visit(customer, customer.install_app(rng), rng)
+        visit.installed = True
+        return visit
+    return Visit(customer, customer.personal_device(rng, head), rng)
+
+
+def _arrive(v: Visit) -> Story:
+    """Open the app, or land on the website from somewhere."""
+    if v.device.head != "app":
+        v.device.page = None
+        v.referrer, path = v.rng.choice(_ENTRIES)
+        yield v.view("Home", path)
+        return
+    if v.installed:
+        yield v.track("Application Installed", dict(APP_VERSION))
+    yield v.track("Application Opened", {"from_background": v.rng.random() < 0.3, **APP_VERSION})
+    yield v.view("Home", "/")
+
+
+def _leave(v: Visit) -> Story:
+    cart = v.customer.cart
+    if cart is not None and cart.device_id == v.device.anonymous_id and v.device.user_id:
+        cart.owner_known = True
+    if v.device.head == "app":
+        yield v.track("Application Backgrounded", flush=True)
+
+
+def _browse(v: Visit) -> Generator[Call, None, list[Product]]:
+    """Search or open a category, then look at a few products; returns those looked at."""
+    rng = v.rng
+    if rng.random() < 0.4:
+        query, category = rng.choice(SEARCHES)
+        yield v.track("Products Searched", {"query": query})
+        yield v.view("Search Results", f"/search?q={quote_plus(query)}", query=query)
+        list_id = "search-results"
+    else:
+        category = v.customer.favourite_category if rng.random() < 0.6 else rng.choice(CATEGORIES)
+        yield v.view("Category", f"/c/{category_slug(category)}", category, category=category)
+        list_id = category_slug(category)
+    products = in_category(category)
+    listed = [product_properties(p, position=i) for i, p in enumerate(products, start=1)]
+    yield v.track(
+        "Product List Viewed", {"list_id": list_id, "category": category, "products": listed}
+    )
+    seen = rng.sample(products, k=rng.randint(1, min(3, len(products))))
+    for item in seen:
+        position = products.index(item) + 1
+        yield v.track("Product Clicked", product_properties(item, position=position))
+        yield v.view("Product Detail", item.path, item.name, product_id=item.product_id)
+        yield v.track("Product Viewed", {**product_properties(item), "value": money(item.price)})
+    return seen
+
+
+def _cart(v: Visit) -> Cart:
+    """The customer's open cart, started on this device if there was none."""
+    if v.customer.cart is None:
+        v.customer.cart = Cart(uuid.uuid4().hex, v.device.anonymous_id)
+    return v.customer.cart
+
+
+def _fill_cart(v: Visit, seen: list[Product]) -> Story:
+    cart, rng = _cart(v), v.rng
+    for item in seen[: rng.randint(1, 2)]:
+        cart.add(item, 1)
+        yield v.track("Product Added", _line_properties(cart, item, 1))
+    if rng.random() < 0.5:
+        add_on, quantity = product(rng.choice(ADD_ONS)), rng.randint(1, 2)
+        cart.add(add_on, quantity)
+        yield v.track("Product Added", _line_properties(cart, add_on, quantity))
+    if len(cart.lines) > 1 and rng.random() < 0.25:
+        line = rng.choice(cart.lines)
+        cart.remove(line.product)
+        yield v.track("Product Removed", _line_properties(cart, line.product, line.quantity))
+
+
+def _line_properties(cart: Cart, item: Product, quantity: int) -> dict[str, Any]:
+    return {"cart_id": cart.cart_id, **product_properties(item, quantity=quantity)}
+
+
+def _wishlist(v: Visit, item: Product) -> Call:
+    wishlist = {"wishlist_id": f"wl_{v.customer.user_id}", "wishlist_name": "My favourites"}
+    return v.track("Product Added to Wishlist", {**wishlist, **product_properties(item)})
+
+
+def _log_in(v: Visit) -> Story:
+    """Sign in (or sign up); from now on every call from this device carries the userId."""
+    if v.device.user_id:
+        return
+    signing_up = not v.customer.has_account
+    if signing_up:
+        yield v.view("Create Account", "/account/register")
+    else:
+        yield v.view("Sign In", "/account/login")
+    v.customer.has_account = True
+    v.device.user_id = v.customer.user_id
+    yield v.identify()
+    if signing_up:
+        yield v.track("Signed Up", {"type": "organic"})
+
+
+def _checkout(v: Visit) -> Story:
+    checkout = _Checkout(_cart(v))
+    yield v.view("Cart", "/cart")
+    yield v.track(
+        "Cart Viewed", {"cart_id": checkout.cart.cart_id, "products": cart_products(checkout.cart)}
+    )
+    yield v.track("Checkout Started", checkout.properties(v))
+    yield from _log_in(v)
+    yield from _shipping_step(v, checkout)
+    yield from _try_coupon(v, checkout)
+    yield from _payment_step(v, checkout)
+    yield v.track("Order Completed", checkout.properties(v))
+    yield v.view("Order Confirmation", "/checkout/confirmation", order_id=checkout.order_id)
+    v.customer.cart = None
+    v.customer.orders += 1
+
+
+def _shipping_step(v: Visit, checkout: _Checkout) -> Story:
+    method = v.rng.choice(("DHL Standard", "DHL Express", "Click & Collect"))
+    step = {"checkout_id": checkout.checkout_id, "step": 1, "shipping_method": method}
+    yield v.view("Checkout Shipping", "/checkout/shipping")
+    yield v.track("Checkout Step Viewed", step)
+    yield v.track("Checkout Step Completed", step)
+
+
+def _payment_step(v: Visit, checkout: _Checkout) -> Story:
+    methods = {
+        "app": ("Apple Pay", "Google Pay", "PayPal"),
+        "web": ("PayPal", "Credit Card", "Klarna"),
+    }
+    method = v.rng.choice(methods[v.device.head])
+    step = {"checkout_id": checkout.checkout_id, "order_id": checkout.order_id, "step": 2}
+    yield v.view("Checkout Payment", "/checkout/payment")
+    yield v.track("Checkout Step Viewed", step)
+    yield v.track("Payment Info Entered", {**step, "payment_method": method})
+    yield v.track("Checkout Step Completed", {**step, "payment_method": method})
+
+
+def _try_coupon(v: Visit, checkout: _Checkout) -> Story:
+    if v.rng.random() > 0.35:
+        return
+    coupon = v.rng.choice(COUPONS)
+    entered = {
+        "order_id": checkout.order_id,
+        "cart_id": checkout.cart.cart_id,
+        "coupon_id": coupon.code,
+    }
+    yield v.track("Coupon Entered", entered)
+    if coupon.code == "WELCOME10" and v.customer.orders > 0:
+        reason = "Only valid on a first order"
+        yield v.track("Coupon Denied", {**entered, "coupon_name": coupon.name, "reason": reason})
+        return
+    checkout.coupon = coupon
+    yield v.track("Coupon Applied", _coupon_properties(checkout, coupon))
+
+
+def _coupon_properties(checkout: _Checkout, coupon: Coupon) -> dict[str, Any]:
+    return {
+        "order_id": checkout.order_id,
+        "cart_id": checkout.cart.cart_id,
+        "coupon_id": coupon.code,
+        "coupon_name": coupon.name,
+        "discount": money(coupon.discount(checkout.cart.subtotal)),
+    }

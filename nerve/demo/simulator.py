@@ -1,0 +1,176 @@
+"""Sends the simulated customers' calls to the tracking API over HTTP, as the heads' SDKs would:
+the website and the kiosks one call per request, the apps and tills in `/v1/batch` requests.
+
+All customers live on one thread. Their next calls wait in a queue ordered by due time, so the
+customers interleave like real traffic while each one's story stays reproducible from the seed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+
+from nerve.demo.journeys import customer_life
+from nerve.demo.people import Device, make_customers
+from nerve.demo.visit import Call
+from nerve.demo.workspace import HEADS
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class TrafficStats:
+    """What the server has accepted; written by the simulator thread, read by the display."""
+
+    by_head: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HEADS, 0))
+    orders: int = 0
+    revenue: float = 0.0  # sum of Order Completed totals, EUR
+    failed: int = 0
+    last_failure: str = ""
+
+    @property
+    def events(self) -> int:
+        return sum(self.by_head.values())
+
+
+class Simulator:
+    def __init__(
+        self,
+        base_url: str,
+        write_keys: Mapping[str, str],
+        customers: int,
+        *,
+        speed: float = 1.0,
+        seed: int = 7,
+    ) -> None:
+        self.stats = TrafficStats()
+        self.error: Exception | None = None
+        self._base_url = base_url
+        self._write_keys = dict(write_keys)
+        self._customers = make_customers(customers, seed)
+        self._speed = speed
+        self._seed = seed
+
+    def run(self, stop: threading.Event) -> None:
+        """Send traffic until `stop` is set, then send what the apps still hold."""
+        try:
+            with httpx.Client(base_url=self._base_url, timeout=10.0) as client:
+                transport = _Transport(client, self._write_keys, self.stats)
+                try:
+                    self._send_until(stop, transport)
+                finally:
+                    for customer in self._customers:
+                        for device in customer.devices:
+                            transport.flush(device)
+        except Exception as exc:  # reported by the display and the exit code, not lost
+            log.exception("demo customers stopped")
+            self.error = exc
+
+    def _send_until(self, stop: threading.Event, transport: _Transport) -> None:
+        lives = [
+            customer_life(customer, random.Random(f"{self._seed}:life:{customer.index}"))
+            for customer in self._customers
+        ]
+        due: list[tuple[float, int, Call]] = []
+        for index, life in enumerate(lives):
+            self._schedule(due, index, life)
+        while due and not stop.is_set():
+            at, index, call = due[0]
+            delay = at - time.monotonic()
+            if delay > 0:
+                stop.wait(delay)
+                continue
+            heapq.heappop(due)
+            transport.send(call)
+            self._schedule(due, index, lives[index])
+
+    def _schedule(
+        self, due: list[tuple[float, int, Call]], index: int, life: Iterator[Call]
+    ) -> None:
+        call = next(life)
+        heapq.heappush(due, (time.monotonic() + call.wait / self._speed, index, call))
+
+
+class _Transport:
+    """The SDK part of every device: queue, batch, send with the head's write key."""
+
+    def __init__(
+        self, client: httpx.Client, write_keys: Mapping[str, str], stats: TrafficStats
+    ) -> None:
+        self._client = client
+        self._write_keys = write_keys
+        self._stats = stats
+
+    def send(self, call: Call) -> None:
+        device = call.device
+        device.queue.append(_message(call))
+        if call.flush or len(device.queue) >= device.flush_at:
+            self.flush(device)
+
+    def flush(self, device: Device) -> None:
+        messages, device.queue = device.queue, []
+        if not messages:
+            return
+        if device.flush_at == 1:
+            path, body = f"/v1/{messages[0]['type']}", {**messages[0], "sentAt": _now()}
+        else:
+            path, body = "/v1/batch", {"batch": messages, "sentAt": _now()}
+        if self._post(path, body, device.head):
+            self._count(device.head, messages)
+
+    def _post(self, path: str, body: dict[str, Any], head: str) -> bool:
+        try:
+            response = self._client.post(path, json=body, auth=(self._write_keys[head], ""))
+        except httpx.HTTPError as exc:
+            self._failed(f"{head} {path}: {exc!r}")
+            return False
+        if response.status_code != 200:
+            self._failed(f"{head} {path}: HTTP {response.status_code} {response.text[:300]}")
+            return False
+        return True
+
+    def _count(self, head: str, messages: list[dict[str, Any]]) -> None:
+        self._stats.by_head[head] += len(messages)
+        for message in messages:
+            if message.get("event") == "Order Completed":
+                self._stats.orders += 1
+                self._stats.revenue += message["properties"]["total"]
+
+    def _failed(self, reason: str) -> None:
+        self._stats.failed += 1
+        self._stats.last_failure = reason
+
+
+def _message(call: Call) -> dict[str, Any]:
+    """The call as the device's SDK would send it, stamped with the device's clock."""
+    device = call.device
+    context = dict(device.context)
+    if device.page:
+        context["page"] = device.page
+    if device.traits:
+        context["traits"] = device.traits
+    message = {
+        "type": call.type,
+        **call.fields,
+        "anonymousId": device.anonymous_id,
+        "messageId": str(uuid.uuid4()),  # unique across runs, or a rerun would be deduplicated
+        "timestamp": _now(),
+        "context": context,
+    }
+    if device.user_id:
+        message["userId"] = device.user_id
+    return message
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

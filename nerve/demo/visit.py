@@ -1,0 +1,78 @@
+"""One customer on one device for one session, and the Segment calls that session makes.
+
+A story (see `journeys.py`) is a generator of `Call`s. The simulator sends a call, waits the next
+call's `wait`, sends that one, and so on; so a story changes a device's state (a login, the page
+being looked at) between two `yield`s exactly where a real device would change it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from nerve.demo.catalog import SHOP_NAME, SHOP_URL
+from nerve.demo.people import Customer, Device
+
+
+@dataclass(frozen=True)
+class Call:
+    device: Device
+    type: str  # identify, track, page or screen
+    fields: dict[str, Any]  # event, name, properties, traits
+    wait: float  # seconds the customer spends before this call
+    flush: bool = False  # send the device's queued batch now (an app going to the background)
+
+
+class Visit:
+    def __init__(
+        self, customer: Customer, device: Device, rng: random.Random, affiliation: str = ""
+    ) -> None:
+        self.customer = customer
+        self.device = device
+        self.rng = rng
+        self.affiliation = affiliation or _affiliation(device)
+        self.referrer = ""
+        self.installed = False  # the app was installed just now, for this visit
+
+    def think(self) -> float:
+        return round(self.rng.uniform(0.8, 4.0), 2)
+
+    def view(self, name: str, path: str, title: str = "", **properties: Any) -> Call:
+        """A page call on the web, a screen call in the apps."""
+        if self.device.head != "web":
+            return self._call("screen", {"name": name, "properties": properties})
+        bare_path, _, query = path.partition("?")
+        page = {
+            "path": bare_path,
+            "referrer": self.device.page["url"] if self.device.page else self.referrer,
+            "search": f"?{query}" if query else "",
+            "title": f"{title or name} | {SHOP_NAME}",
+            "url": f"{SHOP_URL}{path}",
+        }
+        self.device.page = page
+        return self._call("page", {"name": name, "properties": {**page, **properties}})
+
+    def track(self, event: str, properties: dict[str, Any] | None = None, **options: Any) -> Call:
+        return self._call("track", {"event": event, "properties": properties or {}}, **options)
+
+    def identify(self, *, email_only: bool = False) -> Call:
+        """Tell the shop who this is: traits as the customer typed them."""
+        customer = self.customer
+        traits: dict[str, Any] = {"email": customer.typed_email(self.rng)}
+        if not email_only:
+            traits |= {
+                "firstName": customer.first_name,
+                "lastName": customer.last_name,
+                "name": customer.name,
+                "phone": customer.phone,
+                "address": {"city": customer.home.city, "country": customer.home.country},
+            }
+        return self._call("identify", {"traits": traits})
+
+    def _call(self, type_: str, fields: dict[str, Any], flush: bool = False) -> Call:
+        return Call(self.device, type_, fields, self.think(), flush)
+
+
+def _affiliation(device: Device) -> str:
+    return f"{SHOP_NAME} App" if device.head == "app" else f"{SHOP_NAME} Online Shop"
