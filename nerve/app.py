@@ -16,8 +16,10 @@ from nerve import __version__, metrics
 from nerve.errors import InvalidInput, NerveError, NotFound, error_response
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
+from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.ops import api as ops_api
+from nerve.profiles import api as profiles_api
 from nerve.runtime import open_runtime
 from nerve.settings import Settings, get_settings
 from nerve.tracking import api as tracking_api
@@ -40,11 +42,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.limits = Limits(
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
+            identity = IdentityWorker(runtime.engine)
+            writer.on_commit(identity.wake)
             writer.start()
+            identity.start()
             try:
                 yield
             finally:
                 await writer.close()
+                await identity.close()
 
     app = FastAPI(
         title="Nerve",
@@ -55,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)
     app.include_router(events_api.router)
+    app.include_router(profiles_api.router)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

@@ -23,6 +23,12 @@ COMMIT_SECONDS = Histogram(
     "Duration of one group commit",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+RESOLUTION_LAG = Histogram(
+    "nerve_identity_resolution_lag_seconds",
+    "Time from an event's arrival to its attachment to a profile",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+EVENTS_RESOLVED = Counter("nerve_identity_events_resolved_total", "Events attached to profiles")
 REQUEST_SECONDS = Histogram(
     "nerve_http_request_duration_seconds",
     "HTTP request latency",

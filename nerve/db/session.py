@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
 
+from nerve.db.engine import write_transaction
+
 
 def _connection(request: Request) -> Iterator[Connection]:
     engine: Engine = request.app.state.engine
@@ -16,3 +18,12 @@ def _connection(request: Request) -> Iterator[Connection]:
 
 
 Db = Annotated[Connection, Depends(_connection)]
+
+
+def _write_connection(request: Request) -> Iterator[Connection]:
+    engine: Engine = request.app.state.engine
+    with write_transaction(engine) as conn:
+        yield conn
+
+
+WriteDb = Annotated[Connection, Depends(_write_connection)]

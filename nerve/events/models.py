@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nerve.db.base import Base, JsonDocument, UtcDateTime
@@ -22,6 +22,14 @@ class Event(Base):
         Index("ix_events_workspace_user", "workspace_id", "user_id"),
         Index("ix_events_workspace_anonymous", "workspace_id", "anonymous_id"),
         Index("ix_events_workspace_event_name", "workspace_id", "event"),
+        Index("ix_events_profile_timestamp", "profile_id", "timestamp"),
+        # The identity resolver's queue: small, because resolved events leave it.
+        Index(
+            "ix_events_unresolved",
+            "id",
+            sqlite_where=text("profile_id IS NULL"),
+            postgresql_where=text("profile_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
@@ -35,3 +43,5 @@ class Event(Base):
     timestamp: Mapped[datetime] = mapped_column(UtcDateTime())
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     payload: Mapped[Any] = mapped_column(JsonDocument())
+    # The (leaf) profile the identity resolver attached the event to; NULL until resolved.
+    profile_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

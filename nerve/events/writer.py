@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,11 @@ class EventWriter:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-event-writer")
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._on_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (in the event loop) after every commit."""
+        self._on_commit.append(listener)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="event-writer")
@@ -104,6 +110,8 @@ class EventWriter:
         for pending in group:
             if not pending.done.done():
                 pending.done.set_result(len(pending.rows))
+        for listener in self._on_commit:
+            listener()
 
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         started = time.perf_counter()

@@ -18,6 +18,8 @@ class Workspace(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = created_at_column()
+    # Key for hashing erased identifiers (GDPR), created on first use.
+    hash_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Source(Base):

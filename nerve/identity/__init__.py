@@ -1,0 +1,1 @@
+"""Identity graph: which identifiers belong to which person, every merge explained and undoable."""

@@ -1,0 +1,175 @@
+"""Attach each stored event to a profile, merging, refusing or re-linking as the rules say.
+
+Runs after the tracking commit, in batches, oldest unresolved event first. One resolver at a
+time per database: PostgreSQL takes an advisory lock, SQLite's write lock does the same job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, text, update
+
+from nerve.db.engine import write_transaction
+from nerve.events.models import Event
+from nerve.identity.extract import Ident, alias_previous, identifiers
+from nerve.identity.graph import Graph
+from nerve.identity.models import Identifier, IdentityRules
+from nerve.identity.rules import MergeRules
+from nerve.profiles import service as profiles
+
+# Serialises identity-graph writers across processes on PostgreSQL.
+IDENTITY_LOCK = 7_417_002
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    id: int
+    workspace_id: str
+    source_id: str
+    timestamp: datetime
+    received_at: datetime
+    payload: dict[str, Any]
+
+
+def lock_identity(conn: Connection, wait: bool = True) -> bool:
+    """Take the identity-graph lock for this transaction (no-op on SQLite)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    if wait:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IDENTITY_LOCK})
+        return True
+    return bool(conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": IDENTITY_LOCK}))
+
+
+def load_rules(conn: Connection, workspace_id: str) -> MergeRules:
+    stored = conn.scalar(
+        select(IdentityRules.rules).where(IdentityRules.workspace_id == workspace_id)
+    )
+    return MergeRules.model_validate(stored or {})
+
+
+def resolve_pending(engine: Engine, limit: int = 500) -> list[PendingEvent]:
+    """Resolve up to `limit` unresolved events in one transaction; returns them."""
+    with write_transaction(engine) as conn:
+        if not lock_identity(conn, wait=False):
+            return []
+        rows = conn.execute(
+            select(
+                Event.id,
+                Event.workspace_id,
+                Event.source_id,
+                Event.timestamp,
+                Event.received_at,
+                Event.payload,
+            )
+            .where(Event.profile_id.is_(None))
+            .order_by(Event.id)
+            .limit(limit)
+        ).all()
+        events = [PendingEvent(*row) for row in rows]
+        rules: dict[str, MergeRules] = {}
+        for event in events:
+            if event.workspace_id not in rules:
+                rules[event.workspace_id] = load_rules(conn, event.workspace_id)
+            graph = Graph(conn, event.workspace_id, rules[event.workspace_id])
+            leaf = resolve_event(graph, event.id, event.payload)
+            conn.execute(update(Event).where(Event.id == event.id).values(profile_id=leaf))
+            profiles.apply_event(conn, event.workspace_id, leaf, event, rules[event.workspace_id])
+        return events
+
+
+def _alias_ident(graph: Graph, previous: str) -> Ident:
+    """Segment's previousId is an earlier user id or anonymous id; prefer what we know."""
+    rows = graph.conn.execute(
+        select(Identifier.type).where(
+            Identifier.workspace_id == graph.workspace_id,
+            Identifier.value == previous,
+            Identifier.type.in_(["user_id", "anonymous_id"]),
+        )
+    ).scalars()
+    known = set(rows)
+    return Ident("user_id" if "user_id" in known else "anonymous_id", previous)
+
+
+def resolve_event(graph: Graph, event_id: int | None, payload: dict[str, Any]) -> str:
+    """The leaf profile this event belongs to, updating the graph on the way."""
+    idents = identifiers(payload, graph.rules)
+    previous = alias_previous(payload)
+    if previous is not None:
+        alias = _alias_ident(graph, previous)
+        if alias not in idents:
+            idents.append(alias)
+    known = graph.lookup(idents)
+    leaf = _home(graph, idents, known)
+    for ident in idents[1:]:
+        if ident in known:
+            _join_known(graph, ident, known[ident], leaf, event_id)
+        else:
+            _join_new(graph, ident, leaf, event_id)
+    return leaf
+
+
+def _home(graph: Graph, idents: list[Ident], known: dict[Ident, str]) -> str:
+    """The leaf of the event's strongest identifier, creating a profile if it is new."""
+    strongest = idents[0]
+    if strongest in known:
+        return known[strongest]
+    for ident in idents[1:]:
+        if ident in known:
+            cluster = graph.cluster(graph.cluster_of(known[ident]))
+            if graph.conflict(cluster, {strongest}) is None:
+                graph.add_identifier(strongest, known[ident])
+                known[strongest] = known[ident]
+                return known[ident]
+    leaf = graph.create_profile()
+    graph.add_identifier(strongest, leaf)
+    known[strongest] = leaf
+    return leaf
+
+
+def _join_known(
+    graph: Graph, ident: Ident, other_leaf: str, leaf: str, event_id: int | None
+) -> None:
+    home_root, other_root = graph.cluster_of(leaf), graph.cluster_of(other_leaf)
+    if home_root == other_root:
+        return
+    home, other = graph.cluster(home_root), graph.cluster(other_root)
+    reason = graph.conflict(home, other.identifiers)
+    rule = f"shared {ident.type}"
+    if reason is None:
+        survivor, merged = graph.merge(home, other)
+        graph.log(
+            "merged", survivor, merged, event_id, rule, f"the event links them by {ident.type}"
+        )
+        return
+    graph.log("rejected", home_root, other_root, event_id, rule, reason, _detail(ident))
+    if ident.type not in graph.rules.unique_types:
+        # A shared device (kiosk, store tablet, family laptop): from now on it is this person's.
+        graph.relink(ident, leaf)
+        graph.log(
+            "relinked",
+            home_root,
+            other_root,
+            event_id,
+            rule,
+            f"{ident.type} moved to the profile that signed in on it last",
+            _detail(ident),
+        )
+
+
+def _join_new(graph: Graph, ident: Ident, leaf: str, event_id: int | None) -> None:
+    home_root = graph.cluster_of(leaf)
+    reason = graph.conflict(graph.cluster(home_root), {ident})
+    if reason is None:
+        graph.add_identifier(ident, leaf)
+        return
+    graph.log(
+        "rejected", home_root, home_root, event_id, f"new {ident.type}", reason, _detail(ident)
+    )
+
+
+def _detail(ident: Ident) -> dict[str, Any]:
+    return {"identifier_type": ident.type}

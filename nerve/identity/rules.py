@@ -1,0 +1,32 @@
+"""Merge rules, configurable per workspace."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+# Stronger identifiers first: they decide which profile an event belongs to and who survives.
+DEFAULT_PRIORITY = ["user_id", "email", "phone", "external", "anonymous_id"]
+
+
+class MergeRules(BaseModel):
+    unique_types: list[str] = Field(
+        default=["user_id", "email"],
+        description="Identifier types of which a profile holds at most one value; two profiles "
+        "with different values of such a type are never merged.",
+    )
+    max_anonymous_ids: int = Field(
+        default=100, ge=1, description="A profile holds at most this many anonymous ids."
+    )
+    priority: list[str] = Field(default=DEFAULT_PRIORITY)
+    external_id_traits: list[str] = Field(
+        default=["shopify_customer_id", "woocommerce_customer_id", "shopware_customer_id"],
+        description="Traits that are identifiers of an outside system.",
+    )
+    first_value_traits: list[str] = Field(
+        default=[], description="Traits where the first value ever seen wins, not the latest."
+    )
+    default_region: str = Field(default="DE", description="Region for phone numbers without +")
+
+    def rank(self, identifier_type: str) -> int:
+        base = identifier_type if identifier_type in self.priority else "external"
+        return self.priority.index(base) if base in self.priority else len(self.priority)

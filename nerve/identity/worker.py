@@ -1,0 +1,57 @@
+"""Runs the identity resolver next to the API: woken by each event commit, polling otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy import Engine
+
+from nerve import metrics
+from nerve.identity.resolver import resolve_pending
+
+log = structlog.get_logger(__name__)
+_POLL_SECONDS = 0.5
+_BATCH = 500
+
+
+class IdentityWorker:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="identity")
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def close(self) -> None:
+        self._stopping = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), _POLL_SECONDS)
+            self._wakeup.clear()
+            try:
+                while not self._stopping and await asyncio.to_thread(self._resolve_batch) >= _BATCH:
+                    pass
+            except Exception:  # keep resolving after a bad moment (database restart, ...)
+                log.exception("identity_resolution_failed")
+                await asyncio.sleep(1)
+
+    def _resolve_batch(self) -> int:
+        events = resolve_pending(self._engine, _BATCH)
+        now = datetime.now(UTC)
+        for event in events:
+            metrics.RESOLUTION_LAG.observe((now - event.received_at).total_seconds())
+        metrics.EVENTS_RESOLVED.inc(len(events))
+        return len(events)
