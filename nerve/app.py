@@ -16,6 +16,7 @@ from nerve import __version__, metrics
 from nerve.errors import InvalidInput, NerveError, NotFound, error_response
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
+from nerve.identity import api as identity_api
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.ops import api as ops_api
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_api.router)
     app.include_router(events_api.router)
     app.include_router(profiles_api.router)
+    app.include_router(identity_api.router)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Stronger identifiers first: they decide which profile an event belongs to and who survives.
 DEFAULT_PRIORITY = ["user_id", "email", "phone", "external", "anonymous_id"]
 
 
 class MergeRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     unique_types: list[str] = Field(
         default=["user_id", "email"],
         description="Identifier types of which a profile holds at most one value; two profiles "
@@ -26,6 +28,13 @@ class MergeRules(BaseModel):
         default=[], description="Traits where the first value ever seen wins, not the latest."
     )
     default_region: str = Field(default="DE", description="Region for phone numbers without +")
+
+    @field_validator("unique_types", "priority")
+    @classmethod
+    def _no_duplicates(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists each identifier type once")
+        return value
 
     def rank(self, identifier_type: str) -> int:
         base = identifier_type if identifier_type in self.priority else "external"

@@ -253,3 +253,40 @@ def test_profile_api_errors(client: TestClient, engine: Engine) -> None:
         assert response.status_code == status and set(response.json()) == {"error"}
     assert client.get("/api/v1/profiles/prf_nope", headers=headers).status_code == 404
     assert client.get("/api/v1/profiles/prf_nope").status_code == 401
+
+
+def test_merge_rules_are_configurable_per_workspace(client: TestClient, engine: Engine) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    headers = {"Authorization": f"Bearer {shop.secret_key}"}
+    assert client.get("/api/v1/identity/rules", headers=headers).json()["unique_types"] == [
+        "user_id",
+        "email",
+    ]
+    bad = client.put("/api/v1/identity/rules", json={"max_anonymous_ids": 0}, headers=headers)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
+    rules = client.put(
+        "/api/v1/identity/rules",
+        json={"unique_types": ["user_id"], "max_anonymous_ids": 1},
+        headers=headers,
+    )
+    assert rules.status_code == 200 and rules.json()["max_anonymous_ids"] == 1
+
+    # With email no longer unique, two emails may share a profile; one anonymous id per profile.
+    _send(
+        client, shop, "web", "identify", {"userId": "eve", "traits": {"email": "eve@work.example"}}
+    )
+    _send(
+        client, shop, "web", "identify", {"userId": "eve", "traits": {"email": "eve@home.example"}}
+    )
+    _send(client, shop, "web", "identify", {"userId": "eve", "anonymousId": "dev-1"})
+    _send(client, shop, "web", "identify", {"userId": "eve", "anonymousId": "dev-2"})
+    settle(engine)
+    eve = _get(client, shop, "/api/v1/profiles", identifier="user_id:eve")
+    assert {i["value"] for i in eve["identifiers"]} == {
+        "eve",
+        "eve@work.example",
+        "eve@home.example",
+        "dev-1",
+    }
+    log = _get(client, shop, f"/api/v1/profiles/{eve['id']}/merges")["data"]
+    assert any(m["kind"] == "rejected" and "anonymous" in m["reason"] for m in log)
