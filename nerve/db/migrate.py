@@ -8,11 +8,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+
+from nerve.db import locks
+from nerve.db.locks import transaction_lock
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-# Any fixed number: serialises concurrent `upgrade` calls from many processes on PostgreSQL.
-_PG_MIGRATION_LOCK = 7_417_001
 
 
 def alembic_config() -> Config:
@@ -24,8 +25,8 @@ def alembic_config() -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        # Many processes may start at once (serve --workers, several workers).
+        transaction_lock(conn, locks.MIGRATIONS)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 

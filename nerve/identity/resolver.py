@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
+from nerve.db import locks
 from nerve.db.engine import write_transaction
+from nerve.db.locks import transaction_lock
 from nerve.events.models import Event
 from nerve.identity.extract import Ident, alias_previous, identifiers
 from nerve.identity.graph import Graph
-from nerve.identity.models import Identifier, IdentityRules
+from nerve.identity.models import IdentityRules
 from nerve.identity.rules import MergeRules
 from nerve.profiles import service as profiles
-
-# Serialises identity-graph writers across processes on PostgreSQL.
-IDENTITY_LOCK = 7_417_002
 
 
 @dataclass(frozen=True)
@@ -35,13 +34,8 @@ class PendingEvent:
 
 
 def lock_identity(conn: Connection, wait: bool = True) -> bool:
-    """Take the identity-graph lock for this transaction (no-op on SQLite)."""
-    if conn.dialect.name != "postgresql":
-        return True
-    if wait:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IDENTITY_LOCK})
-        return True
-    return bool(conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": IDENTITY_LOCK}))
+    """Serialise identity-graph writers across processes (resolver, unmerge, erase)."""
+    return transaction_lock(conn, locks.IDENTITY_GRAPH, wait=wait)
 
 
 def load_rules(conn: Connection, workspace_id: str) -> MergeRules:
@@ -70,28 +64,40 @@ def resolve_pending(engine: Engine, limit: int = 500) -> list[PendingEvent]:
             .limit(limit)
         ).all()
         events = [PendingEvent(*row) for row in rows]
-        rules: dict[str, MergeRules] = {}
+        by_workspace: dict[str, list[PendingEvent]] = {}
         for event in events:
-            if event.workspace_id not in rules:
-                rules[event.workspace_id] = load_rules(conn, event.workspace_id)
-            graph = Graph(conn, event.workspace_id, rules[event.workspace_id])
-            leaf = resolve_event(graph, event.id, event.payload)
-            conn.execute(update(Event).where(Event.id == event.id).values(profile_id=leaf))
-            profiles.apply_event(conn, event.workspace_id, leaf, event, rules[event.workspace_id])
+            by_workspace.setdefault(event.workspace_id, []).append(event)
+        for workspace_id, batch in by_workspace.items():
+            _resolve_batch(conn, workspace_id, batch)
         return events
+
+
+def _resolve_batch(conn: Connection, workspace_id: str, events: list[PendingEvent]) -> None:
+    rules = load_rules(conn, workspace_id)
+    graph = Graph(conn, workspace_id, rules)
+    graph.preload(ident for event in events for ident in _mentioned(event.payload, rules))
+    attached = [(event, resolve_event(graph, event.id, event.payload)) for event in events]
+    graph.flush()
+    conn.execute(
+        update(Event).where(Event.id == bindparam("b_id")).values(profile_id=bindparam("b_leaf")),
+        [{"b_id": event.id, "b_leaf": leaf} for event, leaf in attached],
+    )
+    profiles.apply_events(conn, workspace_id, attached, rules)
+
+
+def _mentioned(payload: dict[str, Any], rules: MergeRules) -> list[Ident]:
+    found = identifiers(payload, rules)
+    previous = alias_previous(payload)
+    if previous is not None:
+        found += [Ident("user_id", previous), Ident("anonymous_id", previous)]
+    return found
 
 
 def _alias_ident(graph: Graph, previous: str) -> Ident:
     """Segment's previousId is an earlier user id or anonymous id; prefer what we know."""
-    rows = graph.conn.execute(
-        select(Identifier.type).where(
-            Identifier.workspace_id == graph.workspace_id,
-            Identifier.value == previous,
-            Identifier.type.in_(["user_id", "anonymous_id"]),
-        )
-    ).scalars()
-    known = set(rows)
-    return Ident("user_id" if "user_id" in known else "anonymous_id", previous)
+    as_user = Ident("user_id", previous)
+    known = graph.lookup([as_user, Ident("anonymous_id", previous)])
+    return as_user if as_user in known else Ident("anonymous_id", previous)
 
 
 def resolve_event(graph: Graph, event_id: int | None, payload: dict[str, Any]) -> str:

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
+from nerve.db import locks
 from nerve.db.dialect import insert_ignoring_duplicates
+from nerve.db.locks import transaction_lock
 from nerve.events.models import Event
 from nerve.identity.models import Identifier, Merge, Profile
-from nerve.identity.resolver import lock_identity
 from nerve.identity.rules import MergeRules
 from nerve.profiles import service
 from nerve.profiles.models import (
@@ -94,7 +95,7 @@ def is_erased(conn: Connection, workspace_id: str, identifier_type: str, value: 
 
 def erase(conn: Connection, workspace_id: str, root: str, actor: str) -> None:
     """Delete the person and everything derived; record who erased whom, and when."""
-    lock_identity(conn)
+    transaction_lock(conn, locks.IDENTITY_GRAPH)
     leaves = _leaves(conn, root)
     idents = conn.execute(
         select(Identifier.type, Identifier.value).where(Identifier.profile_id.in_(leaves))

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
+from nerve.db import locks
 from nerve.db.base import utcnow
 from nerve.db.dialect import insert_ignoring_duplicates
+from nerve.db.locks import transaction_lock
 from nerve.errors import Conflict, InvalidInput, NotFound
 from nerve.events.models import Event
 from nerve.identity.extract import normalize_email, normalize_phone, traits_of
+from nerve.identity.graph import merge_record, split_off
 from nerve.identity.models import Identifier, Merge, Profile
 from nerve.identity.rules import MergeRules
 from nerve.profiles import computed, traits
@@ -24,34 +28,71 @@ if TYPE_CHECKING:
 IDENTIFIER_TYPES = ("anonymous_id", "user_id", "email", "phone")
 
 
-def apply_event(
-    conn: Connection, workspace_id: str, leaf: str, event: PendingEvent, rules: MergeRules
+def apply_events(
+    conn: Connection,
+    workspace_id: str,
+    attached: list[tuple[PendingEvent, str]],
+    rules: MergeRules,
 ) -> None:
-    """Update the leaf's traits and computed attributes with one newly attached event."""
-    payload, at = event.payload, event.timestamp
-    carried = traits_of(payload)
-    if carried:
-        traits.record(conn, workspace_id, leaf, carried, at, event.id, rules.first_value_traits)
-    profile = conn.execute(select(Profile).where(Profile.id == leaf)).one()
-    changes = computed.leaf_update(profile, payload, at, event.source_id)
-    if changes:
-        conn.execute(update(Profile).where(Profile.id == leaf).values(**changes))
-    order = computed.order_of(payload)
-    if order is not None:
-        order_id, total, currency = order
+    """Update traits and computed attributes of the leaves that just received events."""
+    leaves = {leaf for _, leaf in attached}
+    columns = [getattr(Profile, name) for name in ("id", *_STAT_COLUMNS)]
+    state = {
+        row.id: SimpleNamespace(**row._mapping)
+        for row in conn.execute(select(*columns).where(Profile.id.in_(leaves)))
+    }
+    dirty: set[str] = set()
+    observations: list[traits.Observation] = []
+    orders: list[dict[str, Any]] = []
+    for event, leaf in attached:
+        profile = state[leaf]
+        changes = computed.leaf_update(profile, event.payload, event.timestamp, event.source_id)
+        if changes:
+            vars(profile).update(changes)
+            dirty.add(leaf)
+        for name, value in list(traits_of(event.payload).items())[: traits.MAX_TRAITS_PER_EVENT]:
+            observations.append(
+                traits.Observation(leaf, str(name)[:255], value, event.timestamp, event.id)
+            )
+        order = computed.order_of(event.payload)
+        if order is not None:
+            orders.append(_order_row(workspace_id, leaf, event, order))
+    if dirty:
+        conn.execute(
+            update(Profile)
+            .where(Profile.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}") for name in _STAT_COLUMNS}),
+            [
+                {"b_id": leaf, **{f"b_{n}": getattr(state[leaf], n) for n in _STAT_COLUMNS}}
+                for leaf in dirty
+            ],
+        )
+    traits.record(conn, workspace_id, observations, rules.first_value_traits)
+    if orders:
         conn.execute(
             insert_ignoring_duplicates(
                 conn.dialect, ProfileOrder.__table__, ["workspace_id", "order_id"]
-            ).values(
-                workspace_id=workspace_id,
-                order_id=order_id,
-                profile_id=leaf,
-                total=total,
-                currency=currency,
-                ordered_at=at,
-                event_id=event.id,
-            )
+            ),
+            orders,
         )
+
+
+_STAT_COLUMNS = ("first_seen", "last_seen", "timezone", "timezone_at", "sources", "interests")
+
+
+def _order_row(
+    workspace_id: str, leaf: str, event: PendingEvent, order: tuple[str, float, str | None]
+) -> dict[str, Any]:
+    order_id, total, currency = order
+    return {
+        "workspace_id": workspace_id,
+        "order_id": order_id,
+        "profile_id": leaf,
+        "total": total,
+        "currency": currency,
+        "ordered_at": event.timestamp,
+        "event_id": event.id,
+    }
 
 
 def resolve_root(conn: Connection, workspace_id: str, profile_id: str) -> str:
@@ -203,10 +244,7 @@ def unmerge(
     conn: Connection, workspace_id: str, profile_id: str, merge_id: str | None
 ) -> dict[str, Any]:
     """Undo a merge: the merged profile and what was attached to it become a person again."""
-    from nerve.identity.graph import Graph
-    from nerve.identity.resolver import load_rules, lock_identity
-
-    lock_identity(conn)
+    transaction_lock(conn, locks.IDENTITY_GRAPH)
     query = select(Merge).where(
         Merge.workspace_id == workspace_id, Merge.kind == "merged", Merge.undone_at.is_(None)
     )
@@ -220,12 +258,13 @@ def unmerge(
     root = resolve_root(conn, workspace_id, profile_id)
     if resolve_root(conn, workspace_id, record.merged_id) != root:
         raise Conflict("that merge does not belong to this profile")
-    graph = Graph(conn, workspace_id, load_rules(conn, workspace_id))
-    graph.split_off(record.merged_id)
+    split_off(conn, record.merged_id)
     conn.execute(update(Merge).where(Merge.id == record.id).values(undone_at=utcnow()))
-    graph.log(
-        "unmerged", record.survivor_id, record.merged_id, None, "manual", f"undid {record.id}"
-    )
+    undo = merge_record(
+        workspace_id, "unmerged", record.survivor_id, record.merged_id, None, "manual",
+        f"undid {record.id}",
+    )  # fmt: skip
+    conn.execute(insert(Merge).values(undo))
     return {
         "survivor_id": resolve_root(conn, workspace_id, record.survivor_id),
         "restored_id": record.merged_id,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from nerve.profiles.models import ProfileTrait, TraitHistory
 
@@ -29,54 +30,71 @@ def wins(
     return _rank(*candidate) > _rank(*current)
 
 
+@dataclass(frozen=True)
+class Observation:
+    profile_id: str
+    name: str
+    value: Any
+    observed_at: datetime
+    event_id: int | None
+
+
 def record(
     conn: Connection,
     workspace_id: str,
-    profile_id: str,
-    traits: dict[str, Any],
-    observed_at: datetime,
-    event_id: int | None,
+    observations: list[Observation],
     first_value_traits: list[str],
 ) -> None:
     """Keep the history of every observed value and the surviving value per trait."""
-    names = [str(name)[:255] for name in list(traits)[:MAX_TRAITS_PER_EVENT]]
-    if not names:
+    if not observations:
         return
+    leaves = {o.profile_id for o in observations}
     current = {
-        row.name: (row.observed_at, row.value)
+        (row.profile_id, row.name): (row.observed_at, row.value)
         for row in conn.execute(
-            select(ProfileTrait.name, ProfileTrait.observed_at, ProfileTrait.value).where(
-                ProfileTrait.profile_id == profile_id, ProfileTrait.name.in_(names)
-            )
+            select(
+                ProfileTrait.profile_id,
+                ProfileTrait.name,
+                ProfileTrait.observed_at,
+                ProfileTrait.value,
+            ).where(ProfileTrait.profile_id.in_(leaves))
         )
     }
-    for name, value in zip(names, list(traits.values())[:MAX_TRAITS_PER_EVENT], strict=True):
+    existing = set(current)
+    winners: dict[tuple[str, str], Observation] = {}
+    for o in observations:
+        key = (o.profile_id, o.name)
+        if wins((o.observed_at, o.value), current.get(key), o.name in first_value_traits):
+            current[key] = (o.observed_at, o.value)
+            winners[key] = o
+    conn.execute(
+        insert(TraitHistory),
+        [
+            {"workspace_id": workspace_id, "profile_id": o.profile_id, "name": o.name,
+             "value": o.value, "observed_at": o.observed_at, "event_id": o.event_id}
+            for o in observations
+        ],
+    )  # fmt: skip
+    rows = [
+        {"b_profile": o.profile_id, "b_name": o.name, "value": o.value,
+         "observed_at": o.observed_at, "event_id": o.event_id}
+        for key, o in winners.items() if key in existing
+    ]  # fmt: skip
+    if rows:
         conn.execute(
-            insert(TraitHistory).values(
-                workspace_id=workspace_id,
-                profile_id=profile_id,
-                name=name,
-                value=value,
-                observed_at=observed_at,
-                event_id=event_id,
-            )
+            update(ProfileTrait).where(
+                ProfileTrait.profile_id == bindparam("b_profile"),
+                ProfileTrait.name == bindparam("b_name"),
+            ),
+            rows,
         )
-        if not wins((observed_at, value), current.get(name), name in first_value_traits):
-            continue
-        values = {"value": value, "observed_at": observed_at, "event_id": event_id}
-        if name in current:
-            conn.execute(
-                update(ProfileTrait)
-                .where(ProfileTrait.profile_id == profile_id, ProfileTrait.name == name)
-                .values(**values)
-            )
-        else:
-            conn.execute(
-                insert(ProfileTrait).values(
-                    profile_id=profile_id, name=name, workspace_id=workspace_id, **values
-                )
-            )
-        current[name] = (observed_at, value)
+    new = [
+        {"profile_id": o.profile_id, "name": o.name, "workspace_id": workspace_id,
+         "value": o.value, "observed_at": o.observed_at, "event_id": o.event_id}
+        for key, o in winners.items() if key not in existing
+    ]  # fmt: skip
+    if new:
+        conn.execute(insert(ProfileTrait), new)
 
 
 def combine(rows: list[Any], first_value_traits: list[str]) -> dict[str, tuple[Any, datetime]]:
