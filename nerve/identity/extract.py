@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -28,8 +29,13 @@ def normalize_email(raw: Any) -> str | None:
 def normalize_phone(raw: Any, region: str) -> str | None:
     if not isinstance(raw, str | int):
         return None
+    return _e164(str(raw), region)
+
+
+@lru_cache(maxsize=65_536)
+def _e164(raw: str, region: str) -> str | None:
     try:
-        number = phonenumbers.parse(str(raw), region)
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from nerve.db.base import new_id, utcnow
 from nerve.identity.extract import Ident
@@ -59,20 +59,25 @@ class Graph:
     def preload(self, idents: Iterable[Ident]) -> None:
         wanted = [i for i in set(idents) if i not in self._looked_up]
         self._looked_up.update(wanted)
+        by_type: dict[str, list[str]] = {}
+        for ident in wanted:
+            by_type.setdefault(ident.type, []).append(ident.value)
         roots: set[str] = set()
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            rows = self.conn.execute(
-                select(Identifier.type, Identifier.value, Profile.cluster_id)
-                .join(Profile, Profile.id == Identifier.profile_id)
-                .where(
-                    Identifier.workspace_id == self.workspace_id,
-                    tuple_(Identifier.type, Identifier.value).in_(
-                        [(i.type, i.value) for i in chunk]
-                    ),
+        # One `type = ? AND value IN (...)` per type: a row-value IN list would only use the
+        # index's workspace_id prefix on SQLite and scan every identifier of the workspace.
+        for identifier_type, values in by_type.items():
+            for start in range(0, len(values), _CHUNK):
+                roots.update(
+                    self.conn.scalars(
+                        select(Profile.cluster_id)
+                        .join(Identifier, Profile.id == Identifier.profile_id)
+                        .where(
+                            Identifier.workspace_id == self.workspace_id,
+                            Identifier.type == identifier_type,
+                            Identifier.value.in_(values[start : start + _CHUNK]),
+                        )
+                    )
                 )
-            ).all()
-            roots.update(row.cluster_id for row in rows)
         self._load_clusters(roots - set(self._clusters))
 
     def _load_clusters(self, roots: set[str]) -> None:

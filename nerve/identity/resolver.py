@@ -60,6 +60,8 @@ def resolve_pending(engine: Engine, limit: int = 500) -> list[PendingEvent]:
                 Event.payload,
             )
             .where(Event.profile_id.is_(None))
+            # SQLite would otherwise pick the timeline index and sort the whole backlog.
+            .with_hint(Event, "INDEXED BY ix_events_unresolved", "sqlite")
             .order_by(Event.id)
             .limit(limit)
         ).all()
@@ -75,8 +77,13 @@ def resolve_pending(engine: Engine, limit: int = 500) -> list[PendingEvent]:
 def _resolve_batch(conn: Connection, workspace_id: str, events: list[PendingEvent]) -> None:
     rules = load_rules(conn, workspace_id)
     graph = Graph(conn, workspace_id, rules)
-    graph.preload(ident for event in events for ident in _mentioned(event.payload, rules))
-    attached = [(event, resolve_event(graph, event.id, event.payload)) for event in events]
+    mentioned = [identifiers(event.payload, rules) for event in events]
+    graph.preload(ident for found in mentioned for ident in found)
+    graph.preload(_alias_candidates(events))
+    attached = [
+        (event, resolve_event(graph, event.id, event.payload, idents))
+        for event, idents in zip(events, mentioned, strict=True)
+    ]
     graph.flush()
     conn.execute(
         update(Event).where(Event.id == bindparam("b_id")).values(profile_id=bindparam("b_leaf")),
@@ -85,11 +92,12 @@ def _resolve_batch(conn: Connection, workspace_id: str, events: list[PendingEven
     profiles.apply_events(conn, workspace_id, attached, rules)
 
 
-def _mentioned(payload: dict[str, Any], rules: MergeRules) -> list[Ident]:
-    found = identifiers(payload, rules)
-    previous = alias_previous(payload)
-    if previous is not None:
-        found += [Ident("user_id", previous), Ident("anonymous_id", previous)]
+def _alias_candidates(events: list[PendingEvent]) -> list[Ident]:
+    found = []
+    for event in events:
+        previous = alias_previous(event.payload)
+        if previous is not None:
+            found += [Ident("user_id", previous), Ident("anonymous_id", previous)]
     return found
 
 
@@ -100,9 +108,11 @@ def _alias_ident(graph: Graph, previous: str) -> Ident:
     return as_user if as_user in known else Ident("anonymous_id", previous)
 
 
-def resolve_event(graph: Graph, event_id: int | None, payload: dict[str, Any]) -> str:
+def resolve_event(
+    graph: Graph, event_id: int | None, payload: dict[str, Any], idents: list[Ident]
+) -> str:
     """The leaf profile this event belongs to, updating the graph on the way."""
-    idents = identifiers(payload, graph.rules)
+    idents = list(idents)
     previous = alias_previous(payload)
     if previous is not None:
         alias = _alias_ident(graph, previous)

@@ -14,7 +14,8 @@ from nerve.identity.resolver import resolve_pending
 
 log = structlog.get_logger(__name__)
 _POLL_SECONDS = 0.5
-_BATCH = 500
+# Each batch holds SQLite's write lock; small batches keep tracking commits waiting briefly.
+_BATCH = 250
 
 
 class IdentityWorker:
