@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Insert
 
@@ -15,3 +17,11 @@ def insert_ignoring_duplicates(dialect: Dialect, table: Any, index_elements: lis
     if dialect.name == "postgresql":
         return postgres.insert_ignoring_duplicates(table, index_elements)
     return sqlite.insert_ignoring_duplicates(table, index_elements)
+
+
+def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Store tracking rows (see nerve/tracking/normalize.py), skipping duplicate messageIds."""
+    if conn.dialect.name == "postgresql":
+        postgres.insert_events(conn, rows)
+    else:
+        sqlite.insert_events(conn, rows)

@@ -18,10 +18,9 @@ import structlog
 from sqlalchemy import Engine
 
 from nerve import metrics
-from nerve.db.dialect import insert_ignoring_duplicates
+from nerve.db.dialect import insert_events
 from nerve.db.engine import write_transaction
 from nerve.errors import Unavailable
-from nerve.events.models import Event
 
 log = structlog.get_logger(__name__)
 
@@ -38,9 +37,6 @@ class EventWriter:
     def __init__(self, engine: Engine, max_commit_events: int = 20_000) -> None:
         self._engine = engine
         self._max = max_commit_events
-        self._insert = insert_ignoring_duplicates(
-            engine.dialect, Event.__table__, ["source_id", "message_id"]
-        )
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-event-writer")
@@ -116,7 +112,7 @@ class EventWriter:
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         started = time.perf_counter()
         with write_transaction(self._engine) as conn:
-            conn.execute(self._insert, rows)
+            insert_events(conn, rows)
         metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.COMMIT_BATCH_EVENTS.observe(len(rows))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,9 +149,9 @@ def _event_time(
         raise Rejected("invalid_timestamp", "timestamp is out of range") from None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Envelope:
-    """What one request contributes to each of its messages."""
+    """What one request contributes to each of its messages (parsed and formatted once)."""
 
     workspace_id: str
     source_id: str
@@ -159,6 +159,12 @@ class Envelope:
     sent_at: Any = None
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
+    received_text: str = field(init=False)
+    batch_sent_at: datetime | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.received_text = format_time(self.received_at)
+        self.batch_sent_at = _parse_time(self.sent_at, "sentAt")
 
 
 def normalize(
@@ -189,13 +195,14 @@ def normalize(
         raise Rejected("missing_previous_id", "alias calls need `previousId`")
     if kind == "group" and _identifier(message.get("groupId"), "groupId") is None:
         raise Rejected("missing_group_id", "group calls need `groupId`")
-    for field in ("properties", "traits", "context", "integrations"):
-        _object_field(message, field)
+    for name in ("properties", "traits", "context", "integrations"):
+        _object_field(message, name)
 
     original = _parse_time(
         message.get("originalTimestamp") or message.get("timestamp"), "timestamp"
     )
-    sent_at = _parse_time(message.get("sentAt") or envelope.sent_at, "sentAt")
+    own_sent_at = message.get("sentAt")
+    sent_at = _parse_time(own_sent_at, "sentAt") if own_sent_at else envelope.batch_sent_at
     timestamp = _event_time(original, sent_at, envelope.received_at)
 
     payload = dict(message)
@@ -210,7 +217,7 @@ def normalize(
         payload["integrations"] = {**envelope.integrations, **(message.get("integrations") or {})}
     payload["originalTimestamp"] = format_time(original) if original else None
     payload["sentAt"] = format_time(sent_at) if sent_at else None
-    payload["receivedAt"] = format_time(envelope.received_at)
+    payload["receivedAt"] = envelope.received_text
     payload["timestamp"] = format_time(timestamp)
 
     try:
