@@ -44,9 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
             identity = IdentityWorker(runtime.engine)
-            writer.on_commit(identity.wake)
             writer.start()
-            identity.start()
+            if settings.embedded_worker:
+                writer.on_commit(identity.wake)
+                identity.start()
             try:
                 yield
             finally:

@@ -76,6 +76,14 @@ def serve(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Run background work (identity resolution) until stopped; run many on PostgreSQL."""
+    from nerve.worker import run_worker
+
+    run_worker(get_settings())
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations."""

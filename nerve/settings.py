@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
     database_pool_size: int = 10
     auto_migrate: bool = True
+    # Run background work (identity resolution, ...) inside `nerve serve`. Turn off when
+    # separate `nerve worker` processes do it (PostgreSQL).
+    embedded_worker: bool = True
 
     host: str = "127.0.0.1"
     port: int = 8000

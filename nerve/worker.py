@@ -1,0 +1,34 @@
+"""`nerve worker`: the background jobs of `nerve serve`'s embedded worker, in their own process."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+
+from nerve.identity.worker import IdentityWorker
+from nerve.logging import configure_logging
+from nerve.runtime import open_runtime
+from nerve.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+async def _run(settings: Settings) -> None:
+    with open_runtime(settings) as runtime:
+        identity = IdentityWorker(runtime.engine)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        identity.start()
+        log.info("worker_started", database=runtime.engine.url.render_as_string())
+        await stop.wait()
+        await identity.close()
+        log.info("worker_stopped")
+
+
+def run_worker(settings: Settings) -> None:
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(_run(settings))
