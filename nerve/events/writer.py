@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ class EventWriter:
     def __init__(self, engine: Engine, max_commit_events: int = 20_000) -> None:
         self._engine = engine
         self._max = max_commit_events
-        self._queue: list[_Pending] = []
+        self._queue: deque[_Pending] = deque()
         self._wakeup = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-event-writer")
         self._task: asyncio.Task[None] | None = None
@@ -85,7 +86,7 @@ class EventWriter:
         group: list[_Pending] = []
         count = 0
         while self._queue and (not group or count + len(self._queue[0].rows) <= self._max):
-            pending = self._queue.pop(0)
+            pending = self._queue.popleft()
             group.append(pending)
             count += len(pending.rows)
         return group

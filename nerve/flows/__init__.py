@@ -1,0 +1,1 @@
+"""The flow engine: data-defined, versioned, durable automation flows."""

@@ -1,0 +1,241 @@
+"""Flow definitions (YAML or JSON) and their validation, with a published JSON Schema.
+
+A flow is a trigger, optional exit/goal conditions and a list of nodes. Each node does one
+thing — `wait`, `wait_for_event`, `branch`, `split` or `action` — and then goes to `next`
+(by default the node below it; after the last node the run completes).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from nerve.flows.durations import parse_duration
+from nerve.flows.expressions import ExpressionError, parse
+
+END = "end"
+NEXT = "next"
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+Target = Annotated[str, Field(description="A node id, `next` or `end`")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _expression(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse(value)
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class Reentry(_Strict):
+    every_days: int = Field(ge=1, description="At most one run per profile in this many days")
+
+
+class Trigger(_Strict):
+    type: Literal["event"] = Field(default="event", description="What starts a run")
+    event: str = Field(min_length=1, description="Event name, e.g. Checkout Started")
+    where: str | None = Field(default=None, description="Condition on the event and profile")
+    key: str | None = Field(
+        default=None, description="Expression for the run key, e.g. properties.cart_id"
+    )
+    reentry: Literal["once", "once_per_key", "always"] | Reentry = "once_per_key"
+
+    _check_where = field_validator("where", "key")(_expression)
+
+
+class Exit(_Strict):
+    event: str = Field(min_length=1, description="Leave the run when this event arrives")
+    where: str | None = Field(
+        default=None,
+        description="Condition; `trigger` is the triggering event, e.g. "
+        "properties.cart_id == trigger.properties.cart_id",
+    )
+    goal: bool = Field(default=False, description="Reaching this exit counts as a conversion")
+
+    _check_where = field_validator("where")(_expression)
+
+
+class WaitUntil(_Strict):
+    until: time = Field(description="Local time of day, e.g. 09:00")
+    timezone: str = Field(
+        default="profile", description="`profile` (the person's time zone) or an IANA name"
+    )
+
+
+class WaitForEvent(_Strict):
+    event: str = Field(min_length=1)
+    where: str | None = Field(default=None, description="Correlation, e.g. same cart_id")
+    timeout: str
+    on_event: Target = NEXT
+    on_timeout: Target = NEXT
+
+    _check_where = field_validator("where")(_expression)
+    _check_timeout = field_validator("timeout")(_duration)
+
+
+class BranchCase(_Strict):
+    when: str | None = None
+    otherwise: bool = Field(default=False, alias="else")
+    goto: Target
+
+    _check_when = field_validator("when")(_expression)
+
+    @model_validator(mode="after")
+    def _one(self) -> BranchCase:
+        if (self.when is None) == (not self.otherwise):
+            raise ValueError("a branch case has either `when` or `else: true`")
+        return self
+
+
+class SplitPath(_Strict):
+    percent: float = Field(gt=0, le=100)
+    goto: Target
+    name: str | None = None
+
+
+class Node(_Strict):
+    id: str = Field(description="snake_case, unique in the flow")
+    wait: str | WaitUntil | None = Field(default=None, description="e.g. 2h, or {until: 09:00}")
+    wait_for_event: WaitForEvent | None = None
+    branch: list[BranchCase] | None = None
+    split: list[SplitPath] | None = None
+    action: str | None = Field(default=None, description="webhook, update_profile, add_tag, ...")
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    timeout: str = Field(default="30s", description="Per attempt, for actions")
+    retries: int = Field(default=5, ge=0, le=20, description="Attempts after the first")
+    next: Target = NEXT
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value) or value in (END, NEXT):
+            raise ValueError("ids are snake_case (a-z, 0-9, _) and not `end` or `next`")
+        return value
+
+    @field_validator("wait")
+    @classmethod
+    def _wait(cls, value: str | WaitUntil | None) -> str | WaitUntil | None:
+        return _duration(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Node:
+        kinds = [
+            k
+            for k in ("wait", "wait_for_event", "branch", "split", "action")
+            if getattr(self, k) is not None
+        ]
+        if len(kinds) != 1:
+            raise ValueError(
+                "each node does exactly one of: wait, wait_for_event, branch, split, action"
+            )
+        if self.split is not None and abs(sum(p.percent for p in self.split) - 100) > 1e-9:
+            raise ValueError("split percentages must add up to 100")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(
+            k
+            for k in ("wait", "wait_for_event", "branch", "split", "action")
+            if getattr(self, k) is not None
+        )
+
+
+class FlowDefinition(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,99}$", description="snake_case flow name")
+    description: str = ""
+    trigger: Trigger
+    exit: list[Exit] = Field(default_factory=list)
+    nodes: list[Node] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _graph(self) -> FlowDefinition:
+        ids = [node.id for node in self.nodes]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"node ids must be unique: {', '.join(duplicates)}")
+        known = {*ids, END, NEXT}
+        for node in self.nodes:
+            for target in targets(node):
+                if target not in known:
+                    raise ValueError(f"node {node.id!r} goes to unknown node {target!r}")
+        return self
+
+    def node(self, node_id: str) -> Node:
+        return next(n for n in self.nodes if n.id == node_id)
+
+    def after(self, node_id: str, target: str = NEXT) -> str:
+        """Resolve `next`/`end`/an id to the id of the node to run next (or END)."""
+        if target != NEXT:
+            return target
+        index = [n.id for n in self.nodes].index(node_id)
+        return self.nodes[index + 1].id if index + 1 < len(self.nodes) else END
+
+
+def targets(node: Node) -> list[str]:
+    found = [node.next]
+    if node.wait_for_event:
+        found += [node.wait_for_event.on_event, node.wait_for_event.on_timeout]
+    found += [case.goto for case in node.branch or []]
+    found += [path.goto for path in node.split or []]
+    return found
+
+
+class InvalidFlow(ValueError):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{p['path']}: {p['reason']}" for p in problems))
+        self.problems = problems
+
+
+def _path(location: tuple[Any, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in ("function-after", "str", "WaitUntil") and not str(part).startswith(
+            "function"
+        ):
+            path += f".{part}" if path else str(part)
+    return path or "(flow)"
+
+
+def load(text: str) -> FlowDefinition:
+    """Parse YAML or JSON text into a validated flow, or raise InvalidFlow with every problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidFlow([{"path": "(file)", "reason": f"not valid YAML/JSON: {exc}"}]) from None
+    return validate(data)
+
+
+def validate(data: Any) -> FlowDefinition:
+    try:
+        return FlowDefinition.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"path": _path(error["loc"]), "reason": error["msg"].removeprefix("Value error, ")}
+            for error in exc.errors()
+        ]
+        raise InvalidFlow(problems) from None
+
+
+def json_schema() -> dict[str, Any]:
+    schema = FlowDefinition.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Nerve flow definition"
+    return schema
