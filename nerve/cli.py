@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -26,6 +27,10 @@ keys_app = typer.Typer(help="Secret API keys for the admin API.", no_args_is_hel
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
+flows_app = typer.Typer(
+    help="Automation flows: validate, publish, time-travel test.", no_args_is_help=True
+)
+app.add_typer(flows_app, name="flows")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -154,6 +159,59 @@ def demo(
     from nerve.demo.service import run_demo
 
     run_demo(host=host, port=port, customers=customers, duration=duration, speed=speed)
+
+
+def _read_flow(path: Path) -> Any:
+    from nerve.flows.definition import InvalidFlow, load
+
+    try:
+        return load(path.read_text())
+    except OSError as exc:
+        _fail(NerveError(f"cannot read {path}: {exc.strerror}"))
+    except InvalidFlow as exc:
+        error = NerveError("the flow is invalid", details=exc.problems)
+        error.code = "invalid_flow"
+        _fail(error)
+
+
+@flows_app.command("validate")
+def flows_validate(file: Path, as_json: JsonFlag = False) -> None:
+    """Check a flow definition against the schema and its own graph."""
+    flow = _read_flow(file)
+    _emit(
+        as_json,
+        {"valid": True, "name": flow.name, "nodes": len(flow.nodes)},
+        f"[green]valid[/green] {flow.name}: {len(flow.nodes)} nodes",
+    )
+
+
+@flows_app.command("test")
+def flows_test(
+    file: Path,
+    events: Annotated[Path, typer.Option(help="Scenario: one Segment event per line (JSONL).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Time-travel: run the flow on a simulated clock against scripted events."""
+    from nerve.flows.simulate import ScenarioError, Simulation, read_scenario
+
+    flow = _read_flow(file)
+    try:
+        scenario = read_scenario(events.read_text())
+    except (OSError, ScenarioError) as exc:
+        _fail(NerveError(f"cannot use {events}: {exc}"))
+    timeline = Simulation(flow).run(scenario)
+    if as_json:
+        entries = [
+            {"at": e.at.isoformat(), "run": e.run, "what": e.what, "detail": e.detail}
+            for e in timeline
+        ]
+        typer.echo(json.dumps({"flow": flow.name, "timeline": entries}))
+        return
+    for entry in timeline:
+        detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
+        console.print(
+            f"{entry.at:%Y-%m-%d %H:%M}  {entry.run:<8} {entry.what}  [dim]{detail}[/dim]"
+        )
 
 
 def main() -> None:  # pragma: no cover

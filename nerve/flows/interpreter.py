@@ -1,0 +1,181 @@
+"""What a run does next — pure decisions, no I/O, shared by the durable engine and time travel.
+
+The executor (database-backed or simulated) owns the clock and the side effects; it asks the
+interpreter where a run goes from a node and gets back one `Decision`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from nerve.flows.definition import END, FlowDefinition, Node, WaitUntil
+from nerve.flows.durations import parse_duration
+from nerve.flows.expressions import parse
+
+
+@dataclass
+class Run:
+    """The state a run carries between steps (persisted as JSON by the executor)."""
+
+    id: str
+    profile_id: str
+    trigger: dict[str, Any]
+    profile: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Continue at `node` when the clock reaches `until`."""
+
+    node: str
+    until: datetime
+
+
+@dataclass(frozen=True)
+class AwaitEvent:
+    node: str
+    event: str
+    where: str | None
+    timeout_at: datetime
+    on_event: str
+    on_timeout: str
+
+
+@dataclass(frozen=True)
+class Act:
+    node: str
+    action: str
+    params: dict[str, Any]
+    idempotency_key: str
+    then: str
+
+
+@dataclass(frozen=True)
+class Complete:
+    reason: str = "completed"
+
+
+Decision = Sleep | AwaitEvent | Act | Complete
+
+
+def scope(run: Run, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Names an expression can use: the event (or trigger), `trigger`, `profile`, `run`."""
+    current = event if event is not None else run.trigger
+    return {
+        **{k: v for k, v in current.items() if isinstance(k, str)},
+        "event": current,
+        "trigger": run.trigger,
+        "profile": run.profile,
+        "run": run.data,
+    }
+
+
+def idempotency_key(run_id: str, node_id: str) -> str:
+    """Stable across attempts and replays of the same step: run + node."""
+    return hashlib.sha256(f"{run_id}:{node_id}".encode()).hexdigest()[:32]
+
+
+def split_choice(run: Run, node: Node) -> str:
+    """Deterministic per profile (and flow node): the same person always takes the same path."""
+    assert node.split is not None
+    digest = hashlib.sha256(f"{run.profile_id}:{node.id}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64 * 100
+    cumulative = 0.0
+    for path in node.split:
+        cumulative += path.percent
+        if point < cumulative:
+            return path.goto
+    return node.split[-1].goto
+
+
+def _local_time(now: datetime, wait: WaitUntil, run: Run) -> datetime:
+    zone_name = wait.timezone
+    if zone_name == "profile":
+        zone_name = str((run.profile.get("computed") or {}).get("timezone") or "UTC")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = now.astimezone(zone)
+    target = local.replace(hour=wait.until.hour, minute=wait.until.minute, second=0, microsecond=0)
+    if target <= local:
+        target += timedelta(days=1)
+    return target
+
+
+def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decision:
+    """From `node_id`, follow instant nodes (branch, split) until something takes time."""
+    for _ in range(len(flow.nodes) + 1):
+        if node_id == END:
+            return Complete()
+        node = flow.node(node_id)
+        if node.branch is not None:
+            node_id = flow.after(node.id, _branch(node, run))
+            run.data.setdefault("path", []).append(node.id)
+        elif node.split is not None:
+            choice = split_choice(run, node)
+            run.data.setdefault("splits", {})[node.id] = choice
+            node_id = flow.after(node.id, choice)
+        elif node.wait is not None:
+            until = (
+                _local_time(now, node.wait, run)
+                if isinstance(node.wait, WaitUntil)
+                else now + parse_duration(node.wait)
+            )
+            return Sleep(flow.after(node.id, node.next), until)
+        elif node.wait_for_event is not None:
+            w = node.wait_for_event
+            return AwaitEvent(
+                node.id, w.event, w.where, now + parse_duration(w.timeout),
+                flow.after(node.id, w.on_event), flow.after(node.id, w.on_timeout),
+            )  # fmt: skip
+        else:
+            assert node.action is not None
+            return Act(
+                node.id, node.action, node.with_, idempotency_key(run.id, node.id),
+                flow.after(node.id, node.next),
+            )  # fmt: skip
+    raise ValueError("the flow loops through branches without waiting")
+
+
+def _branch(node: Node, run: Run) -> str:
+    assert node.branch is not None
+    for case in node.branch:
+        if case.otherwise or (case.when is not None and parse(case.when).test(scope(run))):
+            return case.goto
+    return "next"
+
+
+def trigger_matches(flow: FlowDefinition, event: dict[str, Any], profile: dict[str, Any]) -> bool:
+    if event.get("event") != flow.trigger.event and event.get("type") != flow.trigger.event:
+        return False
+    if flow.trigger.where is None:
+        return True
+    probe = Run("probe", "", event, profile)
+    return parse(flow.trigger.where).test(scope(probe))
+
+
+def trigger_key(flow: FlowDefinition, event: dict[str, Any]) -> str:
+    if flow.trigger.key is None:
+        return ""
+    value = parse(flow.trigger.key).evaluate(scope(Run("probe", "", event)))
+    return "" if value is None else str(value)[:255]
+
+
+def exit_reached(flow: FlowDefinition, run: Run, event: dict[str, Any]) -> tuple[bool, bool]:
+    """(leave the run?, was it a goal?) for an event of the run's profile."""
+    for condition in flow.exit:
+        if event.get("event") != condition.event:
+            continue
+        if condition.where is None or parse(condition.where).test(scope(run, event)):
+            return True, condition.goal
+    return False, False
+
+
+def event_matches(where: str | None, run: Run, event: dict[str, Any]) -> bool:
+    return where is None or parse(where).test(scope(run, event))

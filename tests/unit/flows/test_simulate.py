@@ -1,0 +1,61 @@
+"""Time travel: the abandoned-cart series on a simulated clock, both paths, in well under a second."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from nerve.flows.definition import load
+from nerve.flows.simulate import Simulation, read_scenario
+
+FLOWS = Path(__file__).parents[3] / "flows"
+
+
+def test_abandoned_cart_both_paths() -> None:
+    flow = load((FLOWS / "abandoned_cart.yaml").read_text())
+    scenario = read_scenario((FLOWS / "abandoned_cart.scenario.jsonl").read_text())
+    started = time.perf_counter()
+    timeline = Simulation(flow).run(scenario)
+    assert time.perf_counter() - started < 1.0
+
+    anna = [(e.at.strftime("%d %H:%M"), e.what) for e in timeline if e.run == "run-1"]
+    assert [w for _, w in anna if w.startswith("action")] == ["action webhook"] * 3
+    assert [at for at, w in anna if w.startswith("action")] == ["02 12:00", "03 10:00", "05 10:00"]
+    assert anna[-1] == ("05 10:00", "completed")
+    ben = [e.what for e in timeline if e.run == "run-2"]
+    assert ben.count("action webhook") == 1 and ben[-1] == "goal reached"
+    # Anna's repeated checkout of the same cart does not start a second run (once per key).
+    assert {e.run for e in timeline} == {"run-1", "run-2"}
+    keys = [e.detail["idempotency_key"] for e in timeline if e.what == "action webhook"]
+    assert len(keys) == len(set(keys)) == 4
+
+
+def test_wait_for_event_takes_exactly_one_outcome() -> None:
+    flow = load(
+        """
+name: cart_follow_up
+trigger: {event: Product Added, key: properties.cart_id}
+nodes:
+  - id: wait_checkout
+    wait_for_event: {event: Checkout Started, where: "properties.cart_id == trigger.properties.cart_id",
+                     timeout: 1h, on_event: thanks, on_timeout: nudge}
+  - id: nudge
+    action: webhook
+    with: {url: "http://127.0.0.1/nudge"}
+    next: end
+  - id: thanks
+    action: webhook
+    with: {url: "http://127.0.0.1/thanks"}
+"""
+    )
+    for offset, expected in (("00:30", "thanks"), ("02:00", "nudge"), ("01:00", None)):
+        scenario = read_scenario(
+            '{"userId": "u", "event": "Product Added", "timestamp": "2026-01-01T00:00:00Z", "properties": {"cart_id": "c"}}\n'
+            f'{{"userId": "u", "event": "Checkout Started", "timestamp": "2026-01-01T{offset}:00Z", "properties": {{"cart_id": "c"}}}}\n'
+        )
+        nodes = [
+            e.detail["node"] for e in Simulation(flow).run(scenario) if e.what == "action webhook"
+        ]
+        assert len(nodes) == 1, nodes  # never both, never none
+        if expected:
+            assert nodes == [expected]
