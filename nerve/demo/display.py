@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -17,11 +19,13 @@ from rich.table import Table
 from rich.text import Text
 
 from nerve.demo.catalog import SHOP_NAME
-from nerve.demo.people import STORES
+from nerve.demo.identity import IdentityFigures
+from nerve.demo.people import STORES, Customer
 from nerve.demo.simulator import TrafficStats
 from nerve.demo.workspace import DemoWorkspace
 
 _LOG_EVERY = 10.0  # seconds between traffic lines when stdout is not a terminal
+_BETWEEN = "  │  "
 
 
 def welcome(
@@ -29,14 +33,15 @@ def welcome(
     workspace: DemoWorkspace,
     base_url: str,
     database: Path,
-    customers: int,
+    customers: list[Customer],
     speed: float,
 ) -> None:
     intro = Text.assemble(
         (SHOP_NAME, "bold"),
         f" sells running gear on a website, in an app and in {len(STORES)} stores with kiosks"
-        f" and tills. {customers} simulated customers browse, fill carts, switch devices and"
-        " buy; every head reports to Nerve.",
+        f" and tills. {len(customers)} simulated customers browse, fill carts, switch devices and"
+        " buy; every head reports to Nerve, which works out who is who: one profile per person,"
+        " whatever the device.",
     )
     if speed != 1:
         intro.append(f" Time runs {speed:g}x faster (NERVE_DEMO_SPEED).", style="yellow")
@@ -53,7 +58,7 @@ def welcome(
         "  Shown once. Send it as `Authorization: Bearer <key>` to the admin API.", style="dim"
     )
     console.print()
-    _examples(console, workspace, base_url)
+    _examples(console, workspace, base_url, customers[0] if customers else None)
 
 
 def _links(base_url: str, database: Path) -> Table:
@@ -78,44 +83,75 @@ def _sources(workspace: DemoWorkspace) -> Table:
     return sources
 
 
-def _examples(console: Console, workspace: DemoWorkspace, base_url: str) -> None:
+def _examples(
+    console: Console, workspace: DemoWorkspace, base_url: str, customer: Customer | None
+) -> None:
+    admin = f"curl -H 'Authorization: Bearer {workspace.admin_key}'"
     event = '{"anonymousId": "curl-visitor", "event": "Product Viewed", '
     event += '"properties": {"product_id": "RUN-001", "price": 139.95, "currency": "EUR"}}'
-    examples = (
-        ("Send an event as the website:", [
+    examples = [
+        (["Send an event as the website:"], [
             f"curl -u '{workspace.write_keys['web']}:' {base_url}/v1/track \\",
             "  -H 'Content-Type: application/json' \\",
             f"  -d '{event}'",
         ]),
-        ("List the latest orders from every head:", [
-            f"curl -H 'Authorization: Bearer {workspace.admin_key}' \\",
+        (["List the latest orders from every head:"], [
+            f"{admin} \\",
             f"  '{base_url}/api/v1/events?event=Order+Completed&limit=5'",
         ]),
-    )  # fmt: skip
+    ]  # fmt: skip
+    if customer is not None:
+        profiles = f"{base_url}/api/v1/profiles"
+        # ":" and "@" may stay as they are in a query (RFC 3986 §3.4); "+" and the like may not.
+        query = urlencode({"identifier": f"email:{customer.email}"}, safe=":@", quote_via=quote)
+        examples += [
+            ([f"Look up {customer.name} by e-mail, one profile for all their devices and heads",
+              "(a 404 until they first show up):"], [
+                f"{admin} \\",
+                f"  '{profiles}?{query}'",
+            ]),
+            (["Their timeline across heads, and the merge log that explains the profile:"], [
+                'PROFILE=prf_…  # the "id" in the answer above',
+                f'{admin} "{profiles}/$PROFILE/timeline"',
+                f'{admin} "{profiles}/$PROFILE/merges"',
+            ]),
+        ]  # fmt: skip
     console.print("Try it", style="bold")
     for title, lines in examples:
-        console.print(f"  {title}", style="dim")
+        for words in title:
+            console.print(f"  {words}", style="dim")
         for line in lines:
             console.print(Text(f"  {line}", style="green"), soft_wrap=True)
     console.print()
 
 
 def watch(
-    console: Console, stats: TrafficStats, stop: threading.Event, deadline: float | None
+    console: Console,
+    stats: TrafficStats,
+    identity: Callable[[], IdentityFigures | None],
+    stop: threading.Event,
+    deadline: float | None,
 ) -> None:
-    """Show the traffic until `stop` is set or the deadline (monotonic clock) passes."""
+    """Show the traffic until `stop` is set or the deadline (monotonic clock) passes.
+
+    `identity` is asked for its figures once per line shown, so at most once a second.
+    """
     started = time.monotonic()
     if not console.is_terminal:
         logged = started
         while not _wait_a_second(stop, deadline):
             if time.monotonic() - logged >= _LOG_EVERY:
                 logged = time.monotonic()
-                console.print(traffic_line(stats, logged - started))
+                # One line per entry, however long: log readers grep and tail.
+                line = traffic_line(stats, identity(), logged - started)
+                console.print(line, soft_wrap=True)
         return
     # Transient: the farewell line replaces it with the final counts.
-    with Live(traffic_line(stats, 0), console=console, auto_refresh=False, transient=True) as live:
+    first = traffic_line(stats, None, 0, console.width)
+    with Live(first, console=console, auto_refresh=False, transient=True) as live:
         while not _wait_a_second(stop, deadline):
-            live.update(traffic_line(stats, time.monotonic() - started), refresh=True)
+            line = traffic_line(stats, identity(), time.monotonic() - started, console.width)
+            live.update(line, refresh=True)
 
 
 def _wait_a_second(stop: threading.Event, deadline: float | None) -> bool:
@@ -126,34 +162,87 @@ def _wait_a_second(stop: threading.Event, deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() >= deadline
 
 
-def traffic_line(stats: TrafficStats, elapsed: float) -> Text:
-    line = Text.assemble(
-        ("● ", "green"),
-        (f"{_duration(elapsed):>6}  ", "dim"),
-        (f"{stats.events:,} event{'' if stats.events == 1 else 's'}", "bold"),
-        "  ",
-        _per_head(stats),
-        "  │  ",
-        (
-            f"{stats.orders:,} order{'' if stats.orders == 1 else 's'}  €{stats.revenue:,.2f}",
-            "bold",
+def traffic_line(
+    stats: TrafficStats,
+    identity: IdentityFigures | None,
+    elapsed: float,
+    width: int | None = None,
+) -> Text:
+    """The live line; parts that do not fit in `width` go on indented lines of their own."""
+    parts = [
+        Text.assemble(
+            (f"{stats.events:,} event{_s(stats.events)}", "bold"),
+            "  ",
+            _per_head(stats),
         ),
-    )
+        Text(
+            f"{stats.orders:,} order{_s(stats.orders)}  €{stats.revenue:,.2f}",
+            style="bold",
+        ),
+    ]
+    if identity is not None:
+        parts.append(_identity_part(identity))
     if stats.failed:
-        line.append(f"  │  {stats.failed} failed, last: {stats.last_failure}", style="red")
+        parts.append(Text(f"{stats.failed} failed, last: {stats.last_failure}", style="red"))
+    line = Text.assemble(("● ", "green"), (f"{_duration(elapsed):>6}  ", "dim"))
+    indent = line.cell_len
+    line.append_text(parts[0])
+    used = line.cell_len
+    for part in parts[1:]:
+        if width is not None and used + len(_BETWEEN) + part.cell_len > width:
+            line.append("\n" + " " * indent)
+            used = indent
+        else:
+            line.append(_BETWEEN)
+            used += len(_BETWEEN)
+        line.append_text(part)
+        used += part.cell_len
     return line
 
 
-def farewell(console: Console, stats: TrafficStats, elapsed: float, database: Path) -> None:
+def _identity_part(identity: IdentityFigures) -> Text:
+    people = identity.people
+    part = Text.assemble(
+        (f"{people:,} {'person' if people == 1 else 'people'}", "bold"),
+        f" ({identity.identified:,} identified)",
+        f" · {identity.merged:,} profile{_s(identity.merged)} merged",
+    )
+    if identity.relinked:
+        part.append(f" · {identity.relinked:,} device re-link{_s(identity.relinked)}")
+    if identity.refused:
+        part.append(f" · {identity.refused:,} merge{_s(identity.refused)} refused")
+    return part
+
+
+def farewell(
+    console: Console,
+    stats: TrafficStats,
+    identity: IdentityFigures | None,
+    elapsed: float,
+    database: Path,
+) -> None:
     console.print(
         f"Stopped after {_duration(elapsed)}: {stats.events:,} events ({_per_head(stats)}),"
         f" {stats.orders:,} orders worth €{stats.revenue:,.2f}."
     )
+    if identity is not None:
+        console.print(Text.assemble("Nerve sees ", _identity_part(identity), "."))
+        if identity.unresolved:
+            waiting = identity.unresolved
+            console.print(
+                f"{waiting:,} event{_s(waiting)} not attached to a profile yet: the next run"
+                f" here attaches {'it' if waiting == 1 else 'them'}.",
+                style="dim",
+            )
     console.print(
         f"The data stays in {database.name}: run `nerve demo` here again to carry on,"
         " or delete the file to start afresh.",
         style="dim",
     )
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _per_head(stats: TrafficStats) -> str:

@@ -212,11 +212,16 @@ def _arrive(v: Visit) -> Story:
         v.device.page = None
         v.referrer, path = v.rng.choice(_ENTRIES)
         yield v.view("Home", path)
-        return
-    if v.installed:
-        yield v.track("Application Installed", dict(APP_VERSION))
-    yield v.track("Application Opened", {"from_background": v.rng.random() < 0.3, **APP_VERSION})
-    yield v.view("Home", "/")
+    else:
+        if v.installed:
+            yield v.track("Application Installed", dict(APP_VERSION))
+        opened = {"from_background": v.rng.random() < 0.3, **APP_VERSION}
+        yield v.track("Application Opened", opened)
+        yield v.view("Home", "/")
+    if v.device.user_id and not v.device.identified:
+        # Signed in before the demo started: the head restores the session and, as shops do
+        # on start-up, identifies the customer with the traits it keeps.
+        yield v.identify()
 
 
 def _leave(v: Visit) -> Story:

@@ -2,8 +2,9 @@
 stores with their kiosks and tills. All drawn from a seeded random generator, so reproducible.
 
 Contact data is fictional on purpose: e-mail domains are reserved by RFC 2606, phone numbers come
-from ranges regulators set aside for fiction (Ofcom 07700 900xxx, Bundesnetzagentur 030 23125xxx),
-and IP addresses from the documentation ranges of RFC 5737.
+from ranges regulators set aside for fiction (Ofcom 020 7946 0xxx, Bundesnetzagentur 030 23125xxx),
+and IP addresses from the documentation ranges of RFC 5737. (Ofcom's fictional mobile range,
+07700 900xxx, is no use here: libphonenumber rejects it, so Nerve would not see a phone number.)
 """
 
 from __future__ import annotations
@@ -49,7 +50,9 @@ class Store:
     def till(self, rng: random.Random) -> Device:
         """A till; the anonymousId is per sale so walk-in customers are never linked by it."""
         terminal = f"pos-{self.code.lower()}-0{rng.randint(1, 2)}"
-        anonymous_id = f"{terminal}-sale-{rng.randrange(10_000, 99_999)}"
+        # 48 random bits: five digits repeat within some hundred sales, and Nerve would rightly
+        # merge two customers whose sales shared an anonymousId.
+        anonymous_id = f"{terminal}-sale-{rng.getrandbits(48):012x}"
         return Device("pos", anonymous_id, devices.till(terminal, self.location()), flush_at=10)
 
     def location(self) -> dict[str, Any]:
@@ -86,6 +89,7 @@ class Device:
     traits: dict[str, Any] | None = None  # sent as context.traits with every call
     flush_at: int = 1  # mobile SDKs queue calls and send them in batches
     queue: list[dict[str, Any]] = field(default_factory=list)
+    identified: bool = False  # has sent an identify call since the demo started
 
 
 @dataclass(eq=False)
@@ -172,7 +176,7 @@ _ASCII = str.maketrans({"ü": "u", "í": "i", "ç": "c", "'": ""})
 def _phone(rng: random.Random, home: Store) -> str:
     if home.country == "DE":
         return f"+49 30 23125{rng.randint(0, 999):03d}"
-    return f"+44 7700 900{rng.randint(0, 999):03d}"
+    return f"+44 20 7946 0{rng.randint(0, 999):03d}"
 
 
 def _personal_devices(rng: random.Random, customer: Customer) -> list[Device]:

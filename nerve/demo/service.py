@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
 
 from nerve.demo import display
+from nerve.demo.identity import IdentityCounts
 from nerve.demo.server import DemoError, DemoServer
 from nerve.demo.simulator import Simulator, TrafficStats
 from nerve.demo.workspace import prepare_workspace
@@ -83,23 +84,30 @@ def _run(
     if customers < 0:
         raise DemoError("--customers must be 0 or more")
     settings = demo_settings(host, port)
+    # The demo's own engine, next to the server's: it reads the identity figures for the screen.
     with open_runtime(settings, migrate_schema=True) as runtime:
         workspace = prepare_workspace(runtime.engine)
-    simulator = Simulator(
-        settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
-    )
-    server = DemoServer(settings)
-    stop = threading.Event()
-    with _stopped_by_signals(stop, server):
-        try:
-            server.start(settings.base_url)
-            display.welcome(
-                console, workspace, settings.base_url, _database(), customers, knobs.speed
-            )
-            elapsed = _simulate(console, simulator, stop, duration)
-        finally:
-            server.stop()
-    return _report(console, simulator, elapsed)
+        identity = IdentityCounts(runtime.engine, workspace.workspace_id)
+        simulator = Simulator(
+            settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
+        )
+        server = DemoServer(settings)
+        stop = threading.Event()
+        with _stopped_by_signals(stop, server):
+            try:
+                server.start(settings.base_url)
+                display.welcome(
+                    console,
+                    workspace,
+                    settings.base_url,
+                    _database(),
+                    simulator.customers,
+                    knobs.speed,
+                )
+                elapsed = _simulate(console, simulator, identity, stop, duration)
+            finally:
+                server.stop()
+        return _report(console, simulator, identity, elapsed)
 
 
 def _knobs(speed: float | None) -> DemoSettings:
@@ -117,7 +125,11 @@ def _knobs(speed: float | None) -> DemoSettings:
 
 
 def _simulate(
-    console: Console, simulator: Simulator, stop: threading.Event, duration: float | None
+    console: Console,
+    simulator: Simulator,
+    identity: IdentityCounts,
+    stop: threading.Event,
+    duration: float | None,
 ) -> float:
     """Customers shop on their own thread while this one shows the traffic; returns how long."""
     started = time.monotonic()
@@ -125,16 +137,18 @@ def _simulate(
     customers = threading.Thread(target=simulator.run, args=(stop,), name="nerve-demo-customers")
     customers.start()
     try:
-        display.watch(console, simulator.stats, stop, deadline)
+        display.watch(console, simulator.stats, identity.figures, stop, deadline)
     finally:
         stop.set()
         customers.join()
     return time.monotonic() - started
 
 
-def _report(console: Console, simulator: Simulator, elapsed: float) -> bool:
+def _report(
+    console: Console, simulator: Simulator, identity: IdentityCounts, elapsed: float
+) -> bool:
     stats: TrafficStats = simulator.stats
-    display.farewell(console, stats, elapsed, _database())
+    display.farewell(console, stats, identity.figures(fresh=True), elapsed, _database())
     if simulator.error is not None:
         console.print(f"[red]The simulated customers stopped early:[/red] {simulator.error!r}")
         return False

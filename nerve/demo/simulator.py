@@ -21,7 +21,7 @@ import httpx
 import structlog
 
 from nerve.demo.journeys import customer_life
-from nerve.demo.people import Device, make_customers
+from nerve.demo.people import Customer, Device, make_customers
 from nerve.demo.visit import Call
 from nerve.demo.workspace import HEADS
 
@@ -60,6 +60,10 @@ class Simulator:
         self._customers = make_customers(customers, seed)
         self._speed = speed
         self._seed = seed
+
+    @property
+    def customers(self) -> list[Customer]:
+        return list(self._customers)
 
     def run(self, stop: threading.Event) -> None:
         """Send traffic until `stop` is set, then send what the apps still hold."""

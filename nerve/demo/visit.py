@@ -68,6 +68,7 @@ class Visit:
                 "phone": customer.phone,
                 "address": {"city": customer.home.city, "country": customer.home.country},
             }
+        self.device.identified = True
         return self._call("identify", {"traits": traits})
 
     def _call(self, type_: str, fields: dict[str, Any], flush: bool = False) -> Call:

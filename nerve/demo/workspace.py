@@ -17,6 +17,7 @@ HEADS = ("web", "app", "kiosk", "pos")
 
 @dataclass(frozen=True)
 class DemoWorkspace:
+    workspace_id: str
     sources: list[SourceInfo]
     admin_key: str
 
@@ -35,4 +36,4 @@ def prepare_workspace(engine: Engine) -> DemoWorkspace:
                 create_source(conn, workspace_id, head, head)
         key = create_key(conn, workspace_id, "admin")
         by_name = {source.name: source for source in list_sources(conn, workspace_id)}
-    return DemoWorkspace([by_name[head] for head in HEADS], key.secret_key)
+    return DemoWorkspace(workspace_id, [by_name[head] for head in HEADS], key.secret_key)

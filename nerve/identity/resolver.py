@@ -158,8 +158,9 @@ def _join_known(
     if reason is None:
         survivor, merged = graph.merge(home, other)
         graph.log(
-            "merged", survivor, merged, event_id, rule, f"the event links them by {ident.type}"
-        )
+            "merged", survivor, merged, event_id, rule,
+            f"the event links them by {ident.type}", _detail(ident),
+        )  # fmt: skip
         return
     graph.log("rejected", home_root, other_root, event_id, rule, reason, _detail(ident))
     if ident.type not in graph.rules.unique_types:
@@ -188,4 +189,5 @@ def _join_new(graph: Graph, ident: Ident, leaf: str, event_id: int | None) -> No
 
 
 def _detail(ident: Ident) -> dict[str, Any]:
-    return {"identifier_type": ident.type}
+    # The identifier itself explains the merge; the log is erased with the person (GDPR).
+    return {"identifier": {"type": ident.type, "value": ident.value}}

@@ -117,7 +117,13 @@ def parse_identifier(raw: str, rules: MergeRules) -> tuple[str, str]:
     if kind == "email":
         value = normalize_email(value) or value.strip().lower()
     elif kind == "phone":
-        value = normalize_phone(value, rules.default_region) or value
+        phone = normalize_phone(value, rules.default_region)
+        if phone is None:
+            raise InvalidInput(
+                f"{value!r} is not a valid phone number (E.164, e.g. +4915112345678)",
+                details={"identifier": raw},
+            )
+        value = phone
     return kind, value
 
 
@@ -174,7 +180,12 @@ def person(conn: Connection, workspace_id: str, root: str, rules: MergeRules) ->
             "first_seen": stats.first_seen,
             "last_seen": stats.last_seen,
             "sources": [
-                {"id": s.id, "name": s.name, "kind": s.kind, "last_seen": stats.sources[s.id]}
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "kind": s.kind,
+                    "last_seen": datetime.fromisoformat(stats.sources[s.id]),
+                }
                 for s in sorted(source_rows, key=lambda s: s.name)
             ],
             "order_count": order_count,
