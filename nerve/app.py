@@ -16,6 +16,8 @@ from nerve import __version__, metrics
 from nerve.errors import InvalidInput, NerveError, NotFound, error_response
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
+from nerve.flows import api as flows_api
+from nerve.flows.worker import FlowWorker
 from nerve.identity import api as identity_api
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
@@ -44,15 +46,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
             identity = IdentityWorker(runtime.engine)
+            flows = FlowWorker(runtime.engine)
             writer.start()
             if settings.embedded_worker:
                 writer.on_commit(identity.wake)
                 identity.start()
+                flows.start()
             try:
                 yield
             finally:
                 await writer.close()
                 await identity.close()
+                await flows.close()
 
     app = FastAPI(
         title="Nerve",
@@ -65,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_api.router)
     app.include_router(profiles_api.router)
     app.include_router(identity_api.router)
+    app.include_router(flows_api.router)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

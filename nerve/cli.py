@@ -27,6 +27,8 @@ keys_app = typer.Typer(help="Secret API keys for the admin API.", no_args_is_hel
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(keys_app, name="keys")
+dlq_app = typer.Typer(help="Dead letters: steps that failed for good.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 flows_app = typer.Typer(
     help="Automation flows: validate, publish, time-travel test.", no_args_is_help=True
 )
@@ -185,6 +187,29 @@ def flows_validate(file: Path, as_json: JsonFlag = False) -> None:
     )
 
 
+@flows_app.command("apply")
+def flows_apply(
+    file: Path,
+    env: Annotated[str, typer.Option("--env", help="staging or production")] = "staging",
+    workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE,
+    as_json: JsonFlag = False,
+) -> None:
+    """Publish a flow definition as a new immutable version."""
+    from nerve.flows import engine as flow_engine
+
+    if env not in flow_engine.ENVIRONMENTS:
+        _fail(NerveError(f"--env must be staging or production, not {env!r}"))
+    flow = _read_flow(file)
+    with open_runtime() as runtime, write_transaction(runtime.engine) as conn:
+        workspace_id = workspace_service.ensure_workspace(conn, workspace)
+        published = flow_engine.publish(conn, workspace_id, flow, env)
+    _emit(
+        as_json,
+        published,
+        f"published {flow.name} v{published['version']} to {env}",
+    )
+
+
 @flows_app.command("test")
 def flows_test(
     file: Path,
@@ -212,6 +237,45 @@ def flows_test(
         console.print(
             f"{entry.at:%Y-%m-%d %H:%M}  {entry.run:<8} {entry.what}  [dim]{detail}[/dim]"
         )
+
+
+@dlq_app.command("list")
+def dlq_list(
+    workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE, as_json: JsonFlag = False
+) -> None:
+    """Dead letters not yet replayed."""
+    from nerve.flows import service as flow_service
+
+    with open_runtime() as runtime, runtime.engine.connect() as conn:
+        workspace_id = workspace_service.ensure_workspace(conn, workspace)
+        letters = flow_service.list_dead_letters(conn, workspace_id)
+    if as_json:
+        typer.echo(json.dumps({"data": letters}, default=str))
+        return
+    for letter in letters:
+        console.print(
+            f"{letter['id']}  run {letter['run_id']}  node {letter['node']}  {letter['error']}"
+        )
+    console.print(f"{len(letters)} dead letter(s)")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    dead_letter_id: str,
+    workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a dead-lettered step again, with its original idempotency key."""
+    from nerve.flows import service as flow_service
+
+    with open_runtime() as runtime:
+        try:
+            with write_transaction(runtime.engine) as conn:
+                workspace_id = workspace_service.ensure_workspace(conn, workspace)
+                result = flow_service.replay(conn, workspace_id, dead_letter_id)
+        except NerveError as exc:
+            _fail(exc)
+    _emit(as_json, result, f"replaying {dead_letter_id}: task {result['task_id']} is due now")
 
 
 def main() -> None:  # pragma: no cover

@@ -29,6 +29,28 @@ RESOLUTION_LAG = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 EVENTS_RESOLVED = Counter("nerve_identity_events_resolved_total", "Events attached to profiles")
+FLOW_RUNS = Counter(
+    "nerve_flow_runs_total",
+    "Flow runs by what happened: started, completed, goal, exited, failed",
+    ["outcome"],
+)
+FLOW_STEP_SECONDS = Histogram(
+    "nerve_flow_step_seconds",
+    "Time to execute one flow task",
+    ["kind"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+FLOW_TIMER_LAG = Histogram(
+    "nerve_flow_timer_lag_seconds",
+    "How late a due task started, by the database clock",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+FLOW_ACTION_ERRORS = Counter(
+    "nerve_flow_action_errors_total",
+    "Failed action attempts: `provider` (receiver refused or was down) vs `engine` (our bug)",
+    ["source"],
+)
+FLOW_DEAD_LETTERS = Counter("nerve_flow_dead_letters_total", "Tasks moved to the dead-letter queue")
 REQUEST_SECONDS = Histogram(
     "nerve_http_request_duration_seconds",
     "HTTP request latency",

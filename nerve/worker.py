@@ -7,6 +7,7 @@ import signal
 
 import structlog
 
+from nerve.flows.worker import FlowWorker
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.runtime import open_runtime
@@ -22,10 +23,13 @@ async def _run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        flows = FlowWorker(runtime.engine)
         identity.start()
+        flows.start()
         log.info("worker_started", database=runtime.engine.url.render_as_string())
         await stop.wait()
         await identity.close()
+        await flows.close()
         log.info("worker_stopped")
 
 

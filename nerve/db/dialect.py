@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -25,3 +26,23 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         postgres.insert_events(conn, rows)
     else:
         sqlite.insert_events(conn, rows)
+
+
+def database_now(conn: Connection) -> datetime:
+    """The database's clock: every due-time decision uses it, never the worker's own clock."""
+    if conn.dialect.name == "postgresql":
+        return postgres.database_now(conn)
+    return sqlite.database_now(conn)
+
+
+def claim_tasks(conn: Connection, owner: str, limit: int, lease_seconds: int) -> list[int]:
+    """Mark up to `limit` due tasks as running for `owner` with a lease; returns their ids."""
+    if conn.dialect.name == "postgresql":
+        return postgres.claim_tasks(conn, owner, limit, lease_seconds)
+    return sqlite.claim_tasks(conn, owner, limit, lease_seconds)
+
+
+def rescue_tasks(conn: Connection) -> int:
+    if conn.dialect.name == "postgresql":
+        return postgres.rescue_tasks(conn)
+    return sqlite.rescue_tasks(conn)

@@ -3,6 +3,7 @@
 from nerve.auth import models as auth_models
 from nerve.db.base import Base
 from nerve.events import models as event_models
+from nerve.flows import models as flow_models
 from nerve.identity import models as identity_models
 from nerve.profiles import models as profile_models
 from nerve.workspaces import models as workspace_models
@@ -12,6 +13,7 @@ metadata = Base.metadata
 __all__ = [
     "auth_models",
     "event_models",
+    "flow_models",
     "identity_models",
     "metadata",
     "profile_models",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -36,3 +37,31 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             for r in rows
         ],
     )  # fmt: skip
+
+
+def database_now(conn: Connection) -> datetime:
+    value = conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
+    assert isinstance(value, datetime)
+    return value
+
+
+def claim_tasks(conn: Connection, owner: str, limit: int, lease_seconds: int) -> list[int]:
+    # SKIP LOCKED: many workers on many machines each take different due tasks, none waits.
+    rows = conn.exec_driver_sql(
+        "UPDATE tasks SET status = 'running', owner = %s, attempts = attempts + 1,"
+        " lease_until = clock_timestamp() + make_interval(secs => %s)"
+        " WHERE id IN (SELECT id FROM tasks WHERE status = 'pending'"
+        " AND due_at <= clock_timestamp() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+        " RETURNING id",
+        (owner, lease_seconds, limit),
+    ).all()
+    return [row[0] for row in rows]
+
+
+def rescue_tasks(conn: Connection) -> int:
+    """Tasks whose worker died (lease expired) become claimable again."""
+    result = conn.exec_driver_sql(
+        "UPDATE tasks SET status = 'pending', owner = NULL"
+        " WHERE status = 'running' AND lease_until < clock_timestamp()"
+    )
+    return int(result.rowcount)

@@ -57,3 +57,33 @@ def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             for r in rows
         ],
     )  # fmt: skip
+
+
+# The database clock, in the text format SQLAlchemy stores (microseconds, naive UTC).
+_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
+
+
+def database_now(conn: Connection) -> datetime:
+    text = conn.exec_driver_sql(f"SELECT {_NOW}").scalar_one()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def claim_tasks(conn: Connection, owner: str, limit: int, lease_seconds: int) -> list[int]:
+    # Runs inside BEGIN IMMEDIATE: SQLite's single writer makes the claim exclusive.
+    rows = conn.exec_driver_sql(
+        "UPDATE tasks SET status = 'running', owner = ?, attempts = attempts + 1,"
+        f" lease_until = strftime('%Y-%m-%d %H:%M:%f', 'now', '+{int(lease_seconds)} seconds')"
+        " || '000' WHERE id IN (SELECT id FROM tasks INDEXED BY ix_tasks_due"
+        f" WHERE status = 'pending' AND due_at <= {_NOW} ORDER BY due_at LIMIT ?) RETURNING id",
+        (owner, limit),
+    ).all()
+    return [row[0] for row in rows]
+
+
+def rescue_tasks(conn: Connection) -> int:
+    """Tasks whose worker died (lease expired) become claimable again."""
+    result = conn.exec_driver_sql(
+        "UPDATE tasks SET status = 'pending', owner = NULL"
+        f" WHERE status = 'running' AND lease_until < {_NOW}"
+    )
+    return int(result.rowcount)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from nerve.flows import actions
 from nerve.flows.durations import parse_duration
 from nerve.flows.expressions import ExpressionError, parse
 
@@ -174,6 +175,8 @@ class FlowDefinition(_Strict):
             for target in targets(node):
                 if target not in known:
                     raise ValueError(f"node {node.id!r} goes to unknown node {target!r}")
+            if node.action is not None and not actions.known(node.action):
+                raise ValueError(f"node {node.id!r} uses unknown action {node.action!r}")
         return self
 
     def node(self, node_id: str) -> Node:

@@ -16,6 +16,7 @@ from nerve.db import locks
 from nerve.db.engine import write_transaction
 from nerve.db.locks import transaction_lock
 from nerve.events.models import Event
+from nerve.flows import engine as flows
 from nerve.identity.extract import Ident, alias_previous, identifiers
 from nerve.identity.graph import Graph
 from nerve.identity.models import IdentityRules
@@ -90,6 +91,12 @@ def _resolve_batch(conn: Connection, workspace_id: str, events: list[PendingEven
         [{"b_id": event.id, "b_leaf": leaf} for event, leaf in attached],
     )
     profiles.apply_events(conn, workspace_id, attached, rules)
+    # Same transaction: an attached event and the runs it starts or steers commit together.
+    flows.route_events(
+        conn,
+        workspace_id,
+        [(event.id, event.payload, graph.cluster_of(leaf)) for event, leaf in attached],
+    )
 
 
 def _alias_candidates(events: list[PendingEvent]) -> list[Ident]:

@@ -1,0 +1,118 @@
+"""Actions a flow node can take, behind one stable interface, with a registry.
+
+Remote actions (webhook; later email, SMS, push, Slack) run outside the database transaction
+and must be idempotent at the receiver: they pass the run+node idempotency key on. Local
+actions (update_profile, add_tag) run inside the transaction that completes the step.
+Staging runs use a recording sender that delivers nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import Connection
+
+from nerve.profiles import traits
+
+
+class ActionFailed(Exception):
+    """Worth retrying: the receiver was down, slow or overloaded."""
+
+
+class ActionRejected(Exception):
+    """Can never succeed as it is (bad parameters, a 4xx): goes to the dead-letter queue at once."""
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    workspace_id: str
+    run_id: str
+    flow: str
+    node: str
+    profile_id: str
+    idempotency_key: str
+    params: dict[str, Any]
+    trigger: dict[str, Any]
+    timeout: float
+    environment: str
+
+
+@dataclass
+class RecordingSender:
+    """Staging and tests: remembers what would have been sent."""
+
+    sent: list[ActionCall] = field(default_factory=list)
+
+    def __call__(self, call: ActionCall) -> dict[str, Any]:
+        self.sent.append(call)
+        return {"recorded": True}
+
+
+def webhook(call: ActionCall) -> dict[str, Any]:
+    url = call.params.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ActionRejected("webhook needs `url` (http or https)")
+    body = {
+        "flow": call.flow,
+        "run_id": call.run_id,
+        "node": call.node,
+        "profile_id": call.profile_id,
+        "data": call.params.get("body", {}),
+        "trigger": call.trigger,
+    }
+    headers = {
+        "content-type": "application/json",
+        # Standard Webhooks: the same id on every attempt lets the receiver deduplicate.
+        "webhook-id": call.idempotency_key,
+        "webhook-timestamp": str(int(time.time())),
+        "idempotency-key": call.idempotency_key,
+    }
+    try:
+        response = httpx.post(
+            url, content=orjson.dumps(body), headers=headers, timeout=call.timeout
+        )
+    except httpx.HTTPError as exc:
+        raise ActionFailed(f"{type(exc).__name__}: {exc}") from exc
+    if response.status_code in (408, 425, 429) or response.status_code >= 500:
+        raise ActionFailed(f"receiver answered {response.status_code}")
+    if response.status_code >= 400:
+        raise ActionRejected(f"receiver refused with {response.status_code}: {response.text[:200]}")
+    return {"status": response.status_code}
+
+
+RemoteAction = Callable[[ActionCall], dict[str, Any]]
+REMOTE: dict[str, RemoteAction] = {"webhook": webhook}
+
+
+def update_profile(conn: Connection, call: ActionCall, now: Any) -> dict[str, Any]:
+    values = call.params.get("traits")
+    if not isinstance(values, dict) or not values:
+        raise ActionRejected("update_profile needs `traits`: {name: value}")
+    observations = [
+        traits.Observation(call.profile_id, str(name)[:255], value, now, None)
+        for name, value in values.items()
+    ]
+    traits.record(conn, call.workspace_id, observations, [])
+    return {"traits": sorted(values)}
+
+
+def add_tag(conn: Connection, call: ActionCall, now: Any) -> dict[str, Any]:
+    tag = call.params.get("tag")
+    if not isinstance(tag, str) or not tag:
+        raise ActionRejected("add_tag needs `tag`")
+    observation = traits.Observation(call.profile_id, f"tag:{tag[:200]}", True, now, None)
+    traits.record(conn, call.workspace_id, [observation], [])
+    return {"tag": tag}
+
+
+LocalAction = Callable[[Connection, ActionCall, Any], dict[str, Any]]
+LOCAL: dict[str, LocalAction] = {"update_profile": update_profile, "add_tag": add_tag}
+
+
+def known(name: str) -> bool:
+    return name in REMOTE or name in LOCAL

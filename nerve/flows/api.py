@@ -1,0 +1,75 @@
+"""Admin API: flows, versions, runs, dead letters, and the flow JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query
+
+from nerve.auth.api import CurrentKey
+from nerve.db.session import Db, WriteDb
+from nerve.errors import InvalidInput
+from nerve.flows import engine, service
+from nerve.flows.definition import InvalidFlow, json_schema, validate
+
+router = APIRouter(prefix="/api/v1", tags=["flows"])
+
+
+@router.get("/flows/schema")
+def flow_schema() -> dict[str, Any]:
+    """The JSON Schema every flow definition is validated against."""
+    return json_schema()
+
+
+@router.get("/flows")
+def list_flows(db: Db, key: CurrentKey) -> dict[str, Any]:
+    return {"data": service.list_flows(db, key.workspace_id)}
+
+
+@router.post("/flows", status_code=201)
+def publish_flow(
+    db: WriteDb,
+    key: CurrentKey,
+    definition: Annotated[
+        dict[str, Any], Body(description="A flow definition (see /flows/schema)")
+    ],
+    environment: Annotated[Literal["staging", "production"], Query()] = "staging",
+) -> dict[str, Any]:
+    try:
+        flow = validate(definition)
+    except InvalidFlow as exc:
+        error = InvalidInput("the flow is invalid", details=exc.problems)
+        error.code = "invalid_flow"
+        raise error from None
+    return engine.publish(db, key.workspace_id, flow, environment)
+
+
+@router.get("/flows/{flow_id}/versions")
+def list_versions(db: Db, key: CurrentKey, flow_id: str) -> dict[str, Any]:
+    return {"data": service.list_versions(db, key.workspace_id, flow_id)}
+
+
+@router.get("/flows/{flow_id}/runs")
+def list_runs(
+    db: Db,
+    key: CurrentKey,
+    flow_id: str,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    return {"data": service.list_runs(db, key.workspace_id, flow_id, status, limit)}
+
+
+@router.get("/runs/{run_id}")
+def get_run(db: Db, key: CurrentKey, run_id: str) -> dict[str, Any]:
+    return service.get_run(db, key.workspace_id, run_id)
+
+
+@router.get("/dead-letters")
+def list_dead_letters(db: Db, key: CurrentKey, include_replayed: bool = False) -> dict[str, Any]:
+    return {"data": service.list_dead_letters(db, key.workspace_id, include_replayed)}
+
+
+@router.post("/dead-letters/{dead_letter_id}/replay")
+def replay_dead_letter(db: WriteDb, key: CurrentKey, dead_letter_id: str) -> dict[str, Any]:
+    return service.replay(db, key.workspace_id, dead_letter_id)

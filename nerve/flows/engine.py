@@ -1,0 +1,351 @@
+"""The durable flow engine: publish versions, start and steer runs from events, execute tasks.
+
+Every transition of a run is one conditional UPDATE on its `state_version`: a timer, an event
+and a timeout racing for the same run cannot both win. Marking a task done, advancing the run
+and enqueuing the next task happen in one transaction. Due times come from the database clock.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from nerve import metrics
+from nerve.db.base import new_id
+from nerve.db.dialect import database_now, insert_ignoring_duplicates
+from nerve.flows.definition import FlowDefinition, Reentry, validate
+from nerve.flows.interpreter import (
+    Act,
+    AwaitEvent,
+    Complete,
+    Decision,
+    Run,
+    Sleep,
+    decide,
+    event_matches,
+    exit_reached,
+    trigger_key,
+    trigger_matches,
+)
+from nerve.flows.models import Flow, FlowEntry, FlowRun, FlowStep, FlowVersion, Task
+
+ENVIRONMENTS = ("staging", "production")
+LIVE = ("active", "waiting")
+_definitions: dict[str, FlowDefinition] = {}  # version id → definition; versions are immutable
+
+
+@dataclass(frozen=True)
+class ActiveVersion:
+    flow_id: str
+    version_id: str
+    environment: str
+    definition: FlowDefinition
+
+
+def definition_of(conn: Connection, version_id: str) -> FlowDefinition:
+    if version_id not in _definitions:
+        raw = conn.scalar(select(FlowVersion.definition).where(FlowVersion.id == version_id))
+        _definitions[version_id] = validate(raw)
+    return _definitions[version_id]
+
+
+def publish(
+    conn: Connection, workspace_id: str, flow: FlowDefinition, environment: str
+) -> dict[str, Any]:
+    """A new immutable version; waiting runs stay on the version they started on."""
+    flow_id = conn.scalar(
+        select(Flow.id).where(Flow.workspace_id == workspace_id, Flow.name == flow.name)
+    )
+    if flow_id is None:
+        flow_id = new_id("flw")
+        conn.execute(insert(Flow).values(id=flow_id, workspace_id=workspace_id, name=flow.name))
+    latest = conn.scalar(
+        select(func.max(FlowVersion.version)).where(FlowVersion.flow_id == flow_id)
+    )
+    version_id, number = new_id("flv"), (latest or 0) + 1
+    conn.execute(
+        insert(FlowVersion).values(
+            id=version_id,
+            workspace_id=workspace_id,
+            flow_id=flow_id,
+            version=number,
+            environment=environment,
+            definition=flow.model_dump(mode="json", by_alias=True, exclude_defaults=False),
+        )
+    )
+    return {
+        "flow_id": flow_id,
+        "version_id": version_id,
+        "version": number,
+        "environment": environment,
+    }
+
+
+def active_versions(conn: Connection, workspace_id: str) -> list[ActiveVersion]:
+    """The newest version of each flow in each environment."""
+    rows = conn.execute(
+        select(FlowVersion.id, FlowVersion.flow_id, FlowVersion.environment)
+        .where(FlowVersion.workspace_id == workspace_id)
+        .order_by(FlowVersion.version)
+    ).all()
+    latest = {(row.flow_id, row.environment): row.id for row in rows}
+    return [
+        ActiveVersion(flow_id, version_id, environment, definition_of(conn, version_id))
+        for (flow_id, environment), version_id in latest.items()
+    ]
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def route_events(
+    conn: Connection, workspace_id: str, events: list[tuple[int, dict[str, Any], str]]
+) -> None:
+    """Let newly attached events (id, payload, person id) start, steer or end runs."""
+    versions = active_versions(conn, workspace_id)
+    if not versions:
+        return
+    people = {person for _, _, person in events}
+    live = conn.execute(
+        select(FlowRun).where(
+            FlowRun.workspace_id == workspace_id,
+            FlowRun.profile_id.in_(people),
+            FlowRun.status.in_(LIVE),
+        )
+    ).all()
+    runs: dict[str, list[Any]] = {}
+    for run in live:
+        runs.setdefault(run.profile_id, []).append(run)
+    now = database_now(conn)
+    for event_id, payload, person in events:
+        for run in runs.get(person, []):
+            _steer(conn, run, payload, now)
+        for version in versions:
+            if trigger_matches(version.definition, payload, {}):
+                _maybe_start(conn, workspace_id, version, person, payload, event_id, now)
+
+
+def _as_run(row: Any) -> Run:
+    state = row.state or {}
+    return Run(
+        row.id,
+        row.profile_id,
+        state.get("trigger", {}),
+        state.get("profile", {}),
+        state.get("data", {}),
+    )
+
+
+def _steer(conn: Connection, row: Any, payload: dict[str, Any], now: datetime) -> None:
+    flow = definition_of(conn, row.version_id)
+    run = _as_run(row)
+    left, goal = exit_reached(flow, run, payload)
+    if left:
+        outcome = "goal" if goal else "exited"
+        if _finish(conn, row, row.state_version, "exited", outcome, now):
+            record(conn, row, row.node, "exited", {"event": payload.get("event"), "goal": goal})
+        return
+    waiting = row.waiting_for
+    if (
+        row.status == "waiting"
+        and waiting
+        and payload.get("event") == waiting["event"]
+        and event_matches(waiting.get("where"), run, payload)
+        and transition(conn, row, row.state_version, waiting["on_event"], now)
+    ):
+        record(conn, row, waiting["node"], "event_arrived", {"event": payload.get("event")})
+
+
+def _entry_key(flow: FlowDefinition, payload: dict[str, Any]) -> str:
+    policy = flow.trigger.reentry
+    if policy == "always":
+        return str(payload.get("messageId"))
+    if policy == "once_per_key":
+        return trigger_key(flow, payload)
+    return ""
+
+
+def _maybe_start(
+    conn: Connection,
+    workspace_id: str,
+    version: ActiveVersion,
+    person: str,
+    payload: dict[str, Any],
+    event_id: int,
+    now: datetime,
+) -> None:
+    flow = version.definition
+    run_id = new_id("run")
+    key = _entry_key(flow, payload)
+    entry = {"flow_id": version.flow_id, "environment": version.environment, "profile_id": person}
+    # RETURNING, not rowcount: SQLAlchemy reports -1 for this INSERT on PostgreSQL.
+    inserted = (
+        conn.execute(
+            insert_ignoring_duplicates(
+                conn.dialect,
+                FlowEntry.__table__,
+                ["flow_id", "environment", "profile_id", "entry_key"],
+            )
+            .values(
+                **entry, entry_key=key, workspace_id=workspace_id, run_id=run_id, entered_at=now
+            )
+            .returning(FlowEntry.run_id)
+        ).first()
+        is not None
+    )
+    if not inserted and isinstance(flow.trigger.reentry, Reentry):
+        # Once per N days: take the entry over only if the last one is old enough.
+        inserted = (
+            conn.execute(
+                update(FlowEntry)
+                .where(
+                    *(getattr(FlowEntry, k) == v for k, v in entry.items()),
+                    FlowEntry.entry_key == key,
+                    FlowEntry.entered_at < now - timedelta(days=flow.trigger.reentry.every_days),
+                )
+                .values(entered_at=now, run_id=run_id)
+            ).rowcount
+            == 1
+        )
+    if not inserted:
+        return
+    state = {"trigger": payload, "profile": {}, "data": {"event_id": event_id}}
+    conn.execute(
+        insert(FlowRun).values(
+            id=run_id, workspace_id=workspace_id, flow_id=version.flow_id,
+            version_id=version.version_id, environment=version.environment,
+            profile_id=person, trigger_key=trigger_key(flow, payload)[:255], status="active",
+            node=flow.nodes[0].id, state_version=0, state=state, started_at=now,
+        )
+    )  # fmt: skip
+    metrics.FLOW_RUNS.labels("started").inc()
+    row = conn.execute(select(FlowRun).where(FlowRun.id == run_id)).one()
+    record(conn, row, None, "entered", {"event_id": event_id, "key": key})
+    transition(conn, row, 0, flow.nodes[0].id, now)
+
+
+# --- transitions -----------------------------------------------------------------------------
+
+
+def record(conn: Connection, row: Any, node: str | None, kind: str, detail: dict[str, Any]) -> None:
+    conn.execute(
+        insert(FlowStep).values(
+            workspace_id=row.workspace_id, run_id=row.id, node=node, kind=kind, detail=detail
+        )
+    )
+
+
+def _claim_transition(conn: Connection, run_id: str, expected: int, **values: Any) -> bool:
+    changed = conn.execute(
+        update(FlowRun)
+        .where(FlowRun.id == run_id, FlowRun.state_version == expected)
+        .values(state_version=expected + 1, **values)
+    ).rowcount
+    if changed:
+        conn.execute(
+            update(Task)
+            .where(Task.run_id == run_id, Task.status == "pending")
+            .values(status="cancelled")
+        )
+    return bool(changed)
+
+
+def _enqueue(
+    conn: Connection, row: Any, kind: str, node: str, version: int, due: datetime, key: str
+) -> None:
+    conn.execute(
+        insert(Task).values(
+            workspace_id=row.workspace_id, run_id=row.id, kind=kind, node=node,
+            expected_version=version, due_at=due, status="pending", attempts=0,
+            idempotency_key=key,
+        )
+    )  # fmt: skip
+
+
+def transition(conn: Connection, row: Any, expected: int, node: str, now: datetime) -> bool:
+    """Move the run on from `node`; False if someone else moved it first."""
+    flow = definition_of(conn, row.version_id)
+    run = _as_run(row)
+    decision: Decision = decide(flow, run, node, now)
+    state = {"trigger": run.trigger, "profile": run.profile, "data": run.data}
+    version = expected + 1
+    if isinstance(decision, Complete):
+        return _finish(conn, row, expected, "completed", "completed", now, state=state)
+    if isinstance(decision, Sleep):
+        ok = _claim_transition(
+            conn,
+            row.id,
+            expected,
+            status="active",
+            node=decision.node,
+            waiting_for=None,
+            state=state,
+        )
+        if ok:
+            _enqueue(conn, row, "advance", decision.node, version, decision.until, "")
+            record(
+                conn,
+                row,
+                node,
+                "waiting",
+                {"until": decision.until.isoformat(), "then": decision.node},
+            )
+        return ok
+    if isinstance(decision, AwaitEvent):
+        waiting = {"node": decision.node, "event": decision.event, "where": decision.where,
+                   "on_event": decision.on_event, "on_timeout": decision.on_timeout}  # fmt: skip
+        ok = _claim_transition(
+            conn,
+            row.id,
+            expected,
+            status="waiting",
+            node=decision.node,
+            waiting_for=waiting,
+            state=state,
+        )
+        if ok:
+            _enqueue(conn, row, "timeout", decision.on_timeout, version, decision.timeout_at, "")
+            record(
+                conn,
+                row,
+                decision.node,
+                "waiting_for_event",
+                {"event": decision.event, "timeout": decision.timeout_at.isoformat()},
+            )
+        return ok
+    assert isinstance(decision, Act)
+    ok = _claim_transition(
+        conn, row.id, expected, status="active", node=decision.node, waiting_for=None, state=state
+    )
+    if ok:
+        _enqueue(conn, row, "action", decision.node, version, now, decision.idempotency_key)
+    return ok
+
+
+def _finish(
+    conn: Connection, row: Any, expected: int, status: str, outcome: str, now: datetime,
+    state: dict[str, Any] | None = None,
+) -> bool:  # fmt: skip
+    values: dict[str, Any] = {
+        "status": status,
+        "outcome": outcome,
+        "ended_at": now,
+        "waiting_for": None,
+    }
+    if state is not None:
+        values["state"] = state
+    ok = _claim_transition(conn, row.id, expected, **values)
+    if ok:
+        metrics.FLOW_RUNS.labels(outcome).inc()
+        if status == "completed":
+            record(conn, row, None, "completed", {})
+    return ok
+
+
+def backoff(attempt: int, base: float = 2.0, cap: float = 3600.0) -> timedelta:
+    """Exponential with full jitter, capped."""
+    return timedelta(seconds=random.uniform(0, min(cap, base * 2 ** (attempt - 1))))

@@ -1,0 +1,202 @@
+"""The durable flow engine against the real app, database and an HTTP receiver on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from starlette.testclient import TestClient
+
+from nerve.flows.models import Task
+from tests.factories import Shop, make_shop
+from tests.receivers import Receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def _cart_flow(url: str, wait: str = "1s") -> dict[str, Any]:
+    return {
+        "name": "abandoned_cart",
+        "trigger": {"event": "Checkout Started", "key": "properties.cart_id"},
+        "exit": [
+            {
+                "event": "Order Completed",
+                "where": "properties.cart_id == trigger.properties.cart_id",
+                "goal": True,
+            }
+        ],
+        "nodes": [
+            {"id": "wait_1", "wait": wait},
+            {
+                "id": "first",
+                "action": "webhook",
+                "with": {"url": f"{url}/remind", "body": {"step": 1}},
+                "retries": 3,
+            },
+            {"id": "wait_2", "wait": wait},
+            {
+                "id": "second",
+                "action": "webhook",
+                "with": {"url": f"{url}/remind", "body": {"step": 2}},
+                "retries": 3,
+            },
+        ],
+    }
+
+
+def _publish(
+    client: TestClient, shop: Shop, flow: dict[str, Any], env: str = "production"
+) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/flows", params={"environment": env}, json=flow, headers=_auth(shop)
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _auth(shop: Shop) -> dict[str, str]:
+    return {"Authorization": f"Bearer {shop.secret_key}"}
+
+
+def _track(client: TestClient, shop: Shop, user: str, event: str, cart: str) -> None:
+    message = {
+        "userId": user,
+        "event": event,
+        "properties": {"cart_id": cart, "order_id": f"o-{cart}", "total": 10},
+    }
+    assert (
+        client.post("/v1/track", json=message, auth=(shop.write_keys["web"], "")).status_code == 200
+    )
+
+
+def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def _runs(client: TestClient, shop: Shop, status: str | None = None) -> list[dict[str, Any]]:
+    params = {"status": status} if status else {}
+    return client.get(
+        "/api/v1/flows/abandoned_cart/runs", params=params, headers=_auth(shop)
+    ).json()["data"]  # type: ignore[no-any-return]
+
+
+def test_abandoned_cart_both_paths_with_real_waits(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    _publish(client, shop, _cart_flow(receiver.url))
+    _track(client, shop, "anna", "Checkout Started", "cart-a")
+    _track(client, shop, "ben", "Checkout Started", "cart-b")
+    _track(
+        client, shop, "anna", "Checkout Started", "cart-a"
+    )  # the same trigger again: still one run
+    _until(lambda: len(_runs(client, shop)) == 2)
+    _until(lambda: len(receiver.deliveries) >= 2)
+    _track(client, shop, "ben", "Order Completed", "cart-b")  # Ben orders after the first reminder
+    _until(
+        lambda: (
+            len(_runs(client, shop, "completed")) == 1 and len(_runs(client, shop, "exited")) == 1
+        )
+    )
+    steps = [d.body["data"]["step"] for d in receiver.deliveries]
+    assert sorted(steps) == [1, 1, 2]
+    assert len(receiver.unique_ids()) == 3
+    [anna] = _runs(client, shop, "completed")
+    assert anna["outcome"] == "completed"
+    [ben] = _runs(client, shop, "exited")
+    assert ben["outcome"] == "goal"
+    run = client.get(f"/api/v1/runs/{anna['id']}", headers=_auth(shop)).json()
+    kinds = [s["kind"] for s in run["steps"]]
+    assert kinds[0] == "entered" and kinds.count("action") == 2 and kinds[-1] == "completed"
+
+
+def test_failing_receiver_retries_then_dead_letter_then_replay(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    flow = _cart_flow(receiver.url, wait="1s")
+    flow["nodes"] = flow["nodes"][:2]
+    flow["nodes"][1]["retries"] = 2
+    _publish(client, shop, flow)
+    receiver.fail_with = 503
+    _track(client, shop, "cleo", "Checkout Started", "cart-c")
+    letters = _until(
+        lambda: client.get("/api/v1/dead-letters", headers=_auth(shop)).json()["data"], seconds=30
+    )
+    assert receiver.attempts == 3  # the first try and two retries
+    assert _runs(client, shop)[0]["status"] == "failed"
+    receiver.fail_with = None
+    replay = client.post(f"/api/v1/dead-letters/{letters[0]['id']}/replay", headers=_auth(shop))
+    assert replay.status_code == 200
+    _until(lambda: _runs(client, shop, "completed"))
+    assert len(receiver.deliveries) == 1
+    again = client.post(f"/api/v1/dead-letters/{letters[0]['id']}/replay", headers=_auth(shop))
+    assert again.status_code == 409
+
+
+def test_a_refusing_receiver_goes_to_the_dead_letter_queue_at_once(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    flow = _cart_flow(receiver.url)
+    flow["nodes"] = [flow["nodes"][1]]
+    _publish(client, shop, flow)
+    receiver.fail_with = 422
+    _track(client, shop, "dora", "Checkout Started", "cart-d")
+    letters = _until(lambda: client.get("/api/v1/dead-letters", headers=_auth(shop)).json()["data"])
+    assert receiver.attempts == 1 and letters[0]["error"]["permanent"] is True
+
+
+def test_new_version_does_not_disturb_waiting_runs(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    v1 = _publish(client, shop, _cart_flow(receiver.url, wait="2s"))
+    for n in range(5):
+        _track(client, shop, f"u{n}", "Checkout Started", f"c{n}")
+    _until(lambda: len(_runs(client, shop)) == 5)
+    flow_v2 = _cart_flow(receiver.url + "/v2", wait="1s")
+    v2 = _publish(client, shop, flow_v2)
+    assert v2["version"] == v1["version"] + 1
+    _until(lambda: len(_runs(client, shop, "completed")) == 5, seconds=30)
+    assert {r["version_id"] for r in _runs(client, shop)} == {v1["version_id"]}
+    assert all(d.path == "/remind" for d in receiver.deliveries) and len(receiver.deliveries) == 10
+
+
+def test_staging_runs_deliver_nothing(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    flow = _cart_flow(receiver.url)
+    flow["nodes"] = [flow["nodes"][1]]
+    _publish(client, shop, flow, env="staging")
+    _track(client, shop, "eve", "Checkout Started", "cart-e")
+    _until(lambda: _runs(client, shop, "completed"))
+    assert receiver.attempts == 0
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(select(func.count()).select_from(Task).where(Task.status == "pending")) == 0
+        )
+
+
+def test_invalid_flows_are_refused_with_paths(client: TestClient, engine: Engine) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    bad = {"name": "x", "trigger": {"event": "E"}, "nodes": [{"id": "a", "action": "teleport"}]}
+    response = client.post("/api/v1/flows", json=bad, headers=_auth(shop))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_flow"
+    assert "teleport" in str(response.json()["error"]["details"])
+    assert client.get("/api/v1/flows/schema").json()["title"] == "Nerve flow definition"
