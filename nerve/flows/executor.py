@@ -78,9 +78,10 @@ class Executor:
             if not self._mark_done(conn, task):
                 return
             run = conn.execute(select(FlowRun).where(FlowRun.id == task.run_id)).one()
-            if task.kind == "timeout" and run.state_version == task.expected_version:
+            moved = transition(conn, run, task.expected_version, task.node, database_now(conn))
+            # Only the winner of an event/timeout race writes its outcome.
+            if moved and task.kind == "timeout":
                 record(conn, run, run.node, "timed_out", {})
-            transition(conn, run, task.expected_version, task.node, database_now(conn))
 
     def _call(self, task: Any, run: Any) -> actions.ActionCall:
         flow = definition_of_engine(self.engine, run.version_id)
