@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # Run background work (identity resolution, ...) inside `nerve serve`. Turn off when
     # separate `nerve worker` processes do it (PostgreSQL).
     embedded_worker: bool = True
+    # A claimed flow task is given back to other workers if its worker has not finished it
+    # within this many seconds (the worker died). Longer than the slowest action's timeout.
+    flow_lease_seconds: int = Field(default=60, ge=1)
 
     host: str = "127.0.0.1"
     port: int = 8000

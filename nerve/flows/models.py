@@ -107,6 +107,13 @@ class Task(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_tasks_run", "run_id"),
+        # The rescuer's scan: only tasks currently leased.
+        Index(
+            "ix_tasks_leased",
+            "lease_until",
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(TaskId, primary_key=True, autoincrement=True)

@@ -17,15 +17,13 @@ from nerve.flows.executor import Executor
 
 log = structlog.get_logger(__name__)
 _IDLE_POLL_SECONDS = 0.05
-_RESCUE_EVERY_SECONDS = 5.0
+_RESCUE_EVERY_SECONDS = 1.0
 
 
 class FlowWorker:
-    def __init__(
-        self, engine: Engine, *, concurrency: int = 4, executor: Executor | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, *, concurrency: int = 4, lease_seconds: int = 60) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.executor = executor or Executor(engine, owner)
+        self.executor = Executor(engine, owner, lease_seconds=lease_seconds)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-flow")
         self._concurrency = concurrency
         self._wakeup = asyncio.Event()

@@ -131,6 +131,13 @@ def upgrade() -> None:
             postgresql_where=sa.text("status = 'pending'"),
         )
         batch_op.create_index("ix_tasks_run", ["run_id"], unique=False)
+        batch_op.create_index(
+            "ix_tasks_leased",
+            ["lease_until"],
+            unique=False,
+            sqlite_where=sa.text("status = 'running'"),
+            postgresql_where=sa.text("status = 'running'"),
+        )
 
     op.create_table(
         "flow_versions",
@@ -156,6 +163,7 @@ def downgrade() -> None:
     op.drop_table("flow_versions")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index("ix_tasks_run")
+        batch_op.drop_index("ix_tasks_leased")
         batch_op.drop_index(
             "ix_tasks_due",
             sqlite_where=sa.text("status = 'pending'"),
