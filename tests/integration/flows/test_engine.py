@@ -88,7 +88,7 @@ def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
 
 
 def _runs(client: TestClient, shop: Shop, status: str | None = None) -> list[dict[str, Any]]:
-    params = {"status": status} if status else {}
+    params: dict[str, Any] = {"limit": 1000} | ({"status": status} if status else {})
     return client.get(
         "/api/v1/flows/abandoned_cart/runs", params=params, headers=_auth(shop)
     ).json()["data"]  # type: ignore[no-any-return]
@@ -165,16 +165,30 @@ def test_new_version_does_not_disturb_waiting_runs(
     client: TestClient, engine: Engine, receiver: Receiver
 ) -> None:
     shop = make_shop(engine, kinds=("web",))
-    v1 = _publish(client, shop, _cart_flow(receiver.url, wait="2s"))
-    for n in range(5):
-        _track(client, shop, f"u{n}", "Checkout Started", f"c{n}")
-    _until(lambda: len(_runs(client, shop)) == 5)
-    flow_v2 = _cart_flow(receiver.url + "/v2", wait="1s")
-    v2 = _publish(client, shop, flow_v2)
+    flow_v1 = _cart_flow(receiver.url, wait="3s")
+    flow_v1["nodes"] = flow_v1["nodes"][:2]
+    v1 = _publish(client, shop, flow_v1)
+    batch = [
+        {
+            "type": "track",
+            "userId": f"u{n}",
+            "event": "Checkout Started",
+            "properties": {"cart_id": f"c{n}"},
+        }
+        for n in range(100)
+    ]
+    assert (
+        client.post(
+            "/v1/batch", json={"batch": batch}, auth=(shop.write_keys["web"], "")
+        ).status_code
+        == 200
+    )
+    _until(lambda: len(_runs(client, shop)) == 100)
+    v2 = _publish(client, shop, _cart_flow(receiver.url + "/v2", wait="1s"))
     assert v2["version"] == v1["version"] + 1
-    _until(lambda: len(_runs(client, shop, "completed")) == 5, seconds=30)
+    _until(lambda: len(_runs(client, shop, "completed")) == 100, seconds=60)
     assert {r["version_id"] for r in _runs(client, shop)} == {v1["version_id"]}
-    assert all(d.path == "/remind" for d in receiver.deliveries) and len(receiver.deliveries) == 10
+    assert {d.path for d in receiver.deliveries} == {"/remind"} and len(receiver.deliveries) == 100
 
 
 def test_staging_runs_deliver_nothing(
