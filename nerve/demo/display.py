@@ -1,5 +1,6 @@
 """What `nerve demo` shows: a welcome panel with the URLs, keys and curl examples to try, then one
-live line of traffic (refreshed every second on a terminal, every ten seconds in a log).
+live line of traffic, people and cart reminders (refreshed every second on a terminal, every ten
+seconds in a log).
 
 The `admin key: …` line is printed on its own, unwrapped, so scripts and tests can read it.
 """
@@ -18,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from nerve.demo.cart_flow import CartFlowFigures, PublishedFlow
 from nerve.demo.catalog import SHOP_NAME
 from nerve.demo.identity import IdentityFigures
 from nerve.demo.people import STORES, Customer
@@ -35,6 +37,8 @@ def welcome(
     database: Path,
     customers: list[Customer],
     speed: float,
+    flow: PublishedFlow,
+    receiver_url: str,
 ) -> None:
     intro = Text.assemble(
         (SHOP_NAME, "bold"),
@@ -46,7 +50,15 @@ def welcome(
     if speed != 1:
         intro.append(f" Time runs {speed:g}x faster (NERVE_DEMO_SPEED).", style="yellow")
     panel = Panel(
-        Group(intro, "", _links(base_url, database), "", _sources(workspace)),
+        Group(
+            intro,
+            "",
+            _flow_intro(flow, speed),
+            "",
+            _links(base_url, database, receiver_url),
+            "",
+            _sources(workspace),
+        ),
         title=f"[bold]Nerve demo[/bold] · {SHOP_NAME}",
         title_align="left",
         border_style="cyan",
@@ -58,10 +70,34 @@ def welcome(
         "  Shown once. Send it as `Authorization: Bearer <key>` to the admin API.", style="dim"
     )
     console.print()
-    _examples(console, workspace, base_url, customers[0] if customers else None)
+    _examples(console, workspace, base_url, customers[0] if customers else None, flow)
 
 
-def _links(base_url: str, database: Path) -> Table:
+def _flow_intro(flow: PublishedFlow, speed: float) -> Text:
+    when = [f"{_span(flow.waits[0])} after the checkout"]
+    when += [f"{_span(wait)} later" for wait in flow.waits[1:]]
+    text = Text.assemble(
+        "Abandoned checkouts enter the flow ",
+        (flow.name, "bold"),
+        f" (v{flow.version}{', just published' if flow.published else ''}): reminders"
+        f" {', then '.join(when)}, sent as webhooks to the demo's own receiver. An order of"
+        " that cart, on any head, ends the run: the flow's goal.",
+    )
+    if speed != 1:
+        real = " and ".join(_span(wait / speed) for wait in flow.waits)
+        text.append(f" At {speed:g}x that is {real}.", style="yellow")
+    return text
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{_s(count)}"
+    return f"{seconds:.3g} s"
+
+
+def _links(base_url: str, database: Path, receiver_url: str) -> Table:
     links = Table.grid(padding=(0, 3))
     links.add_column(style="bold")
     links.add_column(overflow="fold")
@@ -69,6 +105,7 @@ def _links(base_url: str, database: Path) -> Table:
     links.add_row("API docs", f"{base_url}/docs")
     links.add_row("Metrics", f"{base_url}/metrics")
     links.add_row("Health", f"{base_url}/healthz")
+    links.add_row("Reminders", f"{receiver_url}  (the demo's webhook receiver)")
     links.add_row("Database", str(database))
     return links
 
@@ -84,7 +121,11 @@ def _sources(workspace: DemoWorkspace) -> Table:
 
 
 def _examples(
-    console: Console, workspace: DemoWorkspace, base_url: str, customer: Customer | None
+    console: Console,
+    workspace: DemoWorkspace,
+    base_url: str,
+    customer: Customer | None,
+    flow: PublishedFlow,
 ) -> None:
     admin = f"curl -H 'Authorization: Bearer {workspace.admin_key}'"
     event = '{"anonymousId": "curl-visitor", "event": "Product Viewed", '
@@ -116,6 +157,17 @@ def _examples(
                 f'{admin} "{profiles}/$PROFILE/merges"',
             ]),
         ]  # fmt: skip
+    runs = f"{base_url}/api/v1/flows/{flow.name}/runs"
+    examples += [
+        (["The latest runs of the abandoned-cart flow (status, outcome \"goal\" = ordered):"], [
+            f"{admin} \\",
+            f"  '{runs}?limit=5'",
+        ]),
+        (["One run, step by step (each reminder sent is an \"action\" step):"], [
+            'RUN=run_…  # an "id" from the answer above',
+            f'{admin} "{base_url}/api/v1/runs/$RUN"',
+        ]),
+    ]  # fmt: skip
     console.print("Try it", style="bold")
     for title, lines in examples:
         for words in title:
@@ -129,12 +181,14 @@ def watch(
     console: Console,
     stats: TrafficStats,
     identity: Callable[[], IdentityFigures | None],
+    carts: Callable[[], CartFlowFigures],
     stop: threading.Event,
     deadline: float | None,
 ) -> None:
     """Show the traffic until `stop` is set or the deadline (monotonic clock) passes.
 
-    `identity` is asked for its figures once per line shown, so at most once a second.
+    `identity` and `carts` are asked for their figures once per line shown, so at most once a
+    second.
     """
     started = time.monotonic()
     if not console.is_terminal:
@@ -143,14 +197,15 @@ def watch(
             if time.monotonic() - logged >= _LOG_EVERY:
                 logged = time.monotonic()
                 # One line per entry, however long: log readers grep and tail.
-                line = traffic_line(stats, identity(), logged - started)
+                line = traffic_line(stats, identity(), logged - started, carts=carts())
                 console.print(line, soft_wrap=True)
         return
     # Transient: the farewell line replaces it with the final counts.
     first = traffic_line(stats, None, 0, console.width)
     with Live(first, console=console, auto_refresh=False, transient=True) as live:
         while not _wait_a_second(stop, deadline):
-            line = traffic_line(stats, identity(), time.monotonic() - started, console.width)
+            elapsed = time.monotonic() - started
+            line = traffic_line(stats, identity(), elapsed, console.width, carts())
             live.update(line, refresh=True)
 
 
@@ -167,6 +222,7 @@ def traffic_line(
     identity: IdentityFigures | None,
     elapsed: float,
     width: int | None = None,
+    carts: CartFlowFigures | None = None,
 ) -> Text:
     """The live line; parts that do not fit in `width` go on indented lines of their own."""
     parts = [
@@ -182,6 +238,8 @@ def traffic_line(
     ]
     if identity is not None:
         parts.append(_identity_part(identity))
+    if carts is not None:
+        parts.append(_carts_part(carts))
     if stats.failed:
         parts.append(Text(f"{stats.failed} failed, last: {stats.last_failure}", style="red"))
     line = Text.assemble(("● ", "green"), (f"{_duration(elapsed):>6}  ", "dim"))
@@ -214,10 +272,37 @@ def _identity_part(identity: IdentityFigures) -> Text:
     return part
 
 
+def _carts_part(carts: CartFlowFigures) -> Text:
+    sent = carts.reminders
+    if not (sent or carts.entered or carts.in_flow):
+        return Text("no abandoned-cart reminders yet", style="dim")
+    part = Text.assemble((f"{sent:,} cart reminder{_s(sent)}", "bold"))
+    if carts.last is not None:
+        part.append(f" (last: {_last_reminder(carts)})")
+    part.append(f" · {carts.recovered:,} cart{_s(carts.recovered)} recovered")
+    part.append(f" · {carts.in_flow:,} in the flow")
+    return part
+
+
+def _last_reminder(carts: CartFlowFigures, *, long: bool = False) -> str:
+    last = carts.last
+    assert last is not None
+    shopper = carts.last_shopper or "a shopper the demo cannot name"
+    if not long:
+        return shopper if last.total is None else f"{shopper}, €{last.total:,.2f}"
+    number = {1: "first", 2: "second"}.get(last.reminder, f"number {last.reminder}")
+    coupon = f" with coupon {last.coupon}" if last.coupon else ""
+    cart = "" if last.total is None else f" about a €{last.total:,.2f} cart"
+    return f"the {number} reminder{coupon}, to {shopper}{cart}"
+
+
 def farewell(
     console: Console,
     stats: TrafficStats,
     identity: IdentityFigures | None,
+    carts: CartFlowFigures,
+    flow: PublishedFlow,
+    speed: float,
     elapsed: float,
     database: Path,
 ) -> None:
@@ -234,11 +319,32 @@ def farewell(
                 f" here attaches {'it' if waiting == 1 else 'them'}.",
                 style="dim",
             )
+    _farewell_carts(console, carts, flow, speed)
     console.print(
         f"The data stays in {database.name}: run `nerve demo` here again to carry on,"
         " or delete the file to start afresh.",
         style="dim",
     )
+
+
+def _farewell_carts(
+    console: Console, carts: CartFlowFigures, flow: PublishedFlow, speed: float
+) -> None:
+    if not (carts.reminders or carts.entered or carts.in_flow):
+        first = _span(flow.waits[0] / speed) if flow.waits else "a while"
+        console.print(
+            f"No checkout was abandoned yet; the {flow.name} flow reminds a shopper {first} after"
+            " one. Let the demo run a few minutes (or faster: NERVE_DEMO_SPEED=10)."
+        )
+        return
+    console.print(
+        f"The abandoned-cart flow took in {carts.entered:,} checkout{_s(carts.entered)}:"
+        f" {carts.reminders:,} cart reminder{_s(carts.reminders)} sent,"
+        f" {carts.recovered:,} cart{_s(carts.recovered)} recovered (ordered after a reminder),"
+        f" {carts.in_flow:,} in the flow for later."
+    )
+    if carts.last is not None:
+        console.print(f"The last reminder was {_last_reminder(carts, long=True)}.", style="dim")
 
 
 def _s(count: int) -> str:

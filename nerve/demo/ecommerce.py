@@ -110,7 +110,11 @@ def order_properties(
     affiliation: str,
     shipped: bool = True,
 ) -> dict[str, Any]:
-    """`Checkout Started` / `Order Completed` properties for this cart."""
+    """`Checkout Started` / `Order Completed` properties for this cart.
+
+    `cart_id` is not in the spec for these two events; shops add it so that an order can be
+    matched with the checkout it completes (the abandoned-cart flow's goal does).
+    """
     subtotal = cart.subtotal
     discount = coupon.discount(subtotal) if coupon else Decimal(0)
     paid = subtotal - discount
@@ -118,6 +122,7 @@ def order_properties(
     tax = (paid - paid / (1 + VAT_RATE)).quantize(_CENT, ROUND_HALF_UP)
     properties: dict[str, Any] = {
         "checkout_id": checkout_id,
+        "cart_id": cart.cart_id,
         "order_id": order_id,
         "affiliation": affiliation,
         "total": money(paid + shipping),

@@ -111,11 +111,11 @@ def abandon_cart(customer: Customer, rng: random.Random, head: str | None = None
     yield from _arrive(v)
     seen = yield from _browse(v)
     yield from _fill_cart(v, seen)
-    if rng.random() < 0.5:
+    if rng.random() < 0.6:
         cart = _cart(v)
         yield v.view("Cart", "/cart")
         yield v.track("Cart Viewed", {"cart_id": cart.cart_id, "products": cart_products(cart)})
-        if rng.random() < 0.5:
+        if rng.random() < 0.6:  # gone at the shipping costs: the abandoned-cart flow's case
             yield v.track("Checkout Started", _Checkout(cart).properties(v))
     if customer.has_account and rng.random() < 0.5:
         yield from _log_in(v)  # "sign in to save your cart"
@@ -171,8 +171,10 @@ def store_purchase(customer: Customer, rng: random.Random) -> Story:
     till.user_id = customer.user_id if customer.has_account else None
     till.traits = {"email": customer.typed_email(rng)}
     v = Visit(customer, till, rng, f"{SHOP_NAME} {customer.home.name}")
-    checkout = _Checkout(Cart(uuid.uuid4().hex, till.anonymous_id))
     picked_up = customer.cart if customer.cart and rng.random() < 0.6 else None
+    # A cart picked up in the store keeps its id: the order completes it, whichever head.
+    cart_id = picked_up.cart_id if picked_up else uuid.uuid4().hex
+    checkout = _Checkout(Cart(cart_id, till.anonymous_id))
     for line in picked_up.lines if picked_up else []:
         checkout.cart.add(line.product, line.quantity)
     if picked_up is None:

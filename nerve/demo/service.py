@@ -15,9 +15,17 @@ from types import FrameType
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
+from sqlalchemy import Engine
 
 from nerve.demo import display
+from nerve.demo.cart_flow import (
+    CartFlowCounts,
+    PublishedFlow,
+    publish_flow,
+    stored_receiver_port,
+)
 from nerve.demo.identity import IdentityCounts
+from nerve.demo.reminders import ReminderReceiver
 from nerve.demo.server import DemoError, DemoServer
 from nerve.demo.simulator import Simulator, TrafficStats
 from nerve.demo.workspace import prepare_workspace
@@ -84,15 +92,21 @@ def _run(
     if customers < 0:
         raise DemoError("--customers must be 0 or more")
     settings = demo_settings(host, port)
-    # The demo's own engine, next to the server's: it reads the identity figures for the screen.
+    # The demo's own engine, next to the server's: it reads the figures for the screen.
     with open_runtime(settings, migrate_schema=True) as runtime:
         workspace = prepare_workspace(runtime.engine)
         identity = IdentityCounts(runtime.engine, workspace.workspace_id)
         simulator = Simulator(
             settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
         )
+        receiver = _receiver(runtime.engine, workspace.workspace_id, port)
+        flow = publish_flow(runtime.engine, workspace.workspace_id, receiver.url, knobs.speed)
+        carts = CartFlowCounts(
+            runtime.engine, workspace.workspace_id, receiver, simulator.customers
+        )
         server = DemoServer(settings)
         stop = threading.Event()
+        receiver.start()
         with _stopped_by_signals(stop, server):
             try:
                 server.start(settings.base_url)
@@ -103,11 +117,24 @@ def _run(
                     _database(),
                     simulator.customers,
                     knobs.speed,
+                    flow,
+                    receiver.url,
                 )
-                elapsed = _simulate(console, simulator, identity, stop, duration)
+                elapsed = _simulate(console, simulator, identity, carts, stop, duration)
             finally:
-                server.stop()
-        return _report(console, simulator, identity, elapsed)
+                server.stop()  # first: reminders being sent still reach the receiver
+                receiver.stop()
+        return _report(console, simulator, identity, carts, flow, knobs.speed, elapsed)
+
+
+def _receiver(engine: Engine, workspace_id: str, demo_port: int) -> ReminderReceiver:
+    """Listen where the published flow already sends its reminders, if that port is free:
+    no new flow version, and reminders due since the last demo run reach this one."""
+    stored = stored_receiver_port(engine, workspace_id)
+    try:
+        return ReminderReceiver([stored] if stored != demo_port else [])
+    except OSError as exc:
+        raise DemoError(f"cannot start the demo's reminder receiver: {exc}") from None
 
 
 def _knobs(speed: float | None) -> DemoSettings:
@@ -128,6 +155,7 @@ def _simulate(
     console: Console,
     simulator: Simulator,
     identity: IdentityCounts,
+    carts: CartFlowCounts,
     stop: threading.Event,
     duration: float | None,
 ) -> float:
@@ -137,7 +165,7 @@ def _simulate(
     customers = threading.Thread(target=simulator.run, args=(stop,), name="nerve-demo-customers")
     customers.start()
     try:
-        display.watch(console, simulator.stats, identity.figures, stop, deadline)
+        display.watch(console, simulator.stats, identity.figures, carts.figures, stop, deadline)
     finally:
         stop.set()
         customers.join()
@@ -145,10 +173,25 @@ def _simulate(
 
 
 def _report(
-    console: Console, simulator: Simulator, identity: IdentityCounts, elapsed: float
+    console: Console,
+    simulator: Simulator,
+    identity: IdentityCounts,
+    carts: CartFlowCounts,
+    flow: PublishedFlow,
+    speed: float,
+    elapsed: float,
 ) -> bool:
     stats: TrafficStats = simulator.stats
-    display.farewell(console, stats, identity.figures(fresh=True), elapsed, _database())
+    display.farewell(
+        console,
+        stats,
+        identity.figures(fresh=True),
+        carts.figures(fresh=True),
+        flow,
+        speed,
+        elapsed,
+        _database(),
+    )
     if simulator.error is not None:
         console.print(f"[red]The simulated customers stopped early:[/red] {simulator.error!r}")
         return False

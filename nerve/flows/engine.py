@@ -8,11 +8,11 @@ and enqueuing the next task happen in one transaction. Due times come from the d
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from nerve import metrics
 from nerve.db.base import new_id
@@ -231,6 +231,25 @@ def _maybe_start(
 # --- transitions -----------------------------------------------------------------------------
 
 
+@dataclass
+class Plan:
+    """One transition of one run, decided in memory, written by `apply` or `apply_many`."""
+
+    run_id: str
+    workspace_id: str
+    expected: int
+    values: dict[str, Any]
+    task: dict[str, Any] | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str | None = None
+
+    def step(self, node: str | None, kind: str, detail: dict[str, Any]) -> None:
+        self.steps.append(
+            {"workspace_id": self.workspace_id, "run_id": self.run_id, "node": node,
+             "kind": kind, "detail": detail}
+        )  # fmt: skip
+
+
 def record(conn: Connection, row: Any, node: str | None, kind: str, detail: dict[str, Any]) -> None:
     conn.execute(
         insert(FlowStep).values(
@@ -239,111 +258,115 @@ def record(conn: Connection, row: Any, node: str | None, kind: str, detail: dict
     )
 
 
-def _claim_transition(conn: Connection, run_id: str, expected: int, **values: Any) -> bool:
+def plan(flow: FlowDefinition, row: Any, expected: int, node: str, now: datetime) -> Plan:
+    """Where the run goes from `node`, and the task that continues it."""
+    run = _as_run(row)
+    decision: Decision = decide(flow, run, node, now)
+    state = {"trigger": run.trigger, "profile": run.profile, "data": run.data}
+    if isinstance(decision, Complete):
+        done = finish_plan(row, expected, "completed", "completed", now, state)
+        done.step(None, "completed", {})
+        return done
+    values: dict[str, Any] = {"status": "active", "node": None, "waiting_for": None,
+                              "state": state, "outcome": None, "ended_at": None}  # fmt: skip
+    result = Plan(row.id, row.workspace_id, expected, values)
+    task: dict[str, Any] = {"workspace_id": row.workspace_id, "run_id": row.id,
+                            "expected_version": expected + 1, "status": "pending",
+                            "attempts": 0, "idempotency_key": ""}  # fmt: skip
+    if isinstance(decision, Sleep):
+        values["node"] = decision.node
+        result.task = task | {"kind": "advance", "node": decision.node, "due_at": decision.until}
+        result.step(node, "waiting", {"until": decision.until.isoformat(), "then": decision.node})
+    elif isinstance(decision, AwaitEvent):
+        values |= {"status": "waiting", "node": decision.node, "waiting_for": {
+            "node": decision.node, "event": decision.event, "where": decision.where,
+            "on_event": decision.on_event, "on_timeout": decision.on_timeout}}  # fmt: skip
+        result.task = task | {
+            "kind": "timeout",
+            "node": decision.on_timeout,
+            "due_at": decision.timeout_at,
+        }
+        detail = {"event": decision.event, "timeout": decision.timeout_at.isoformat()}
+        result.step(decision.node, "waiting_for_event", detail)
+    else:
+        assert isinstance(decision, Act)
+        values["node"] = decision.node
+        result.task = task | {"kind": "action", "node": decision.node, "due_at": now,
+                              "idempotency_key": decision.idempotency_key}  # fmt: skip
+    return result
+
+
+def finish_plan(
+    row: Any, expected: int, status: str, outcome: str, now: datetime, state: Any = None
+) -> Plan:
+    values = {"status": status, "node": row.node, "waiting_for": None,
+              "state": state if state is not None else row.state, "outcome": outcome,
+              "ended_at": now}  # fmt: skip
+    return Plan(row.id, row.workspace_id, expected, values, outcome=outcome)
+
+
+def _written(conn: Connection, plans: list[Plan]) -> None:
+    """Cancel superseded timers, enqueue the next tasks, record the steps."""
+    conn.execute(
+        update(Task)
+        .where(Task.run_id.in_([p.run_id for p in plans]), Task.status == "pending")
+        .values(status="cancelled")
+    )
+    tasks = [p.task for p in plans if p.task is not None]
+    if tasks:
+        conn.execute(insert(Task), tasks)
+    steps = [s for p in plans for s in p.steps]
+    if steps:
+        conn.execute(insert(FlowStep), steps)
+    for p in plans:
+        if p.outcome is not None:
+            metrics.FLOW_RUNS.labels(p.outcome).inc()
+
+
+def apply(conn: Connection, p: Plan) -> bool:
+    """Write one plan if the run is still in the state it was planned from."""
     changed = conn.execute(
         update(FlowRun)
-        .where(FlowRun.id == run_id, FlowRun.state_version == expected)
-        .values(state_version=expected + 1, **values)
+        .where(FlowRun.id == p.run_id, FlowRun.state_version == p.expected)
+        .values(state_version=p.expected + 1, **p.values)
     ).rowcount
     if changed:
-        conn.execute(
-            update(Task)
-            .where(Task.run_id == run_id, Task.status == "pending")
-            .values(status="cancelled")
-        )
+        _written(conn, [p])
     return bool(changed)
 
 
-def _enqueue(
-    conn: Connection, row: Any, kind: str, node: str, version: int, due: datetime, key: str
-) -> None:
+_APPLY_MANY = (
+    update(FlowRun)
+    .where(FlowRun.id == bindparam("b_id"))
+    .values(
+        state_version=bindparam("b_version"),
+        **{name: bindparam(f"b_{name}") for name in
+           ("status", "node", "waiting_for", "state", "outcome", "ended_at")},
+    )
+)  # fmt: skip
+
+
+def apply_many(conn: Connection, plans: list[Plan]) -> None:
+    """Write many plans at once. The caller holds the runs locked and checked their versions."""
+    if not plans:
+        return
     conn.execute(
-        insert(Task).values(
-            workspace_id=row.workspace_id, run_id=row.id, kind=kind, node=node,
-            expected_version=version, due_at=due, status="pending", attempts=0,
-            idempotency_key=key,
-        )
+        _APPLY_MANY,
+        [{"b_id": p.run_id, "b_version": p.expected + 1,
+          **{f"b_{k}": v for k, v in p.values.items()}} for p in plans],
     )  # fmt: skip
+    _written(conn, plans)
 
 
 def transition(conn: Connection, row: Any, expected: int, node: str, now: datetime) -> bool:
     """Move the run on from `node`; False if someone else moved it first."""
-    flow = definition_of(conn, row.version_id)
-    run = _as_run(row)
-    decision: Decision = decide(flow, run, node, now)
-    state = {"trigger": run.trigger, "profile": run.profile, "data": run.data}
-    version = expected + 1
-    if isinstance(decision, Complete):
-        return _finish(conn, row, expected, "completed", "completed", now, state=state)
-    if isinstance(decision, Sleep):
-        ok = _claim_transition(
-            conn,
-            row.id,
-            expected,
-            status="active",
-            node=decision.node,
-            waiting_for=None,
-            state=state,
-        )
-        if ok:
-            _enqueue(conn, row, "advance", decision.node, version, decision.until, "")
-            record(
-                conn,
-                row,
-                node,
-                "waiting",
-                {"until": decision.until.isoformat(), "then": decision.node},
-            )
-        return ok
-    if isinstance(decision, AwaitEvent):
-        waiting = {"node": decision.node, "event": decision.event, "where": decision.where,
-                   "on_event": decision.on_event, "on_timeout": decision.on_timeout}  # fmt: skip
-        ok = _claim_transition(
-            conn,
-            row.id,
-            expected,
-            status="waiting",
-            node=decision.node,
-            waiting_for=waiting,
-            state=state,
-        )
-        if ok:
-            _enqueue(conn, row, "timeout", decision.on_timeout, version, decision.timeout_at, "")
-            record(
-                conn,
-                row,
-                decision.node,
-                "waiting_for_event",
-                {"event": decision.event, "timeout": decision.timeout_at.isoformat()},
-            )
-        return ok
-    assert isinstance(decision, Act)
-    ok = _claim_transition(
-        conn, row.id, expected, status="active", node=decision.node, waiting_for=None, state=state
-    )
-    if ok:
-        _enqueue(conn, row, "action", decision.node, version, now, decision.idempotency_key)
-    return ok
+    return apply(conn, plan(definition_of(conn, row.version_id), row, expected, node, now))
 
 
 def _finish(
-    conn: Connection, row: Any, expected: int, status: str, outcome: str, now: datetime,
-    state: dict[str, Any] | None = None,
-) -> bool:  # fmt: skip
-    values: dict[str, Any] = {
-        "status": status,
-        "outcome": outcome,
-        "ended_at": now,
-        "waiting_for": None,
-    }
-    if state is not None:
-        values["state"] = state
-    ok = _claim_transition(conn, row.id, expected, **values)
-    if ok:
-        metrics.FLOW_RUNS.labels(outcome).inc()
-        if status == "completed":
-            record(conn, row, None, "completed", {})
-    return ok
+    conn: Connection, row: Any, expected: int, status: str, outcome: str, now: datetime
+) -> bool:
+    return apply(conn, finish_plan(row, expected, status, outcome, now))
 
 
 def backoff(attempt: int, base: float = 2.0, cap: float = 3600.0) -> timedelta:

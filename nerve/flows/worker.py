@@ -53,13 +53,17 @@ class FlowWorker:
                     if await loop.run_in_executor(self._pool, self.executor.rescue):
                         log.warning("flow_tasks_rescued")
                 claimed = await loop.run_in_executor(
-                    self._pool, self.executor.claim, self._concurrency * 8
+                    self._pool, self.executor.claim, self._concurrency * 32
                 )
                 if claimed:
+                    # Timers in one transaction; actions one by one, concurrently (network).
+                    actions = await loop.run_in_executor(
+                        self._pool, self.executor.advance_many, claimed
+                    )
                     await asyncio.gather(
                         *(
                             loop.run_in_executor(self._pool, self.executor.execute, t)
-                            for t in claimed
+                            for t in actions
                         )
                     )
                     continue

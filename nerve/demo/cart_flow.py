@@ -1,0 +1,198 @@
+"""The demo's abandoned-cart flow: published to the demo workspace with its waits divided by the
+demo's speed and its webhooks pointed at the demo's reminder receiver, and a few figures about
+its runs for the screen.
+
+Every publish makes a new version, so the flow is published only when the demo workspace has
+none yet or the adapted definition differs from the latest one (another speed, another port).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from nerve.db.engine import write_transaction
+from nerve.demo.people import Customer
+from nerve.demo.reminders import Reminder, ReminderReceiver
+from nerve.flows.definition import FlowDefinition, load, validate
+from nerve.flows.durations import parse_duration
+from nerve.flows.engine import LIVE, publish
+from nerve.flows.models import Flow, FlowRun, FlowVersion
+
+log = structlog.get_logger(__name__)
+
+FLOW_NAME = "demo_abandoned_cart"
+ENVIRONMENT = "production"
+_DEFINITION = "abandoned_cart.yaml"
+
+
+@dataclass(frozen=True)
+class PublishedFlow:
+    name: str
+    version: int
+    published: bool  # a new version now, rather than the one a previous demo run published
+    waits: list[float]  # seconds of each wait, in shop time (before dividing by the speed)
+
+
+def definition() -> FlowDefinition:
+    """The flow as shipped: waits meant for speed 1, webhooks to a placeholder receiver."""
+    return load(files("nerve.demo").joinpath(_DEFINITION).read_text(encoding="utf-8"))
+
+
+def stored_receiver_port(engine: Engine, workspace_id: str) -> int | None:
+    """The receiver port the latest published version posts to; reusing it spares a version."""
+    with engine.connect() as conn:
+        stored = _latest(conn, workspace_id)
+    if stored is None:
+        return None
+    for node in stored[1].get("nodes", []):
+        url = (node.get("with") or {}).get("url")
+        if node.get("action") == "webhook" and isinstance(url, str):
+            try:
+                return urlsplit(url).port
+            except ValueError:
+                return None
+    return None
+
+
+def publish_flow(
+    engine: Engine, workspace_id: str, receiver_url: str, speed: float
+) -> PublishedFlow:
+    shipped = definition()
+    flow = adapted(shipped, receiver_url, speed)
+    wanted = _stored_form(flow)
+    with write_transaction(engine) as conn:
+        stored = _latest(conn, workspace_id)
+        if stored is not None and stored[1] == wanted:
+            version, published = stored[0], False
+        else:
+            version, published = publish(conn, workspace_id, flow, ENVIRONMENT)["version"], True
+    waits = [
+        parse_duration(n.wait).total_seconds() for n in shipped.nodes if isinstance(n.wait, str)
+    ]
+    return PublishedFlow(FLOW_NAME, version, published, waits)
+
+
+def adapted(flow: FlowDefinition, receiver_url: str, speed: float) -> FlowDefinition:
+    """The flow with every wait and timeout divided by `speed` and webhooks to `receiver_url`."""
+    data = flow.model_dump(mode="json", by_alias=True)
+    for node in data["nodes"]:
+        if isinstance(node.get("wait"), str):
+            node["wait"] = _faster(node["wait"], speed)
+        if node.get("wait_for_event"):
+            node["wait_for_event"]["timeout"] = _faster(node["wait_for_event"]["timeout"], speed)
+        if node.get("action") == "webhook":
+            node["with"] = {**node["with"], "url": receiver_url}
+    return validate(data)
+
+
+def _faster(duration: str, speed: float) -> str:
+    seconds = parse_duration(duration).total_seconds() / speed
+    return f"{max(round(seconds, 1), 0.1):g}s"
+
+
+def _stored_form(flow: FlowDefinition) -> Any:
+    # As `publish` stores it, so that the comparison with the stored definition is like for like.
+    return flow.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+
+
+def _latest(conn: Connection, workspace_id: str) -> tuple[int, Any] | None:
+    """The latest production version of the demo's flow: its number and its definition."""
+    row = conn.execute(
+        select(FlowVersion.version, FlowVersion.definition)
+        .join(Flow, Flow.id == FlowVersion.flow_id)
+        .where(
+            Flow.workspace_id == workspace_id,
+            Flow.name == FLOW_NAME,
+            FlowVersion.environment == ENVIRONMENT,
+        )
+        .order_by(FlowVersion.version.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row.version, row.definition)
+
+
+@dataclass(frozen=True)
+class CartFlowFigures:
+    entered: int  # checkouts that started a run since the demo started
+    in_flow: int  # runs with a reminder still to come
+    reminders: int  # reminders the demo's receiver got
+    recovered: int  # carts reminded by this demo and ordered afterwards
+    last: Reminder | None
+    last_shopper: str | None  # the name of the simulated customer last reminded
+
+
+class CartFlowCounts:
+    """The flow's figures for the screen: the receiver's reminders and the runs in the database
+    (re-read when the last reading is a second old, with small indexed queries)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        workspace_id: str,
+        receiver: ReminderReceiver,
+        customers: list[Customer],
+        every: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self._workspace_id = workspace_id
+        self._receiver = receiver
+        self._customers = customers
+        self._every = every
+        self._read_at = float("-inf")
+        self._runs: tuple[int, int, int] | None = None
+        self._runs_before = self._read_runs(set())[0]
+
+    def figures(self, *, fresh: bool = False) -> CartFlowFigures:
+        reminded = self._receiver.reminded_runs()
+        if fresh or time.monotonic() - self._read_at >= self._every:
+            self._read_at = time.monotonic()
+            try:
+                self._runs = self._read_runs(reminded)
+            except SQLAlchemyError:  # the screen keeps the last figures; the demo goes on
+                log.warning("demo_flow_figures_unreadable", exc_info=True)
+        runs, in_flow, recovered = self._runs or (self._runs_before, 0, 0)
+        last = self._receiver.last
+        return CartFlowFigures(
+            entered=runs - self._runs_before,
+            in_flow=in_flow,
+            reminders=self._receiver.count,
+            recovered=recovered,
+            last=last,
+            last_shopper=None if last is None else self._shopper(last),
+        )
+
+    def _read_runs(self, reminded: set[str]) -> tuple[int, int, int]:
+        """All runs of the flow, those with a reminder to come, and reminded runs that ended in
+        an order."""
+        flow = select(Flow.id).where(
+            Flow.workspace_id == self._workspace_id, Flow.name == FLOW_NAME
+        )
+        runs = (
+            select(func.count())
+            .select_from(FlowRun)
+            .where(FlowRun.flow_id == flow.scalar_subquery())
+        )
+        with self._engine.connect() as conn:
+            total = conn.scalar(runs) or 0
+            in_flow = conn.scalar(runs.where(FlowRun.status.in_(LIVE))) or 0
+            recovered = 0
+            if reminded:
+                ordered = runs.where(FlowRun.id.in_(sorted(reminded)), FlowRun.outcome == "goal")
+                recovered = conn.scalar(ordered) or 0
+        return total, in_flow, recovered
+
+    def _shopper(self, reminder: Reminder) -> str | None:
+        for customer in self._customers:
+            if reminder.user_id == customer.user_id or any(
+                device.anonymous_id == reminder.anonymous_id for device in list(customer.devices)
+            ):
+                return customer.name
+        return None

@@ -1,0 +1,149 @@
+"""The demo's stand-in for a shop's e-mail service: a small real HTTP server on 127.0.0.1 that
+receives the abandoned-cart flow's webhooks and remembers the reminders for the screen.
+
+Nerve delivers a webhook at least once and sends the same `webhook-id` on every attempt
+(Standard Webhooks), so the receiver counts each id once, as a real receiver must.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+PATH = "/cart-reminders"
+_MAX_BODY = 1_000_000
+
+
+@dataclass(frozen=True)
+class Reminder:
+    webhook_id: str
+    run_id: str
+    reminder: int  # 1 for the first reminder of a cart, 2 for the second
+    coupon: str | None
+    total: float | None  # the cart's total when the checkout started, EUR
+    user_id: str | None
+    anonymous_id: str | None
+
+
+class ReminderReceiver:
+    def __init__(self, ports: Iterable[int | None] = ()) -> None:
+        """Listen on the first of `ports` that is free, else on any free port."""
+        self._lock = threading.Lock()
+        self._reminders: dict[str, Reminder] = {}
+        self._last: Reminder | None = None
+        self._server = _bind(self, [*ports, 0])
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="nerve-demo-reminders", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self._reminders)
+
+    @property
+    def last(self) -> Reminder | None:
+        with self._lock:
+            return self._last
+
+    def reminded_runs(self) -> set[str]:
+        with self._lock:
+            return {reminder.run_id for reminder in self._reminders.values()}
+
+    def receive(self, reminder: Reminder) -> None:
+        with self._lock:
+            if reminder.webhook_id not in self._reminders:
+                self._reminders[reminder.webhook_id] = reminder
+                self._last = reminder
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a stuck sender must not keep the demo from stopping
+
+    def __init__(self, port: int, receiver: ReminderReceiver) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.receiver = receiver
+
+
+def _bind(receiver: ReminderReceiver, ports: list[int | None]) -> _Server:
+    for port in ports:
+        if port is None:
+            continue
+        try:
+            return _Server(port, receiver)
+        except OSError:  # taken: try the next one
+            continue
+    raise OSError("no free port for the demo's reminder receiver")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_POST(self) -> None:
+        if self.path != PATH:
+            self._answer(HTTPStatus.NOT_FOUND, {"error": f"POST to {PATH}"})
+            return
+        webhook_id = self.headers.get("webhook-id")
+        length = int(self.headers.get("content-length") or 0)
+        if not webhook_id or not 0 < length <= _MAX_BODY:
+            self._answer(HTTPStatus.BAD_REQUEST, {"error": "needs webhook-id and a JSON body"})
+            return
+        try:
+            body = orjson.loads(self.rfile.read(length))
+        except orjson.JSONDecodeError:
+            self._answer(HTTPStatus.BAD_REQUEST, {"error": "the body is not JSON"})
+            return
+        self.server.receiver.receive(_reminder(webhook_id, body))
+        self._answer(HTTPStatus.OK, {"received": True})
+
+    def _answer(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+        content = orjson.dumps(body)
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the demo's screen reports the reminders."""
+
+
+def _reminder(webhook_id: str, body: Any) -> Reminder:
+    """What the screen shows of a webhook: Nerve's envelope around the flow's `body`."""
+    body = _object(body)
+    data, trigger = _object(body.get("data")), _object(body.get("trigger"))
+    total = _object(trigger.get("properties")).get("total")
+    number, coupon = data.get("reminder"), data.get("coupon")
+    return Reminder(
+        webhook_id=webhook_id,
+        run_id=str(body.get("run_id", "")),
+        reminder=number if isinstance(number, int) else 1,
+        coupon=coupon if isinstance(coupon, str) else None,
+        total=float(total) if isinstance(total, int | float) else None,
+        user_id=trigger.get("userId"),
+        anonymous_id=trigger.get("anonymousId"),
+    )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
