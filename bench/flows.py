@@ -56,7 +56,8 @@ def _seed(engine: Engine, timers: int) -> None:
         for start in range(0, timers, _CHUNK):
             count = min(_CHUNK, timers - start)
             runs = [
-                {"id": f"run_b{start + i}", "workspace_id": "ws_bench", "flow_id": published["flow_id"],
+                {"id": f"run_b{start + i}", "workspace_id": "ws_bench",
+                 "flow_id": published["flow_id"],
                  "version_id": published["version_id"], "environment": "production",
                  "profile_id": f"prf_b{start + i}", "trigger_key": "", "status": "active",
                  "node": "end", "state_version": 1, "state": {"trigger": {}, "data": {}},
@@ -89,12 +90,14 @@ def _claim_plan(engine: Engine) -> str:
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             rows = conn.exec_driver_sql(
-                "EXPLAIN SELECT id FROM tasks WHERE status = 'pending' AND due_at <= clock_timestamp()"
+                "EXPLAIN SELECT id FROM tasks WHERE status = 'pending'"
+                " AND due_at <= clock_timestamp()"
                 " ORDER BY due_at LIMIT 32 FOR UPDATE SKIP LOCKED"
             ).all()
             return "\n".join(r[0] for r in rows)
         rows = conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT id FROM tasks INDEXED BY ix_tasks_due WHERE status = 'pending'"
+            "EXPLAIN QUERY PLAN SELECT id FROM tasks INDEXED BY ix_tasks_due"
+            " WHERE status = 'pending'"
             " AND due_at <= strftime('%Y-%m-%d %H:%M:%f', 'now') ORDER BY due_at LIMIT 32"
         ).all()
         return "\n".join(str(r[-1]) for r in rows)
@@ -156,7 +159,8 @@ def bench_backend(
         started = time.monotonic()
         _seed(engine, timers)
         console.print(
-            f"[bold]{backend}[/bold]: stored {timers:,} timers in {time.monotonic() - started:.1f} s"
+            f"[bold]{backend}[/bold]: stored {timers:,} timers"
+            f" in {time.monotonic() - started:.1f} s"
         )
         console.print(f"claim plan:\n{_claim_plan(engine)}")
         counts = worker_counts if backend == "postgresql" else [1]
