@@ -11,7 +11,10 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        # Plain tracebacks: rich's pretty ones cost a worker real CPU when it logs in a loop.
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     logging.basicConfig(level=level.upper(), format="%(message)s")
     # Libraries' chatter (a line per HTTP call, per migration context) is not the operator's news.
