@@ -316,6 +316,12 @@ def _parser() -> argparse.ArgumentParser:
         help="before each run, wait up to this many seconds for the machine to be idle",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (batch run)")
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="run the server without its embedded worker (identity resolution, flows), as the"
+        " API processes of a PostgreSQL deployment run; measures ingest alone",
+    )
     parser.add_argument("--show", type=Path, help="print the tables of a saved results file")
     return parser
 
@@ -323,6 +329,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.ingest_only:
+        os.environ["NERVE_EMBEDDED_WORKER"] = "false"
+        console.print("ingest only: the server runs without its embedded worker")
     if args.show:
         saved = orjson.loads(args.show.read_bytes())
         for figures in saved["backends"].values():

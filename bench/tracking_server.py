@@ -78,6 +78,8 @@ def _environment(database: Database) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NERVE_")}
     env["NERVE_DATABASE_URL"] = database.url
     env["NERVE_LOG_LEVEL"] = "warning"
+    if os.environ.get("NERVE_EMBEDDED_WORKER"):  # --ingest-only: no resolver in the server
+        env["NERVE_EMBEDDED_WORKER"] = os.environ["NERVE_EMBEDDED_WORKER"]
     return env
 
 
