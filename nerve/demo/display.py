@@ -105,7 +105,7 @@ def _links(base_url: str, database: Path, receiver_url: str) -> Table:
     links.add_row("API docs", f"{base_url}/docs")
     links.add_row("Metrics", f"{base_url}/metrics")
     links.add_row("Health", f"{base_url}/healthz")
-    links.add_row("Reminders", f"{receiver_url}  (the demo's webhook receiver)")
+    links.add_row("Cart reminders", receiver_url)
     links.add_row("Database", str(database))
     return links
 
@@ -333,15 +333,15 @@ def _farewell_carts(
     if not (carts.reminders or carts.entered or carts.in_flow):
         first = _span(flow.waits[0] / speed) if flow.waits else "a while"
         console.print(
-            f"No checkout was abandoned yet; the {flow.name} flow reminds a shopper {first} after"
-            " one. Let the demo run a few minutes (or faster: NERVE_DEMO_SPEED=10)."
+            f"No checkout has entered the {flow.name} flow yet; it reminds a shopper {first}"
+            " after an abandoned checkout. Let the demo run a few minutes, or faster: --speed 10."
         )
         return
     console.print(
         f"The abandoned-cart flow took in {carts.entered:,} checkout{_s(carts.entered)}:"
         f" {carts.reminders:,} cart reminder{_s(carts.reminders)} sent,"
         f" {carts.recovered:,} cart{_s(carts.recovered)} recovered (ordered after a reminder),"
-        f" {carts.in_flow:,} in the flow for later."
+        f" {carts.in_flow:,} still in the flow."
     )
     if carts.last is not None:
         console.print(f"The last reminder was {_last_reminder(carts, long=True)}.", style="dim")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from nerve import metrics
 from nerve.db.base import new_id
@@ -32,6 +32,7 @@ from nerve.flows.interpreter import (
     trigger_matches,
 )
 from nerve.flows.models import Flow, FlowEntry, FlowRun, FlowStep, FlowVersion, Task
+from nerve.identity.models import Profile
 
 ENVIRONMENTS = ("staging", "production")
 LIVE = ("active", "waiting")
@@ -109,24 +110,32 @@ def route_events(
     versions = active_versions(conn, workspace_id)
     if not versions:
         return
-    people = {person for _, _, person in events}
-    live = conn.execute(
-        select(FlowRun).where(
-            FlowRun.workspace_id == workspace_id,
-            FlowRun.profile_id.in_(people),
-            FlowRun.status.in_(LIVE),
-        )
-    ).all()
-    runs: dict[str, list[Any]] = {}
-    for run in live:
-        runs.setdefault(run.profile_id, []).append(run)
     now = database_now(conn)
     for event_id, payload, person in events:
-        for run in runs.get(person, []):
+        # Read per event: a run started or moved by an earlier event of this batch counts.
+        for run in _live_runs(conn, workspace_id, person):
             _steer(conn, run, payload, now)
         for version in versions:
             if trigger_matches(version.definition, payload, {}):
                 _maybe_start(conn, workspace_id, version, person, payload, event_id, now)
+
+
+def _person(person: str) -> Any:
+    """Every profile id of a person: runs and entries made before a merge still belong to them."""
+    return or_(
+        FlowRun.profile_id == person,
+        FlowRun.profile_id.in_(select(Profile.id).where(Profile.cluster_id == person)),
+    )
+
+
+def _live_runs(conn: Connection, workspace_id: str, person: str) -> list[Any]:
+    return list(
+        conn.execute(
+            select(FlowRun)
+            .where(FlowRun.workspace_id == workspace_id, _person(person), FlowRun.status.in_(LIVE))
+            .order_by(FlowRun.started_at, FlowRun.id)
+        ).all()
+    )
 
 
 def _as_run(row: Any) -> Run:
@@ -182,6 +191,22 @@ def _maybe_start(
     run_id = new_id("run")
     key = _entry_key(flow, payload)
     entry = {"flow_id": version.flow_id, "environment": version.environment, "profile_id": person}
+    # An entry made under a profile that has since merged into this person counts too. Safe to
+    # check then insert: route_events runs under the identity-graph lock.
+    earlier = conn.execute(
+        select(FlowEntry.entered_at).where(
+            FlowEntry.flow_id == version.flow_id,
+            FlowEntry.environment == version.environment,
+            FlowEntry.entry_key == key,
+            FlowEntry.profile_id != person,
+            FlowEntry.profile_id.in_(select(Profile.id).where(Profile.cluster_id == person)),
+        )
+    ).first()
+    if earlier is not None and not (
+        isinstance(flow.trigger.reentry, Reentry)
+        and earlier.entered_at < now - timedelta(days=flow.trigger.reentry.every_days)
+    ):
+        return
     # RETURNING, not rowcount: SQLAlchemy reports -1 for this INSERT on PostgreSQL.
     inserted = (
         conn.execute(

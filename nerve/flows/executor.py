@@ -16,6 +16,7 @@ from nerve.flows import actions
 from nerve.flows.durations import parse_duration
 from nerve.flows.engine import LIVE, apply_many, backoff, definition_of, plan, record, transition
 from nerve.flows.models import DeadLetter, FlowRun, Task
+from nerve.identity.models import Profile
 
 log = structlog.get_logger(__name__)
 
@@ -138,10 +139,16 @@ class Executor:
         node = flow.node(task.node)
         return actions.ActionCall(
             workspace_id=run.workspace_id, run_id=run.id, flow=flow.name, node=node.id,
-            profile_id=run.profile_id, idempotency_key=task.idempotency_key,
+            profile_id=self._person(run.profile_id), idempotency_key=task.idempotency_key,
             params=node.with_, trigger=(run.state or {}).get("trigger", {}),
             timeout=parse_duration(node.timeout).total_seconds(), environment=run.environment,
         )  # fmt: skip
+
+    def _person(self, profile_id: str) -> str:
+        """The person the run's profile belongs to now (it may have merged since the start)."""
+        with self.engine.connect() as conn:
+            root = conn.scalar(select(Profile.cluster_id).where(Profile.id == profile_id))
+        return root or profile_id
 
     def _act(self, task: Any, run: Any) -> None:
         call = self._call(task, run)

@@ -1,5 +1,5 @@
-"""`nerve demo` as a newcomer runs it: one command, then events from every head of the shop, and
-customers who use several heads known as one person each."""
+"""`nerve demo` as a newcomer runs it: one command, then events from every head of the shop,
+customers who use several heads known as one person each, and abandoned carts reminded by a flow."""
 
 from __future__ import annotations
 
@@ -50,6 +50,18 @@ def _read_lookup_example(demo: subprocess.Popen[str]) -> str:
         if found:
             return found.group(1)
     raise AssertionError("the demo printed no profile lookup example:\n" + "".join(seen))
+
+
+def _read_runs_example(demo: subprocess.Popen[str]) -> str:
+    """The URL of the welcome's example that lists the abandoned-cart flow's runs."""
+    assert demo.stdout is not None
+    seen = []
+    for line in demo.stdout:
+        seen.append(line)
+        found = re.search(r"'(http://\S+/api/v1/flows/demo_abandoned_cart/runs\S*)'", line)
+        if found:
+            return found.group(1)
+    raise AssertionError("the demo printed no flow runs example:\n" + "".join(seen))
 
 
 def _get(base_url: str, admin_key: str, path: str, **query: str) -> httpx.Response:
@@ -126,6 +138,31 @@ def _profile(
         time.sleep(0.25)
 
 
+def _reminded_run(
+    base_url: str, admin_key: str, until: float
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The flow's runs, and one of them whose reminder webhook was delivered (None if none yet)."""
+    inspected: set[str] = set()
+    while True:
+        path = "/api/v1/flows/demo_abandoned_cart/runs"
+        response = _get(base_url, admin_key, path, limit="1000")
+        assert response.status_code == 200, response.text
+        runs: list[dict[str, Any]] = response.json()["data"]
+        for run in runs:
+            if run["id"] in inspected:
+                continue
+            detail = _get(base_url, admin_key, f"/api/v1/runs/{run['id']}")
+            assert detail.status_code == 200, detail.text
+            found: dict[str, Any] = detail.json()
+            if any(step["kind"] == "action" for step in found["steps"]):
+                return runs, found
+            if run["status"] not in ("active", "waiting"):
+                inspected.add(run["id"])  # ended without a reminder: it will not get one
+        if time.monotonic() > until:
+            return runs, None
+        time.sleep(0.5)
+
+
 def _timeline(base_url: str, admin_key: str, profile_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     cursor: dict[str, str] = {}
@@ -143,9 +180,10 @@ def _timeline(base_url: str, admin_key: str, profile_id: str) -> list[dict[str, 
 @pytest.mark.slow
 def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "NERVE_DEMO_SPEED": "25"}
+    # At 40x the flow's first reminder comes 1.5 s after an abandoned checkout.
+    env = {**os.environ, "NERVE_DEMO_SPEED": "40"}
     demo = subprocess.Popen(
-        [str(NERVE), "demo", "--port", str(port), "--duration", "14", "--customers", "5"],
+        [str(NERVE), "demo", "--port", str(port), "--duration", "16", "--customers", "8"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -156,6 +194,7 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     try:
         admin_key = _read_admin_key(demo)
         lookup_example = _read_lookup_example(demo)
+        runs_example = _read_runs_example(demo)
         arrived = _wait_for_shop_traffic(base_url, admin_key, time.monotonic() + 7)
         # The first customer of the welcome's example shows up within a second or two.
         example = _get_until_found(lookup_example, admin_key, time.monotonic() + 5)
@@ -164,6 +203,8 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
         email, heads = several
         profile = _profile(base_url, admin_key, email, heads, time.monotonic() + 10)
         timeline = _timeline(base_url, admin_key, profile["id"])
+        latest_runs = httpx.get(runs_example, headers={"Authorization": f"Bearer {admin_key}"})
+        runs, reminded = _reminded_run(base_url, admin_key, time.monotonic() + 8)
         out, err = demo.communicate(timeout=60)
     finally:
         demo.kill()
@@ -191,6 +232,19 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     }
     times = [datetime.fromisoformat(event["timestamp"]) for event in timeline]
     assert times == sorted(times), "the timeline is not in event-time order"
+
+    # Abandoned checkouts start runs of the demo's flow, which sends reminders as webhooks to the
+    # receiver the demo runs; the receiver answered, and the farewell counts what it got.
+    assert latest_runs.status_code == 200, latest_runs.text
+    assert runs, "no checkout started a run of the abandoned-cart flow"
+    assert all(run["environment"] == "production" for run in runs)
+    assert reminded is not None, f"no reminder was sent for any of {len(runs)} runs"
+    action = next(step for step in reminded["steps"] if step["kind"] == "action")
+    assert action["node"] == "first_reminder"
+    assert action["detail"]["result"] == {"status": 200}
+    assert [step["kind"] for step in reminded["steps"]][:2] == ["entered", "waiting"]
+    sent = re.search(r"(\d+) cart reminders? sent", " ".join(out.split()))
+    assert sent and int(sent.group(1)) >= 1, out
 
     assert demo.returncode == 0, err
     assert "Traceback" not in err, err

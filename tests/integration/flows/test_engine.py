@@ -214,3 +214,81 @@ def test_invalid_flows_are_refused_with_paths(client: TestClient, engine: Engine
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_flow"
     assert "teleport" in str(response.json()["error"]["details"])
     assert client.get("/api/v1/flows/schema").json()["title"] == "Nerve flow definition"
+
+
+def test_a_guest_who_signs_in_and_orders_gets_no_reminder(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    flow = _cart_flow(receiver.url, wait="2s")
+    _publish(client, shop, flow)
+    auth = (shop.write_keys["web"], "")
+    # Frida has an account already; as a guest she starts a checkout, then signs in and orders.
+    assert (
+        client.post(
+            "/v1/identify",
+            json={"userId": "frida", "traits": {"email": "frida@example.com"}},
+            auth=auth,
+        ).status_code
+        == 200
+    )
+    _until(
+        lambda: (
+            client.get(
+                "/api/v1/profiles", params={"identifier": "user_id:frida"}, headers=_auth(shop)
+            ).status_code
+            == 200
+        )
+    )
+    checkout = {
+        "anonymousId": "guest-1",
+        "event": "Checkout Started",
+        "properties": {"cart_id": "cart-f"},
+    }
+    assert client.post("/v1/track", json=checkout, auth=auth).status_code == 200
+    _until(lambda: len(_runs(client, shop)) == 1)
+    assert (
+        client.post(
+            "/v1/identify", json={"userId": "frida", "anonymousId": "guest-1"}, auth=auth
+        ).status_code
+        == 200
+    )
+    _track(client, shop, "frida", "Order Completed", "cart-f")
+    _until(lambda: _runs(client, shop, "exited"))
+    again = {"userId": "frida", "event": "Checkout Started", "properties": {"cart_id": "cart-f"}}
+    assert (
+        client.post("/v1/track", json=again, auth=auth).status_code == 200
+    )  # same cart: no new run
+    time.sleep(3)
+    assert receiver.deliveries == [] and len(_runs(client, shop)) == 1
+
+
+def test_an_exit_in_the_same_batch_as_the_trigger_ends_the_run(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    _publish(client, shop, _cart_flow(receiver.url, wait="1s"))
+    batch = [
+        {
+            "type": "track",
+            "userId": "gus",
+            "event": "Checkout Started",
+            "properties": {"cart_id": "cart-g"},
+        },
+        {
+            "type": "track",
+            "userId": "gus",
+            "event": "Order Completed",
+            "properties": {"cart_id": "cart-g"},
+        },
+    ]
+    assert (
+        client.post(
+            "/v1/batch", json={"batch": batch}, auth=(shop.write_keys["web"], "")
+        ).status_code
+        == 200
+    )
+    [run] = _until(lambda: _runs(client, shop, "exited"))
+    assert run["outcome"] == "goal"
+    time.sleep(2)
+    assert receiver.deliveries == []
