@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             writer.start()
             if settings.embedded_worker:
                 writer.on_commit(identity.wake)
+                identity.on_resolved(flows.wake)
                 identity.start()
                 flows.start()
             try:

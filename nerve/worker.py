@@ -24,6 +24,7 @@ async def _run(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         flows = FlowWorker(runtime.engine, lease_seconds=settings.flow_lease_seconds)
+        identity.on_resolved(flows.wake)
         identity.start()
         flows.start()
         log.info("worker_started", database=runtime.engine.url.render_as_string())

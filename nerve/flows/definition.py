@@ -47,8 +47,13 @@ class Reentry(_Strict):
     every_days: int = Field(ge=1, description="At most one run per profile in this many days")
 
 
+# What can start a run. Later capabilities register theirs here (segment entered/exited,
+# schedules, catalog events such as back in stock); the engine routes each type.
+TRIGGER_TYPES: dict[str, str] = {"event": "a tracked event with this name (`event`)"}
+
+
 class Trigger(_Strict):
-    type: Literal["event"] = Field(default="event", description="What starts a run")
+    type: str = Field(default="event", description="What starts a run; see TRIGGER_TYPES")
     event: str = Field(min_length=1, description="Event name, e.g. Checkout Started")
     where: str | None = Field(default=None, description="Condition on the event and profile")
     key: str | None = Field(
@@ -57,6 +62,13 @@ class Trigger(_Strict):
     reentry: Literal["once", "once_per_key", "always"] | Reentry = "once_per_key"
 
     _check_where = field_validator("where", "key")(_expression)
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in TRIGGER_TYPES:
+            raise ValueError(f"unknown trigger type {value!r}; known: {', '.join(TRIGGER_TYPES)}")
+        return value
 
 
 class Exit(_Strict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -24,6 +25,11 @@ class IdentityWorker:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._on_resolved: list[Callable[[], None]] = []
+
+    def on_resolved(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (in the event loop) after events were attached (flows may be due)."""
+        self._on_resolved.append(listener)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="identity")
@@ -43,8 +49,13 @@ class IdentityWorker:
                 await asyncio.wait_for(self._wakeup.wait(), _POLL_SECONDS)
             self._wakeup.clear()
             try:
-                while not self._stopping and await asyncio.to_thread(self._resolve_batch) >= _BATCH:
-                    pass
+                while not self._stopping:
+                    resolved = await asyncio.to_thread(self._resolve_batch)
+                    if resolved:
+                        for listener in self._on_resolved:
+                            listener()
+                    if resolved < _BATCH:
+                        break
             except Exception:  # keep resolving after a bad moment (database restart, ...)
                 log.exception("identity_resolution_failed")
                 await asyncio.sleep(1)

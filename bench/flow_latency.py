@@ -1,0 +1,110 @@
+"""Event → first action latency through a real `nerve serve` (embedded worker) and receiver.
+
+    .venv/bin/python bench/flow_latency.py [--backends sqlite,postgresql] [--events 300] [--rate 20]
+
+A flow whose first node is a webhook; events are sent at a steady rate, each starting one run;
+latency = receiver got the webhook - client sent the event (both on this machine's monotonic
+clock). Prints p50/p90/p99; asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import httpx
+import orjson
+import yaml
+from rich.console import Console
+from tracking_server import nerve_cli, running_server, throwaway_database
+
+console = Console()
+
+
+class _Receiver:
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.arrived.setdefault(body["trigger"]["properties"]["n"], time.monotonic())
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure(backend: str, events: int, rate: float) -> dict[str, Any]:
+    receiver = _Receiver()
+    with throwaway_database(backend) as database:
+        flow = {
+            "name": "latency",
+            "trigger": {"event": "Checkout Started", "reentry": "always"},
+            "nodes": [
+                {"id": "notify", "action": "webhook", "with": {"url": f"{receiver.url}/hook"}}
+            ],
+        }
+        path = database.workdir / "flow.yaml"
+        path.write_text(yaml.safe_dump(flow))
+        nerve_cli(database, "db", "upgrade")
+        write_key = orjson.loads(
+            nerve_cli(database, "sources", "create", "web", "--kind", "web", "--json")
+        )["write_key"]
+        nerve_cli(database, "flows", "apply", str(path), "--env", "production")
+        with running_server(database, 1) as server, httpx.Client(auth=(write_key, "")) as client:
+            sent: dict[str, float] = {}
+            for n in range(events):
+                key = str(n)
+                message = {"userId": f"u{n}", "event": "Checkout Started", "properties": {"n": key}}
+                sent[key] = time.monotonic()
+                client.post(f"{server.base_url}/v1/track", json=message).raise_for_status()
+                time.sleep(max(0.0, sent[key] + 1 / rate - time.monotonic()))
+            deadline = time.monotonic() + 30
+            while len(receiver.arrived) < events and time.monotonic() < deadline:
+                time.sleep(0.05)
+    receiver.server.shutdown()
+    receiver.server.server_close()
+    latencies = [(receiver.arrived[k] - sent[k]) * 1000 for k in sent if k in receiver.arrived]
+    return {
+        "backend": backend, "events": events, "rate": rate, "delivered": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p90_ms": round(_percentile(latencies, 0.9), 1),
+        "p99_ms": round(_percentile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1),
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=20.0, help="events per second")
+    args = parser.parse_args()
+    for backend in args.backends.split(","):
+        console.print(measure(backend, args.events, args.rate))
+
+
+if __name__ == "__main__":
+    main()
