@@ -61,8 +61,8 @@ def test_two_workers_resolve_every_event_once(nerve: NerveProcess) -> None:
     finally:
         for process in workers:
             process.send_signal(signal.SIGTERM)
-        for process in workers:
-            assert process.wait(timeout=20) == 0
+        codes = [process.wait(timeout=20) for process in workers]
+    assert codes == [0, 0], "workers stop cleanly on SIGTERM"
     assert len(people) == customers
     assert len({p["id"] for p in people.values()}) == customers
     for n in range(customers):
