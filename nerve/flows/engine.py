@@ -111,6 +111,19 @@ def route_events(
     if not versions:
         return
     now = database_now(conn)
+    # Lock every live run of these people up front, in id order (see lock_runs).
+    people = {person for _, _, person in events}
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(FlowRun.id)
+            .where(
+                FlowRun.workspace_id == workspace_id,
+                or_(*(_person(p) for p in people)),
+                FlowRun.status.in_(LIVE),
+            )
+            .order_by(FlowRun.id)
+            .with_for_update()
+        ).all()
     for event_id, payload, person in events:
         # Read per event: a run started or moved by an earlier event of this batch counts.
         for run in _live_runs(conn, workspace_id, person):
@@ -129,13 +142,27 @@ def _person(person: str) -> Any:
 
 
 def _live_runs(conn: Connection, workspace_id: str, person: str) -> list[Any]:
-    return list(
-        conn.execute(
-            select(FlowRun)
-            .where(FlowRun.workspace_id == workspace_id, _person(person), FlowRun.status.in_(LIVE))
-            .order_by(FlowRun.started_at, FlowRun.id)
-        ).all()
+    query = (
+        select(FlowRun)
+        .where(FlowRun.workspace_id == workspace_id, _person(person), FlowRun.status.in_(LIVE))
+        .order_by(FlowRun.id)
     )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()  # runs before tasks: see lock_runs
+    return list(conn.execute(query).all())
+
+
+def lock_runs(conn: Connection, run_ids: list[str]) -> list[Any]:
+    """Read runs locked for this transaction (PostgreSQL; SQLite has one writer anyway).
+
+    Every writer locks runs before the tasks of those runs, and runs in id order, so timers,
+    events and action results racing for the same run wait for each other instead of
+    deadlocking.
+    """
+    query = select(FlowRun).where(FlowRun.id.in_(set(run_ids))).order_by(FlowRun.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(conn.execute(query).all())
 
 
 def _as_run(row: Any) -> Run:

@@ -14,7 +14,16 @@ from nerve.db.dialect import claim_tasks, database_now, rescue_tasks
 from nerve.db.engine import write_transaction
 from nerve.flows import actions
 from nerve.flows.durations import parse_duration
-from nerve.flows.engine import LIVE, apply_many, backoff, definition_of, plan, record, transition
+from nerve.flows.engine import (
+    LIVE,
+    apply_many,
+    backoff,
+    definition_of,
+    lock_runs,
+    plan,
+    record,
+    transition,
+)
 from nerve.flows.models import DeadLetter, FlowRun, Task
 from nerve.identity.models import Profile
 
@@ -82,6 +91,8 @@ class Executor:
     def _advance_timers(self, timers: list[Any]) -> None:
         with write_transaction(self.engine) as conn:
             now = database_now(conn)
+            # Runs before tasks, in id order: the order every writer takes its locks in.
+            runs = {run.id: run for run in lock_runs(conn, [t.run_id for t in timers])}
             owned = set(
                 conn.execute(
                     update(Task)
@@ -94,10 +105,6 @@ class Executor:
                     .returning(Task.id)
                 ).scalars()
             )
-            query = select(FlowRun).where(FlowRun.id.in_({t.run_id for t in timers}))
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()  # an event may be steering the same run
-            runs = {run.id: run for run in conn.execute(query)}
             plans, planned = [], set()
             for task in timers:
                 run = runs[task.run_id]
@@ -106,9 +113,8 @@ class Executor:
                 if run.state_version != task.expected_version or run.status not in LIVE:
                     continue  # stale: the run moved on (an event came, it exited)
                 metrics.FLOW_TIMER_LAG.observe(max(0.0, (now - task.due_at).total_seconds()))
-                step = plan(
-                    definition_of(conn, run.version_id), run, task.expected_version, task.node, now
-                )
+                flow = definition_of(conn, run.version_id)
+                step = plan(flow, run, task.expected_version, task.node, now)
                 if task.kind == "timeout":
                     step.step(run.node, "timed_out", {})
                 plans.append(step)
@@ -126,9 +132,9 @@ class Executor:
 
     def _advance(self, task: Any) -> None:
         with write_transaction(self.engine) as conn:
+            [run] = lock_runs(conn, [task.run_id])
             if not self._mark_done(conn, task):
                 return
-            run = conn.execute(select(FlowRun).where(FlowRun.id == task.run_id)).one()
             moved = transition(conn, run, task.expected_version, task.node, database_now(conn))
             # Only the winner of an event/timeout race writes its outcome.
             if moved and task.kind == "timeout":
@@ -177,9 +183,9 @@ class Executor:
             self._complete(conn, task, node.id, flow.after(node.id, node.next), result)
 
     def _complete(self, conn: Any, task: Any, node: str, then: str, result: dict[str, Any]) -> None:
+        [run] = lock_runs(conn, [task.run_id])
         if not self._mark_done(conn, task):
             return  # the lease ran out and another worker took over; it will finish the step
-        run = conn.execute(select(FlowRun).where(FlowRun.id == task.run_id)).one()
         record(
             conn,
             run,
@@ -193,6 +199,7 @@ class Executor:
         flow = definition_of_engine(self.engine, run.version_id)
         retries = flow.node(task.node).retries if task.kind == "action" else 5
         with write_transaction(self.engine) as conn:
+            lock_runs(conn, [run.id])
             now = database_now(conn)
             retry = not permanent and task.attempts <= retries
             values: dict[str, Any] = {

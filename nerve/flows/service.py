@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select, update
 from nerve.db.base import utcnow
 from nerve.db.dialect import database_now
 from nerve.errors import Conflict, NotFound
+from nerve.flows.engine import lock_runs
 from nerve.flows.models import DeadLetter, Flow, FlowRun, FlowStep, FlowVersion, Task
 
 
@@ -95,6 +96,7 @@ def replay(conn: Connection, workspace_id: str, dead_letter_id: str) -> dict[str
     if letter.replayed_at is not None:
         raise Conflict("this dead letter was already replayed")
     now = database_now(conn)
+    lock_runs(conn, [letter.run_id])
     conn.execute(
         update(Task)
         .where(Task.id == letter.task_id, Task.status == "dead")
