@@ -258,19 +258,20 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(plan.devices):,} devices, planned in {time.perf_counter() - started:.1f} s; "
         f"{os.cpu_count()} CPUs"
     )
-    git = _git_state()  # before the runs: others may commit while they last
-    figures = {backend: measure_backend(backend, plan, opts, stamp) for backend in backends}
-    results = {
+    results: dict[str, Any] = {
         "started_at": stamp,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "python": sys.version.split()[0],
-        "git": git,
+        "git": _git_state(),  # before the runs: others may commit while they last
         "options": asdict(opts),
-        "backends": figures,
+        "backends": {},
     }
-    print_comparison(figures)
     path = RESULTS / f"identity-{stamp}.json"
-    path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    for backend in backends:
+        results["backends"][backend] = measure_backend(backend, plan, opts, stamp)
+        # Written after each backend: a long run that is cut short keeps what it measured.
+        path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print_comparison(results["backends"])
     console.print(f"figures written to {path}")
 
 
