@@ -38,7 +38,7 @@ class Entry:
 
 
 class ScenarioError(ValueError):
-    pass
+    """A scenario file that cannot be read: the line and the reason."""
 
 
 def read_scenario(text: str) -> list[dict[str, Any]]:
