@@ -10,6 +10,7 @@ clock). Prints p50/p90/p99; asserts nothing about speed.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import threading
@@ -55,6 +56,31 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+# Where the time goes, from the server's own histograms (means over the whole run).
+_STAGES = {
+    "commit": "nerve_event_commit_seconds",
+    "resolution_lag": "nerve_identity_resolution_lag_seconds",
+    "timer_lag": "nerve_flow_timer_lag_seconds",
+}
+
+
+def _stage_means(exposition: str) -> dict[str, float]:
+    means = {}
+    for stage, name in _STAGES.items():
+        total = re.search(rf"^{name}_sum(?:{{[^}}]*}})? (\S+)$", exposition, re.M)
+        count = re.search(rf"^{name}_count(?:{{[^}}]*}})? (\S+)$", exposition, re.M)
+        if total and count and float(count.group(1)):
+            means[stage] = round(float(total.group(1)) / float(count.group(1)) * 1000, 1)
+    for kind, total in re.findall(
+        r'^nerve_flow_step_seconds_sum{kind="(\w+)"} (\S+)$', exposition, re.M
+    ):
+        pattern = rf'^nerve_flow_step_seconds_count{{kind="{kind}"}} (\S+)$'
+        count = re.search(pattern, exposition, re.M)
+        if count and float(count.group(1)):
+            means[f"step_{kind}"] = round(float(total) / float(count.group(1)) * 1000, 1)
+    return means
+
+
 def measure(backend: str, events: int, rate: float) -> dict[str, Any]:
     receiver = _Receiver()
     with throwaway_database(backend) as database:
@@ -74,15 +100,18 @@ def measure(backend: str, events: int, rate: float) -> dict[str, Any]:
         nerve_cli(database, "flows", "apply", str(path), "--env", "production")
         with running_server(database, 1) as server, httpx.Client(auth=(write_key, "")) as client:
             sent: dict[str, float] = {}
+            acked: list[float] = []
             for n in range(events):
                 key = str(n)
                 message = {"userId": f"u{n}", "event": "Checkout Started", "properties": {"n": key}}
                 sent[key] = time.monotonic()
                 client.post(f"{server.base_url}/v1/track", json=message).raise_for_status()
+                acked.append((time.monotonic() - sent[key]) * 1000)
                 time.sleep(max(0.0, sent[key] + 1 / rate - time.monotonic()))
             deadline = time.monotonic() + 30
             while len(receiver.arrived) < events and time.monotonic() < deadline:
                 time.sleep(0.05)
+            stages = _stage_means(client.get(f"{server.base_url}/metrics").text)
     receiver.server.shutdown()
     receiver.server.server_close()
     latencies = [(receiver.arrived[k] - sent[k]) * 1000 for k in sent if k in receiver.arrived]
@@ -91,6 +120,9 @@ def measure(backend: str, events: int, rate: float) -> dict[str, Any]:
         "p50_ms": round(statistics.median(latencies), 1),
         "p90_ms": round(_percentile(latencies, 0.9), 1),
         "p99_ms": round(_percentile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1),
+        "ack_p50_ms": round(statistics.median(acked), 1),
+        "ack_p99_ms": round(_percentile(acked, 0.99), 1),
+        "stage_means_ms": stages,
     }  # fmt: skip
 
 

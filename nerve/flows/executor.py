@@ -43,8 +43,11 @@ class Executor:
         self.engine = engine
         self.owner = owner
         self.lease_seconds = lease_seconds
-        self.remote = remote if remote is not None else actions.REMOTE
+        self.remote = remote if remote is not None else actions.remote_senders()
         self.staging = staging or actions.RecordingSender()
+
+    def close(self) -> None:
+        actions.close(self.remote)
 
     def claim(self, limit: int = 32) -> list[int]:
         with write_transaction(self.engine) as conn:

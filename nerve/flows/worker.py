@@ -42,6 +42,7 @@ class FlowWorker:
         if self._task is not None:
             await self._task
         self._pool.shutdown(wait=True)
+        self.executor.close()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
