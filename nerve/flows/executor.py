@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -22,12 +24,32 @@ from nerve.flows.engine import (
     lock_runs,
     plan,
     record,
-    transition,
 )
-from nerve.flows.models import DeadLetter, FlowRun, Task
+from nerve.flows.models import DeadLetter, FlowRun, FlowStep, Task
 from nerve.identity.models import Profile
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Attempt:
+    """One try of one action task: what to call, then what came back."""
+
+    task: Any
+    run: Any
+    call: actions.ActionCall
+    action: str
+    then: str  # the node after the action
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    permanent: bool = False  # can never succeed as it is: dead-letter at once
+    engine_error: bool = False  # our fault, not the receiver's
+    started: float = field(default_factory=time.perf_counter)
+
+
+def _step(run: Any, node: str, kind: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"workspace_id": run.workspace_id, "run_id": run.id, "node": node, "kind": kind,
+            "detail": detail}  # fmt: skip
 
 
 class Executor:
@@ -57,25 +79,23 @@ class Executor:
         with write_transaction(self.engine) as conn:
             return rescue_tasks(conn)
 
-    def execute(self, task_id: int) -> None:
-        started = time.perf_counter()
-        with self.engine.connect() as conn:
-            task = conn.execute(select(Task).where(Task.id == task_id)).one()
-            run = conn.execute(select(FlowRun).where(FlowRun.id == task.run_id)).one()
-            now = database_now(conn)
-        if task.status != "running" or task.owner != self.owner:
+    def extend(self, task_ids: list[int]) -> None:
+        """Renew the leases of tasks still being worked on (a slow receiver is not a crash)."""
+        if not task_ids:
             return
-        metrics.FLOW_TIMER_LAG.observe(max(0.0, (now - task.due_at).total_seconds()))
-        try:
-            if task.kind == "action":
-                self._act(task, run)
-            else:
-                self._advance(task)
-        except Exception as exc:  # an engine bug must not kill the worker; the task is retried
-            metrics.FLOW_ACTION_ERRORS.labels("engine").inc()
-            log.exception("flow_task_failed", task=task_id)
-            self._fail(task, run, f"engine error: {type(exc).__name__}: {exc}", permanent=False)
-        metrics.FLOW_STEP_SECONDS.labels(task.kind).observe(time.perf_counter() - started)
+        with write_transaction(self.engine) as conn:
+            until = database_now(conn) + timedelta(seconds=self.lease_seconds)
+            conn.execute(
+                update(Task)
+                .where(Task.id.in_(task_ids), Task.status == "running", Task.owner == self.owner)
+                .values(lease_until=until)
+            )
+
+    def execute(self, task_id: int) -> None:
+        """Run one claimed task to its end (tests and tools; the worker pipelines actions)."""
+        if self.advance_many([task_id]):
+            attempts = self.prepare([task_id])
+            self.settle([self.attempt(a) for a in attempts])
 
     def advance_many(self, task_ids: list[int]) -> list[int]:
         """Run the claimed timers and timeouts in one transaction; returns the action task ids,
@@ -124,79 +144,139 @@ class Executor:
                 planned.add(run.id)
             apply_many(conn, plans)
 
-    def _mark_done(self, conn: Any, task: Any) -> bool:
-        return bool(
-            conn.execute(
-                update(Task)
-                .where(Task.id == task.id, Task.status == "running", Task.owner == self.owner)
-                .values(status="done")
-            ).rowcount
-        )
-
-    def _advance(self, task: Any) -> None:
-        with write_transaction(self.engine) as conn:
-            [run] = lock_runs(conn, [task.run_id])
-            if not self._mark_done(conn, task):
-                return
-            moved = transition(conn, run, task.expected_version, task.node, database_now(conn))
-            # Only the winner of an event/timeout race writes its outcome.
-            if moved and task.kind == "timeout":
-                record(conn, run, run.node, "timed_out", {})
-
-    def _call(self, task: Any, run: Any) -> actions.ActionCall:
-        flow = definition_of_engine(self.engine, run.version_id)
-        node = flow.node(task.node)
-        return actions.ActionCall(
-            workspace_id=run.workspace_id, run_id=run.id, flow=flow.name, node=node.id,
-            profile_id=self._person(run.profile_id), idempotency_key=task.idempotency_key,
-            params=node.with_, trigger=(run.state or {}).get("trigger", {}),
-            timeout=parse_duration(node.timeout).total_seconds(), environment=run.environment,
-        )  # fmt: skip
-
-    def _person(self, profile_id: str) -> str:
-        """The person the run's profile belongs to now (it may have merged since the start)."""
+    def prepare(self, task_ids: list[int]) -> list[Attempt]:
+        """Read what the claimed action tasks need, in one go."""
         with self.engine.connect() as conn:
-            root = conn.scalar(select(Profile.cluster_id).where(Profile.id == profile_id))
-        return root or profile_id
+            now = database_now(conn)
+            tasks = conn.execute(
+                select(Task)
+                .where(Task.id.in_(task_ids), Task.status == "running", Task.owner == self.owner)
+                .order_by(Task.id)
+            ).all()
+            runs = {
+                run.id: run
+                for run in conn.execute(
+                    select(FlowRun).where(FlowRun.id.in_({t.run_id for t in tasks}))
+                )
+            }
+            # The person each run's profile belongs to now (it may have merged since the start).
+            profiles = {run.profile_id for run in runs.values()}
+            people: dict[str, str | None] = {
+                profile: person
+                for profile, person in conn.execute(
+                    select(Profile.id, Profile.cluster_id).where(Profile.id.in_(profiles))
+                )
+            }
+            flows = {run.version_id: definition_of(conn, run.version_id) for run in runs.values()}
+        attempts = []
+        for task in tasks:
+            run = runs[task.run_id]
+            metrics.FLOW_TIMER_LAG.observe(max(0.0, (now - task.due_at).total_seconds()))
+            flow = flows[run.version_id]
+            node = flow.node(task.node)
+            assert node.action is not None
+            call = actions.ActionCall(
+                workspace_id=run.workspace_id, run_id=run.id, flow=flow.name, node=node.id,
+                profile_id=people.get(run.profile_id) or run.profile_id,
+                idempotency_key=task.idempotency_key, params=node.with_,
+                trigger=(run.state or {}).get("trigger", {}),
+                timeout=parse_duration(node.timeout).total_seconds(), environment=run.environment,
+            )  # fmt: skip
+            attempts.append(Attempt(task, run, call, node.action, flow.after(node.id, node.next)))
+        return attempts
 
-    def _act(self, task: Any, run: Any) -> None:
-        call = self._call(task, run)
-        flow = definition_of_engine(self.engine, run.version_id)
-        node = flow.node(task.node)
-        assert node.action is not None
+    def attempt(self, attempt: Attempt) -> Attempt:
+        """Call the receiver of a remote action (outside any transaction). Local actions run
+        when the attempt is settled, inside its transaction."""
+        if attempt.action in actions.LOCAL:
+            return attempt
         try:
-            if node.action in actions.LOCAL:
-                with write_transaction(self.engine) as conn:
-                    result = actions.LOCAL[node.action](conn, call, database_now(conn))
-                    self._complete(conn, task, node.id, flow.after(node.id, node.next), result)
-                return
-            sender = self.staging if run.environment == "staging" else self.remote.get(node.action)
+            if attempt.call.environment == "staging":
+                sender: actions.RemoteAction | None = self.staging
+            else:
+                sender = self.remote.get(attempt.action)
             if sender is None:
-                raise actions.ActionRejected(f"no sender for action {node.action!r}")
-            result = sender(call)
+                raise actions.ActionRejected(f"no sender for action {attempt.action!r}")
+            attempt.result = sender(attempt.call)
         except actions.ActionRejected as exc:
-            metrics.FLOW_ACTION_ERRORS.labels("provider").inc()
-            self._fail(task, run, str(exc), permanent=True)
-            return
+            attempt.error, attempt.permanent = str(exc), True
         except actions.ActionFailed as exc:
-            metrics.FLOW_ACTION_ERRORS.labels("provider").inc()
-            self._fail(task, run, str(exc), permanent=False)
-            return
-        with write_transaction(self.engine) as conn:
-            self._complete(conn, task, node.id, flow.after(node.id, node.next), result)
+            attempt.error = str(exc)
+        except Exception as exc:  # a sender bug must not kill the worker; the task is retried
+            log.exception("flow_action_crashed", task=attempt.task.id)
+            attempt.error, attempt.engine_error = f"{type(exc).__name__}: {exc}", True
+        return attempt
 
-    def _complete(self, conn: Any, task: Any, node: str, then: str, result: dict[str, Any]) -> None:
-        [run] = lock_runs(conn, [task.run_id])
-        if not self._mark_done(conn, task):
-            return  # the lease ran out and another worker took over; it will finish the step
-        record(
-            conn,
-            run,
-            node,
-            "action",
-            {"attempt": task.attempts, "result": result, "idempotency_key": task.idempotency_key},
-        )
-        transition(conn, run, task.expected_version, then, database_now(conn))
+    def settle(self, attempts: list[Attempt]) -> None:
+        """Record the outcomes: successes complete their steps in one transaction, failures
+        are retried later or go to the dead-letter queue."""
+        done = [a for a in attempts if a.error is None]
+        try:
+            if done:
+                self._complete(done)
+        except Exception:
+            if len(done) == 1:
+                self._settle_alone(done[0])
+            else:  # one bad apple (a local action's input): settle each on its own
+                for attempt in done:
+                    self._settle_alone(attempt)
+        for attempt in attempts:
+            if attempt.error is not None:
+                kind = "engine" if attempt.engine_error else "provider"
+                metrics.FLOW_ACTION_ERRORS.labels(kind).inc()
+                self._fail(attempt.task, attempt.run, attempt.error, permanent=attempt.permanent)
+            self._observe(attempt)
+
+    def _observe(self, attempt: Attempt) -> None:
+        metrics.FLOW_STEP_SECONDS.labels("action").observe(time.perf_counter() - attempt.started)
+
+    def _settle_alone(self, attempt: Attempt) -> None:
+        try:
+            self._complete([attempt])
+        except actions.ActionRejected as exc:
+            attempt.error, attempt.permanent = str(exc), True
+        except Exception as exc:
+            log.exception("flow_action_settle_failed", task=attempt.task.id)
+            attempt.error, attempt.engine_error = f"engine error: {type(exc).__name__}: {exc}", True
+
+    def _complete(self, attempts: list[Attempt]) -> None:
+        with write_transaction(self.engine) as conn:
+            now = database_now(conn)
+            # Runs before tasks, in id order: the order every writer takes its locks in.
+            runs = {run.id: run for run in lock_runs(conn, [a.run.id for a in attempts])}
+            owned = set(
+                conn.execute(
+                    update(Task)
+                    .where(
+                        Task.id.in_([a.task.id for a in attempts]),
+                        Task.status == "running",
+                        Task.owner == self.owner,
+                    )
+                    .values(status="done")
+                    .returning(Task.id)
+                ).scalars()
+            )
+            plans, steps, planned = [], [], set()
+            for attempt in attempts:
+                task, run = attempt.task, runs[attempt.run.id]
+                if task.id not in owned:
+                    continue  # the lease ran out and another worker took over; it finishes
+                if attempt.action in actions.LOCAL:
+                    attempt.result = actions.LOCAL[attempt.action](conn, attempt.call, now)
+                detail = {"attempt": task.attempts, "result": attempt.result,
+                          "idempotency_key": task.idempotency_key}  # fmt: skip
+                moved_on = run.state_version != task.expected_version or run.status not in LIVE
+                if moved_on or run.id in planned:
+                    steps.append(_step(run, task.node, "action", detail))
+                    continue
+                flow = definition_of(conn, run.version_id)
+                step = plan(flow, run, task.expected_version, attempt.then, now)
+                step.steps.insert(0, _step(run, task.node, "action", detail))
+                plans.append(step)
+                planned.add(run.id)
+            apply_many(conn, plans)
+            if steps:
+                conn.execute(insert(FlowStep), steps)
 
     def _fail(self, task: Any, run: Any, error: str, *, permanent: bool) -> None:
         flow = definition_of_engine(self.engine, run.version_id)

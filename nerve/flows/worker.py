@@ -1,34 +1,44 @@
-"""Claims due tasks and executes them; rescues tasks of crashed workers. Embedded or standalone."""
+"""Claims due tasks and executes them; rescues tasks of crashed workers. Embedded or standalone.
+
+Database work runs on one thread, receivers are called on a pool: the loop keeps claiming and
+advancing timers while actions wait on the network, and settles finished actions in batches.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Engine
 
-from nerve.flows.executor import Executor
+from nerve.flows.executor import Attempt, Executor
 
 log = structlog.get_logger(__name__)
 _IDLE_POLL_SECONDS = 0.05
 _RESCUE_EVERY_SECONDS = 1.0
+_CLAIM_BATCH = 128
+T = TypeVar("T")
 
 
 class FlowWorker:
-    def __init__(self, engine: Engine, *, concurrency: int = 4, lease_seconds: int = 60) -> None:
+    def __init__(self, engine: Engine, *, concurrency: int = 16, lease_seconds: int = 60) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.executor = Executor(engine, owner, lease_seconds=lease_seconds)
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-flow")
+        self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
+        self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
         self._concurrency = concurrency
+        self._lease_seconds = lease_seconds
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._in_flight: dict[asyncio.Future[Attempt], int] = {}  # → task id
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="flows")
@@ -41,36 +51,70 @@ class FlowWorker:
         self._wakeup.set()
         if self._task is not None:
             await self._task
-        self._pool.shutdown(wait=True)
+        self._database.shutdown(wait=True)
+        self._senders.shutdown(wait=True)
         self.executor.close()
 
+    async def _db(self, work: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._database, work, *args)
+
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        rescued_at = 0.0
+        rescued_at = extended_at = time.monotonic()
         while not self._stopping:
             try:
                 if time.monotonic() - rescued_at > _RESCUE_EVERY_SECONDS:
                     rescued_at = time.monotonic()
-                    if await loop.run_in_executor(self._pool, self.executor.rescue):
+                    if await self._db(self.executor.rescue):
                         log.warning("flow_tasks_rescued")
-                claimed = await loop.run_in_executor(
-                    self._pool, self.executor.claim, self._concurrency * 32
-                )
-                if claimed:
-                    # Timers in one transaction; actions one by one, concurrently (network).
-                    actions = await loop.run_in_executor(
-                        self._pool, self.executor.advance_many, claimed
-                    )
-                    await asyncio.gather(
-                        *(
-                            loop.run_in_executor(self._pool, self.executor.execute, t)
-                            for t in actions
-                        )
-                    )
+                if time.monotonic() - extended_at > self._lease_seconds / 3:
+                    extended_at = time.monotonic()
+                    pending = [task for f, task in self._in_flight.items() if not f.done()]
+                    await self._db(self.executor.extend, pending)
+                claimed = await self._claim()
+                settled = await self._settle_finished()
+                if claimed or settled:
                     continue
             except Exception:  # keep working after a bad moment (database restart, ...)
                 log.exception("flow_worker_error")
                 await asyncio.sleep(1)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), _IDLE_POLL_SECONDS)
-            self._wakeup.clear()
+            await self._idle()
+        while self._in_flight:  # let started actions finish and record them
+            await asyncio.wait(self._in_flight)
+            await self._settle_finished()
+
+    async def _claim(self) -> int:
+        """Claim due tasks: timers advance at once (one transaction), actions start sending."""
+        room = self._concurrency * 8 - len(self._in_flight)
+        if room <= 0 or self._stopping:
+            return 0
+        claimed = await self._db(self.executor.claim, min(room, _CLAIM_BATCH))
+        if not claimed:
+            return 0
+        action_ids = await self._db(self.executor.advance_many, claimed)
+        if action_ids:
+            loop = asyncio.get_running_loop()
+            for attempt in await self._db(self.executor.prepare, action_ids):
+                future = loop.run_in_executor(self._senders, self.executor.attempt, attempt)
+                self._in_flight[future] = attempt.task.id
+        return len(claimed)
+
+    async def _settle_finished(self) -> int:
+        finished = {f for f in self._in_flight if f.done()}
+        if not finished:
+            return 0
+        for future in finished:
+            del self._in_flight[future]
+        await self._db(self.executor.settle, [f.result() for f in finished])
+        return len(finished)
+
+    async def _idle(self) -> None:
+        """Sleep until woken, an action finishes, or the poll interval passes."""
+        woken: asyncio.Future[Any] = asyncio.ensure_future(self._wakeup.wait())
+        waiting: set[asyncio.Future[Any]] = {woken, *self._in_flight}
+        await asyncio.wait(
+            waiting,
+            timeout=_IDLE_POLL_SECONDS,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        woken.cancel()
+        self._wakeup.clear()
