@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
@@ -265,19 +266,19 @@ def _maybe_start(
         )
     if not inserted:
         return
-    state = {"trigger": payload, "profile": {}, "data": {"event_id": event_id}}
-    conn.execute(
-        insert(FlowRun).values(
-            id=run_id, workspace_id=workspace_id, flow_id=version.flow_id,
-            version_id=version.version_id, environment=version.environment,
-            profile_id=person, trigger_key=trigger_key(flow, payload)[:255], status="active",
-            node=flow.nodes[0].id, state_version=0, state=state, started_at=now,
-        )
+    # Decided in memory and written at once: a start is five statements, whatever the flow.
+    new = SimpleNamespace(
+        id=run_id, workspace_id=workspace_id, flow_id=version.flow_id,
+        version_id=version.version_id, environment=version.environment, profile_id=person,
+        trigger_key=trigger_key(flow, payload)[:255], status="active", node=flow.nodes[0].id,
+        state_version=0, waiting_for=None, outcome=None, started_at=now, ended_at=None,
+        state={"trigger": payload, "profile": {}, "data": {"event_id": event_id}},
     )  # fmt: skip
+    first = plan(flow, new, 0, flow.nodes[0].id, now)
+    first.steps.insert(0, step_row(new, None, "entered", {"event_id": event_id, "key": key}))
+    conn.execute(insert(FlowRun).values(**(vars(new) | first.values | {"state_version": 1})))
     metrics.FLOW_RUNS.labels("started").inc()
-    row = conn.execute(select(FlowRun).where(FlowRun.id == run_id)).one()
-    record(conn, row, None, "entered", {"event_id": event_id, "key": key})
-    transition(conn, row, 0, flow.nodes[0].id, now)
+    _enqueue(conn, [first])
 
 
 # --- transitions -----------------------------------------------------------------------------
@@ -296,10 +297,13 @@ class Plan:
     outcome: str | None = None
 
     def step(self, node: str | None, kind: str, detail: dict[str, Any]) -> None:
-        self.steps.append(
-            {"workspace_id": self.workspace_id, "run_id": self.run_id, "node": node,
-             "kind": kind, "detail": detail}
-        )  # fmt: skip
+        self.steps.append(step_row(SimpleNamespace(workspace_id=self.workspace_id, id=self.run_id),
+                                   node, kind, detail))  # fmt: skip
+
+
+def step_row(row: Any, node: str | None, kind: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"workspace_id": row.workspace_id, "run_id": row.id, "node": node, "kind": kind,
+            "detail": detail}  # fmt: skip
 
 
 def record(conn: Connection, row: Any, node: str | None, kind: str, detail: dict[str, Any]) -> None:
@@ -364,6 +368,10 @@ def _written(conn: Connection, plans: list[Plan]) -> None:
         .where(Task.run_id.in_([p.run_id for p in plans]), Task.status == "pending")
         .values(status="cancelled")
     )
+    _enqueue(conn, plans)
+
+
+def _enqueue(conn: Connection, plans: list[Plan]) -> None:
     tasks = [p.task for p in plans if p.task is not None]
     if tasks:
         conn.execute(insert(Task), tasks)

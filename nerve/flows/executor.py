@@ -24,6 +24,7 @@ from nerve.flows.engine import (
     lock_runs,
     plan,
     record,
+    step_row,
 )
 from nerve.flows.models import DeadLetter, FlowRun, FlowStep, Task
 from nerve.identity.models import Profile
@@ -45,11 +46,6 @@ class Attempt:
     permanent: bool = False  # can never succeed as it is: dead-letter at once
     engine_error: bool = False  # our fault, not the receiver's
     started: float = field(default_factory=time.perf_counter)
-
-
-def _step(run: Any, node: str, kind: str, detail: dict[str, Any]) -> dict[str, Any]:
-    return {"workspace_id": run.workspace_id, "run_id": run.id, "node": node, "kind": kind,
-            "detail": detail}  # fmt: skip
 
 
 class Executor:
@@ -267,11 +263,11 @@ class Executor:
                           "idempotency_key": task.idempotency_key}  # fmt: skip
                 moved_on = run.state_version != task.expected_version or run.status not in LIVE
                 if moved_on or run.id in planned:
-                    steps.append(_step(run, task.node, "action", detail))
+                    steps.append(step_row(run, task.node, "action", detail))
                     continue
                 flow = definition_of(conn, run.version_id)
                 step = plan(flow, run, task.expected_version, attempt.then, now)
-                step.steps.insert(0, _step(run, task.node, "action", detail))
+                step.steps.insert(0, step_row(run, task.node, "action", detail))
                 plans.append(step)
                 planned.add(run.id)
             apply_many(conn, plans)
