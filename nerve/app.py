@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
             identity = IdentityWorker(runtime.engine)
-            flows = FlowWorker(runtime.engine, lease_seconds=settings.flow_lease_seconds)
+            flows = FlowWorker.configured(runtime.engine, settings)
             writer.start()
             if settings.embedded_worker:
                 writer.on_commit(identity.wake)

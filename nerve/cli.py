@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -237,6 +238,33 @@ def flows_test(
         console.print(
             f"{entry.at:%Y-%m-%d %H:%M}  {entry.run:<8} {entry.what}  [dim]{detail}[/dim]"
         )
+
+
+@flows_app.command("prune")
+def flows_prune(
+    older_than_days: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Delete runs that ended longer ago (default NERVE_FLOW_RUN_RETENTION_DAYS)."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete ended runs with their history, and finished tasks (workers do it every 10 min)."""
+    from nerve.flows.retention import Retention
+
+    settings = get_settings()
+    days = settings.flow_run_retention_days if older_than_days is None else older_than_days
+    retention = Retention(
+        runs=timedelta(days=days), tasks=timedelta(days=settings.flow_task_retention_days)
+    )
+    with open_runtime() as runtime:
+        pruned = retention.prune(runtime.engine)
+    _emit(
+        as_json,
+        vars(pruned),
+        f"deleted {pruned.runs} ended run(s), {pruned.steps} step(s), {pruned.tasks} task(s)",
+    )
 
 
 @dlq_app.command("list")

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     # A claimed flow task is given back to other workers if its worker has not finished it
     # within this many seconds (the worker died). Longer than the slowest action's timeout.
     flow_lease_seconds: int = Field(default=60, ge=1)
+    # Ended runs (with their step history) are deleted after this many days; trigger entries
+    # stay, so a duplicate trigger still starts nothing.
+    flow_run_retention_days: float = Field(default=90, gt=0)
+    # Finished tasks of live runs (their steps keep the history).
+    flow_task_retention_days: float = Field(default=1, gt=0)
 
     host: str = "127.0.0.1"
     port: int = 8000

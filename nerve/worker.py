@@ -23,7 +23,7 @@ async def _run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        flows = FlowWorker(runtime.engine, lease_seconds=settings.flow_lease_seconds)
+        flows = FlowWorker.configured(runtime.engine, settings)
         identity.on_resolved(flows.wake)
         identity.start()
         flows.start()

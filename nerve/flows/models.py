@@ -44,6 +44,13 @@ class FlowRun(Base):
     __table_args__ = (
         Index("ix_flow_runs_profile_status", "workspace_id", "profile_id", "status"),
         Index("ix_flow_runs_flow", "flow_id", "started_at"),
+        # Pruning finds ended runs by age (nerve/flows/retention.py).
+        Index(
+            "ix_flow_runs_ended",
+            "ended_at",
+            sqlite_where=text("ended_at IS NOT NULL"),
+            postgresql_where=text("ended_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -113,6 +120,12 @@ class Task(Base):
             "lease_until",
             sqlite_where=text("status = 'running'"),
             postgresql_where=text("status = 'running'"),
+        ),
+        Index(
+            "ix_tasks_finished",
+            "created_at",
+            sqlite_where=text("status IN ('done', 'cancelled')"),
+            postgresql_where=text("status IN ('done', 'cancelled')"),
         ),
     )
 

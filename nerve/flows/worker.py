@@ -13,32 +13,52 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Engine
 
 from nerve.flows.executor import Attempt, Executor
+from nerve.flows.retention import Retention
+from nerve.settings import Settings
 
 log = structlog.get_logger(__name__)
 _IDLE_POLL_SECONDS = 0.05
 _RESCUE_EVERY_SECONDS = 1.0
 _CLAIM_BATCH = 128
+_PRUNE_EVERY_SECONDS = 600
 T = TypeVar("T")
 
 
 class FlowWorker:
-    def __init__(self, engine: Engine, *, concurrency: int = 16, lease_seconds: int = 60) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        concurrency: int = 16,
+        lease_seconds: int = 60,
+        retention: Retention | None = None,
+    ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.executor = Executor(engine, owner, lease_seconds=lease_seconds)
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
         self._concurrency = concurrency
         self._lease_seconds = lease_seconds
+        self._retention = retention or Retention()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._in_flight: dict[asyncio.Future[Attempt], int] = {}  # → task id
+
+    @classmethod
+    def configured(cls, engine: Engine, settings: Settings) -> FlowWorker:
+        retention = Retention(
+            runs=timedelta(days=settings.flow_run_retention_days),
+            tasks=timedelta(days=settings.flow_task_retention_days),
+        )
+        return cls(engine, lease_seconds=settings.flow_lease_seconds, retention=retention)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="flows")
@@ -60,8 +80,14 @@ class FlowWorker:
 
     async def _run(self) -> None:
         rescued_at = extended_at = time.monotonic()
+        pruned_at = 0.0
         while not self._stopping:
             try:
+                if time.monotonic() - pruned_at > _PRUNE_EVERY_SECONDS:
+                    pruned_at = time.monotonic()
+                    pruned = await self._db(self._retention.prune, self.executor.engine)
+                    if pruned.runs or pruned.tasks:
+                        log.info("flows_pruned", **vars(pruned))
                 if time.monotonic() - rescued_at > _RESCUE_EVERY_SECONDS:
                     rescued_at = time.monotonic()
                     if await self._db(self.executor.rescue):

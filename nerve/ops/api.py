@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fastapi import APIRouter, Request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Metric, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from nerve.db.session import Db
 from nerve.errors import Unavailable
+from nerve.flows import backlog
 
 router = APIRouter(tags=["operations"])
 
@@ -28,5 +33,20 @@ async def healthz(request: Request) -> dict[str, str]:
 
 
 @router.get("/metrics", include_in_schema=False)
-def prometheus_metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def prometheus_metrics(db: Db) -> Response:
+    return Response(
+        generate_latest() + generate_latest(_DatabaseGauges(backlog.gauges(db))),
+        media_type=CONTENT_TYPE_LATEST,
+    )
+
+
+class _DatabaseGauges(CollectorRegistry):
+    """This scrape's readings from the database, in the exposition format."""
+
+    def __init__(self, readings: dict[str, tuple[str, float]]) -> None:
+        super().__init__(auto_describe=False)
+        self._readings = readings
+
+    def collect(self) -> Iterator[Metric]:
+        for name, (documentation, value) in self._readings.items():
+            yield GaugeMetricFamily(name, documentation, value=value)
