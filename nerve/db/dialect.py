@@ -46,3 +46,10 @@ def rescue_tasks(conn: Connection) -> int:
     if conn.dialect.name == "postgresql":
         return postgres.rescue_tasks(conn)
     return sqlite.rescue_tasks(conn)
+
+
+def unresolved_events(conn: Connection, columns: Sequence[Any], limit: int) -> list[Any]:
+    """The identity resolver's queue: the oldest events not yet attached to a profile."""
+    if conn.dialect.name == "postgresql":
+        return postgres.unresolved_events(conn, columns, limit)
+    return sqlite.unresolved_events(conn, columns, limit)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Insert
 
@@ -65,3 +65,9 @@ def rescue_tasks(conn: Connection) -> int:
         " WHERE status = 'running' AND lease_until < clock_timestamp()"
     )
     return int(result.rowcount)
+
+
+def unresolved_events(conn: Connection, columns: Sequence[Any], limit: int) -> list[Any]:
+    # The partial index ix_events_unresolved serves this without a hint.
+    query = select(*columns).where(text("events.profile_id IS NULL")).order_by(text("events.id"))
+    return list(conn.execute(query.limit(limit)).all())

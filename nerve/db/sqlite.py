@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Insert
 
@@ -87,3 +87,14 @@ def rescue_tasks(conn: Connection) -> int:
         f" WHERE status = 'running' AND lease_until < {_NOW}"
     )
     return int(result.rowcount)
+
+
+def unresolved_events(conn: Connection, columns: Sequence[Any], limit: int) -> list[Any]:
+    # INDEXED BY: the planner otherwise takes the timeline index (profile_id IS NULL matches
+    # it) and sorts the whole backlog for every batch. SQLAlchemy renders no SQLite hints.
+    names = ", ".join(column.name for column in columns)
+    query = text(
+        f"SELECT {names} FROM events INDEXED BY ix_events_unresolved"
+        " WHERE profile_id IS NULL ORDER BY id LIMIT :limit"
+    ).columns(*columns)
+    return list(conn.execute(query, {"limit": limit}).all())

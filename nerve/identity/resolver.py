@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from nerve.db import locks
+from nerve.db.dialect import unresolved_events
 from nerve.db.engine import write_transaction
 from nerve.db.locks import transaction_lock
 from nerve.events.models import Event
@@ -51,21 +52,9 @@ def resolve_pending(engine: Engine, limit: int = 500) -> list[PendingEvent]:
     with write_transaction(engine) as conn:
         if not lock_identity(conn, wait=False):
             return []
-        rows = conn.execute(
-            select(
-                Event.id,
-                Event.workspace_id,
-                Event.source_id,
-                Event.timestamp,
-                Event.received_at,
-                Event.payload,
-            )
-            .where(Event.profile_id.is_(None))
-            # SQLite would otherwise pick the timeline index and sort the whole backlog.
-            .with_hint(Event, "INDEXED BY ix_events_unresolved", "sqlite")
-            .order_by(Event.id)
-            .limit(limit)
-        ).all()
+        columns = [Event.id, Event.workspace_id, Event.source_id, Event.timestamp,
+                   Event.received_at, Event.payload]  # fmt: skip
+        rows = unresolved_events(conn, columns, limit)
         events = [PendingEvent(*row) for row in rows]
         by_workspace: dict[str, list[PendingEvent]] = {}
         for event in events:
