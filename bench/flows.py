@@ -1,22 +1,28 @@
-"""Flow engine benchmark: drain due timers, event→first action latency, workers scaling.
+"""Flow engine benchmark: drain due timers, and workers scaling.
 
     .venv/bin/python bench/flows.py [--timers 1000000] [--due 100000] [--backends sqlite,postgresql]
-                                    [--workers 1,2,4] [--latency-events 200]
+                                    [--workers 1,2,4] [--action] [--budget 300]
 
 Prints figures; asserts nothing about speed. (a) stores `--timers` waiting runs with a pending
-timer each, makes `--due` of them due at once and measures steps/s until drained, printing the
-claim query's plan; (c) repeats the drain with 1, 2 and 4 worker processes on PostgreSQL;
-(b) measures event → first action latency through a real `nerve serve` and webhook receiver.
+timer each, makes `--due` of them due at once and measures steps/s until drained by the
+production worker loop, printing the claim query's plan; (c) repeats the drain with 1, 2 and 4
+worker processes on PostgreSQL. Each drain is preceded by a bare-queue drain of as many other
+due timers (the same claim, then marking done: no engine) as the baseline. With `--action`
+every timer is followed by a webhook to a loopback receiver (two steps per run).
+Event → first action latency is bench/flow_latency.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +34,57 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select, update
 from tracking_server import throwaway_database
 
+from nerve.db.dialect import claim_tasks
 from nerve.db.engine import make_engine, write_transaction
 from nerve.db.migrate import upgrade
 from nerve.flows import engine as flows
 from nerve.flows.definition import validate
-from nerve.flows.executor import Executor
 from nerve.flows.models import FlowRun, Task
+from nerve.flows.worker import FlowWorker
 from nerve.settings import Settings
 
 console = Console()
-TIMER_FLOW = {
-    "name": "bench_timers",
-    "trigger": {"event": "Bench Started", "reentry": "always"},
-    "nodes": [{"id": "long_wait", "wait": "30d"}],
-}
+
+
+def _timer_flow(receiver: str | None) -> dict[str, Any]:
+    """Wait 30 days, then (with --action) call a webhook."""
+    nodes: list[dict[str, Any]] = [{"id": "long_wait", "wait": "30d"}]
+    if receiver:
+        nodes.append({"id": "notify", "action": "webhook", "with": {"url": receiver}})
+    return {"name": "bench_timers", "trigger": {"event": "Bench Started", "reentry": "always"},
+            "nodes": nodes}  # fmt: skip
+
+
+class _Receiver:
+    """A loopback webhook receiver answering 200 to everything."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 _CHUNK = 20_000
 
 
-def _seed(engine: Engine, timers: int) -> None:
+def _seed(engine: Engine, timers: int, receiver: str | None) -> None:
     """`timers` runs, each waiting on one pending timer 30 days out (bulk, not via events)."""
+    flow = validate(_timer_flow(receiver))
+    node = flow.nodes[1].id if receiver else "end"
     with write_transaction(engine) as conn:
-        published = flows.publish(conn, "ws_bench", validate(TIMER_FLOW), "production")
+        published = flows.publish(conn, "ws_bench", flow, "production")
     now = datetime.now(UTC)
     due = now + timedelta(days=30)
     with Progress(console=console, transient=True) as progress:
@@ -60,12 +96,12 @@ def _seed(engine: Engine, timers: int) -> None:
                  "flow_id": published["flow_id"],
                  "version_id": published["version_id"], "environment": "production",
                  "profile_id": f"prf_b{start + i}", "trigger_key": "", "status": "active",
-                 "node": "end", "state_version": 1, "state": {"trigger": {}, "data": {}},
+                 "node": "long_wait", "state_version": 1, "state": {"trigger": {}, "data": {}},
                  "started_at": now}
                 for i in range(count)
             ]  # fmt: skip
             tasks = [
-                {"workspace_id": "ws_bench", "run_id": r["id"], "kind": "advance", "node": "end",
+                {"workspace_id": "ws_bench", "run_id": r["id"], "kind": "advance", "node": node,
                  "expected_version": 1, "due_at": due, "status": "pending", "attempts": 0,
                  "idempotency_key": ""}
                 for r in runs
@@ -103,15 +139,34 @@ def _claim_plan(engine: Engine) -> str:
         return "\n".join(str(r[-1]) for r in rows)
 
 
-def _drain_worker(url: str, stop_at: float) -> None:
+def _drain_worker(url: str, stop_at: float, mode: str) -> None:
     engine = make_engine(Settings(database_url=url))
-    executor = Executor(engine, f"bench-{uuid.uuid4().hex[:6]}")
+    if mode == "bare":
+        _bare_queue(engine, stop_at)
+    else:
+        asyncio.run(_flow_worker(engine, stop_at))
+    engine.dispose()
+
+
+async def _flow_worker(engine: Engine, stop_at: float) -> None:
+    """The production loop (nerve/flows/worker.py), stopped once nothing is due."""
+    worker = FlowWorker(engine)
+    worker.start()
+    while time.monotonic() < stop_at and await asyncio.to_thread(_pending_due, engine):
+        await asyncio.sleep(0.1)
+    await worker.close()
+
+
+def _bare_queue(engine: Engine, stop_at: float) -> None:
+    """The baseline: the same claim, then marking the tasks done — a queue with no engine."""
+    owner = f"bare-{uuid.uuid4().hex[:6]}"
     while time.monotonic() < stop_at:
-        claimed = executor.claim(256)
+        with write_transaction(engine) as conn:
+            claimed = claim_tasks(conn, owner, 128, 60)
         if not claimed:
             return
-        for task_id in executor.advance_many(claimed):
-            executor.execute(task_id)
+        with write_transaction(engine) as conn:
+            conn.execute(update(Task).where(Task.id.in_(claimed)).values(status="done"))
 
 
 def _pending_due(engine: Engine) -> int:
@@ -126,11 +181,20 @@ def _pending_due(engine: Engine) -> int:
         )
 
 
-def _drain(url: str, engine: Engine, due: int, workers: int, budget: float) -> dict[str, Any]:
+def _steps_done(engine: Engine) -> int:
+    with engine.connect() as conn:
+        done = select(func.count()).select_from(Task).where(Task.status == "done")
+        return int(conn.scalar(done) or 0)
+
+
+def _drain(
+    url: str, engine: Engine, due: int, workers: int, budget: float, mode: str
+) -> dict[str, Any]:
     _make_due(engine, due)
+    before = _steps_done(engine)
     started = time.monotonic()
     processes = [
-        multiprocessing.Process(target=_drain_worker, args=(url, started + budget))
+        multiprocessing.Process(target=_drain_worker, args=(url, started + budget, mode))
         for _ in range(workers)
     ]
     for process in processes:
@@ -138,26 +202,31 @@ def _drain(url: str, engine: Engine, due: int, workers: int, budget: float) -> d
     for process in processes:
         process.join()
     elapsed = time.monotonic() - started
-    left = _pending_due(engine)
-    done = due - left
+    done = _steps_done(engine) - before
     return {
+        "mode": mode,
         "workers": workers,
         "steps": done,
         "seconds": round(elapsed, 2),
         "steps_per_second": round(done / elapsed, 1),
-        "left": left,
+        "left": _pending_due(engine),
     }
 
 
 def bench_backend(
-    backend: str, timers: int, due: int, worker_counts: list[int], budget: float
+    backend: str,
+    timers: int,
+    due: int,
+    worker_counts: list[int],
+    budget: float,
+    receiver: str | None,
 ) -> list[dict[str, Any]]:
     results = []
     with throwaway_database(backend) as database:
         engine = make_engine(Settings(database_url=database.url))
         upgrade(engine)
         started = time.monotonic()
-        _seed(engine, timers)
+        _seed(engine, timers, receiver)
         console.print(
             f"[bold]{backend}[/bold]: stored {timers:,} timers"
             f" in {time.monotonic() - started:.1f} s"
@@ -165,9 +234,11 @@ def bench_backend(
         console.print(f"claim plan:\n{_claim_plan(engine)}")
         counts = worker_counts if backend == "postgresql" else [1]
         for workers in counts:
-            result = _drain(database.url, engine, due, workers, budget) | {"backend": backend}
-            console.print(result)
-            results.append(result)
+            for mode in ("bare", "engine"):
+                result = _drain(database.url, engine, due, workers, budget, mode)
+                result["backend"] = backend
+                console.print(result)
+                results.append(result)
         engine.dispose()
     return results
 
@@ -181,25 +252,34 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per drain")
+    parser.add_argument(
+        "--action", action="store_true", help="each timer is followed by a webhook to loopback"
+    )
     args = parser.parse_args()
+    receiver = _Receiver().url if args.action else None
     rows = []
     for backend in args.backends.split(","):
-        rows += bench_backend(
-            backend, args.timers, args.due, [int(w) for w in args.workers.split(",")], args.budget
-        )
-    table = Table(title="flow engine: draining due timers")
-    for column in ("backend", "workers", "steps", "seconds", "steps/s", "left"):
+        workers = [int(w) for w in args.workers.split(",")]
+        rows += bench_backend(backend, args.timers, args.due, workers, args.budget, receiver)
+    what = "a timer, then a webhook" if receiver else "a timer"
+    table = Table(title=f"flow engine: draining {args.due:,} due runs of {args.timers:,} ({what})")
+    for column in ("backend", "workers", "mode", "steps", "seconds", "steps/s", "÷ bare"):
         table.add_column(column, justify="right")
+    bare = {
+        (r["backend"], r["workers"]): r["steps_per_second"] for r in rows if r["mode"] == "bare"
+    }
     for r in rows:
+        baseline = bare.get((r["backend"], r["workers"])) or 0
         table.add_row(
-            r["backend"],
-            str(r["workers"]),
-            f"{r['steps']:,}",
-            str(r["seconds"]),
+            r["backend"], str(r["workers"]), r["mode"], f"{r['steps']:,}", str(r["seconds"]),
             f"{r['steps_per_second']:,}",
-            str(r["left"]),
-        )
+            f"{r['steps_per_second'] / baseline:.2f}" if baseline else "",
+        )  # fmt: skip
     console.print(table)
+    console.print(
+        "bare = the same claim query, then marking the claimed tasks done (the queue alone); "
+        "engine = the production worker loop (claim, advance runs, record steps, call receivers)"
+    )
 
 
 if __name__ == "__main__":
