@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,6 +24,10 @@ class Receiver:
     fail_with: int | None = None  # answer this status instead of 200 while set
     deliveries: list[Delivery] = field(default_factory=list)
     attempts: int = 0
+    answers: list[int] = field(default_factory=list)  # answer these first, one per request
+    delay: float = 0.0  # a slow receiver: seconds before it answers
+    trickle: bool = False  # with `delay`: headers at once, then the body a byte at a time
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request
 
     def __post_init__(self) -> None:
         receiver = self
@@ -29,13 +35,26 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.arrivals.append(time.monotonic())
                 receiver.attempts += 1
-                status = receiver.fail_with or 200
+                status = receiver.answers.pop(0) if receiver.answers else receiver.fail_with
+                status = status or 200
                 if status == 200:
                     receiver.deliveries.append(Delivery(self.path, dict(self.headers), body))
+                # A slow answer: the caller may have given up waiting and hung up.
+                with contextlib.suppress(OSError):
+                    self._answer(status)
+
+            def _answer(self, status: int) -> None:
+                if not receiver.trickle:
+                    time.sleep(receiver.delay)
+                content = b"ok" * 5 if receiver.trickle else b""
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
+                for byte in range(len(content)):
+                    time.sleep(receiver.delay / len(content))
+                    self.wfile.write(content[byte : byte + 1])
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -133,6 +133,8 @@ class Node(_Strict):
     retries: int = Field(default=5, ge=0, le=20, description="Attempts after the first")
     next: Target = NEXT
 
+    _check_timeout = field_validator("timeout")(_duration)
+
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:

@@ -97,6 +97,15 @@ def replay(conn: Connection, workspace_id: str, dead_letter_id: str) -> dict[str
         raise Conflict("this dead letter was already replayed")
     now = database_now(conn)
     lock_runs(conn, [letter.run_id])
+    # Claim the letter under the run's lock: a replay racing this one read it as not yet
+    # replayed too, and must get the conflict, not a second "replayed" answer.
+    claimed = conn.execute(
+        update(DeadLetter)
+        .where(DeadLetter.id == letter.id, DeadLetter.replayed_at.is_(None))
+        .values(replayed_at=utcnow())
+    ).rowcount
+    if not claimed:
+        raise Conflict("this dead letter was already replayed")
     conn.execute(
         update(Task)
         .where(Task.id == letter.task_id, Task.status == "dead")
@@ -107,5 +116,4 @@ def replay(conn: Connection, workspace_id: str, dead_letter_id: str) -> dict[str
         .where(FlowRun.id == letter.run_id, FlowRun.status == "failed")
         .values(status="active")
     )
-    conn.execute(update(DeadLetter).where(DeadLetter.id == letter.id).values(replayed_at=utcnow()))
     return {"id": letter.id, "task_id": letter.task_id, "run_id": letter.run_id, "replayed": True}
