@@ -14,7 +14,7 @@ from rich.console import Console
 from nerve.auth import service as auth_service
 from nerve.db import migrate
 from nerve.db.engine import make_engine, write_transaction
-from nerve.errors import NerveError
+from nerve.errors import InvalidInput, NerveError
 from nerve.runtime import open_runtime
 from nerve.settings import get_settings
 from nerve.workspaces import service as workspace_service
@@ -49,7 +49,10 @@ def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
         console.print(human)
 
 
-def _fail(error: NerveError) -> NoReturn:
+def _fail(error: NerveError, as_json: bool = False) -> NoReturn:
+    if as_json:  # `--json` output is one JSON object, errors in the API's shape
+        typer.echo(json.dumps({"error": error.as_dict()}))
+        raise typer.Exit(code=1)
     err_console.print(f"[red]error[/red] {error.code}: {error.message}")
     if error.details is not None:
         err_console.print(error.details)
@@ -164,23 +167,23 @@ def demo(
     run_demo(host=host, port=port, customers=customers, duration=duration, speed=speed)
 
 
-def _read_flow(path: Path) -> Any:
+def _read_flow(path: Path, as_json: bool) -> Any:
     from nerve.flows.definition import InvalidFlow, load
 
     try:
         return load(path.read_text())
     except OSError as exc:
-        _fail(NerveError(f"cannot read {path}: {exc.strerror}"))
+        _fail(InvalidInput(f"cannot read {path}: {exc.strerror}"), as_json)
     except InvalidFlow as exc:
-        error = NerveError("the flow is invalid", details=exc.problems)
+        error = InvalidInput("the flow is invalid", details=exc.problems)
         error.code = "invalid_flow"
-        _fail(error)
+        _fail(error, as_json)
 
 
 @flows_app.command("validate")
 def flows_validate(file: Path, as_json: JsonFlag = False) -> None:
     """Check a flow definition against the schema and its own graph."""
-    flow = _read_flow(file)
+    flow = _read_flow(file, as_json)
     _emit(
         as_json,
         {"valid": True, "name": flow.name, "nodes": len(flow.nodes)},
@@ -199,8 +202,8 @@ def flows_apply(
     from nerve.flows import engine as flow_engine
 
     if env not in flow_engine.ENVIRONMENTS:
-        _fail(NerveError(f"--env must be staging or production, not {env!r}"))
-    flow = _read_flow(file)
+        _fail(InvalidInput(f"--env must be staging or production, not {env!r}"), as_json)
+    flow = _read_flow(file, as_json)
     with open_runtime() as runtime, write_transaction(runtime.engine) as conn:
         workspace_id = workspace_service.ensure_workspace(conn, workspace)
         published = flow_engine.publish(conn, workspace_id, flow, env)
@@ -220,11 +223,11 @@ def flows_test(
     """Time-travel: run the flow on a simulated clock against scripted events."""
     from nerve.flows.simulate import ScenarioError, Simulation, read_scenario
 
-    flow = _read_flow(file)
+    flow = _read_flow(file, as_json)
     try:
         scenario = read_scenario(events.read_text())
     except (OSError, ScenarioError) as exc:
-        _fail(NerveError(f"cannot use {events}: {exc}"))
+        _fail(InvalidInput(f"cannot use {events}: {exc}"), as_json)
     timeline = Simulation(flow).run(scenario)
     if as_json:
         entries = [

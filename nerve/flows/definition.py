@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -84,10 +85,31 @@ class Exit(_Strict):
 
 
 class WaitUntil(_Strict):
-    until: time = Field(description="Local time of day, e.g. 09:00")
+    until: time = Field(description='Local time of day, quoted: "09:00"')
     timezone: str = Field(
-        default="profile", description="`profile` (the person's time zone) or an IANA name"
+        default="profile",
+        description="`profile` (the person's time zone, else the trigger's context.timezone, "
+        "else UTC) or an IANA name",
     )
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _quoted(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60), which pydantic
+        # would take for 00:18.
+        if not isinstance(value, str | time):
+            raise ValueError('a time of day in quotes, e.g. "09:00"')
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value != "profile":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}; e.g. Europe/Berlin") from None
+        return value
 
 
 class WaitForEvent(_Strict):
@@ -123,7 +145,7 @@ class SplitPath(_Strict):
 
 class Node(_Strict):
     id: str = Field(description="snake_case, unique in the flow")
-    wait: str | WaitUntil | None = Field(default=None, description="e.g. 2h, or {until: 09:00}")
+    wait: str | WaitUntil | None = Field(default=None, description='e.g. 2h, or {until: "09:00"}')
     wait_for_event: WaitForEvent | None = None
     branch: list[BranchCase] | None = None
     split: list[SplitPath] | None = None

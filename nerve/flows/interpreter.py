@@ -93,10 +93,16 @@ def split_choice(run: Run, node: Node) -> str:
     return node.split[-1].goto
 
 
+def _person_zone(run: Run) -> str:
+    """The profile's time zone; else the one the triggering device reported (Segment's
+    context.timezone), because runs start without the profile loaded; else UTC."""
+    context = run.trigger.get("context")
+    reported = context.get("timezone") if isinstance(context, dict) else None
+    return str((run.profile.get("computed") or {}).get("timezone") or reported or "UTC")
+
+
 def _local_time(now: datetime, wait: WaitUntil, run: Run) -> datetime:
-    zone_name = wait.timezone
-    if zone_name == "profile":
-        zone_name = str((run.profile.get("computed") or {}).get("timezone") or "UTC")
+    zone_name = _person_zone(run) if wait.timezone == "profile" else wait.timezone
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -49,7 +49,10 @@ def read_scenario(text: str) -> list[dict[str, Any]]:
         try:
             event = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise ScenarioError(f"line {number}: not JSON: {exc}") from None
+            # orjson counts lines and columns within this one line: report only the column.
+            raise ScenarioError(
+                f"line {number}: not JSON ({exc.msg} at column {exc.colno})"
+            ) from None
         if not isinstance(event, dict) or not (event.get("userId") or event.get("anonymousId")):
             raise ScenarioError(f"line {number}: an event object with userId or anonymousId")
         try:
