@@ -50,6 +50,11 @@ FLOW_ACTION_ERRORS = Counter(
     "Failed action attempts: `provider` (receiver refused or was down) vs `engine` (our bug)",
     ["source"],
 )
+FLOW_ENGINE_ERRORS = Counter(
+    "nerve_flow_engine_errors_total",
+    "Events the engine could not route (`routing`), versions it could not load (`version`)",
+    ["where"],
+)
 FLOW_DEAD_LETTERS = Counter("nerve_flow_dead_letters_total", "Tasks moved to the dead-letter queue")
 REQUEST_SECONDS = Histogram(
     "nerve_http_request_duration_seconds",

@@ -13,12 +13,14 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import structlog
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
 from nerve.db.base import new_id
 from nerve.db.dialect import database_now, insert_ignoring_duplicates
-from nerve.flows.definition import FlowDefinition, Reentry, validate
+from nerve.flows.definition import FlowDefinition, InvalidFlow, Reentry, validate
 from nerve.flows.interpreter import (
     Act,
     AwaitEvent,
@@ -35,6 +37,7 @@ from nerve.flows.interpreter import (
 from nerve.flows.models import Flow, FlowEntry, FlowRun, FlowStep, FlowVersion, Task
 from nerve.identity.models import Profile
 
+log = structlog.get_logger(__name__)
 ENVIRONMENTS = ("staging", "production")
 LIVE = ("active", "waiting")
 _definitions: dict[str, FlowDefinition] = {}  # version id → definition; versions are immutable
@@ -95,10 +98,23 @@ def active_versions(conn: Connection, workspace_id: str) -> list[ActiveVersion]:
         .order_by(FlowVersion.version)
     ).all()
     latest = {(row.flow_id, row.environment): row.id for row in rows}
-    return [
-        ActiveVersion(flow_id, version_id, environment, definition_of(conn, version_id))
-        for (flow_id, environment), version_id in latest.items()
-    ]
+    active = []
+    for (flow_id, environment), version_id in latest.items():
+        definition = _loadable(conn, version_id)
+        if definition is not None:
+            active.append(ActiveVersion(flow_id, version_id, environment, definition))
+    return active
+
+
+def _loadable(conn: Connection, version_id: str) -> FlowDefinition | None:
+    """The version's definition, or None (logged) if it no longer validates — say, stored by
+    an older Nerve. One broken flow must not stop events reaching the others."""
+    try:
+        return definition_of(conn, version_id)
+    except InvalidFlow as exc:
+        metrics.FLOW_ENGINE_ERRORS.labels("version").inc()
+        log.error("flow_version_unloadable", version_id=version_id, problems=exc.problems)
+        return None
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -126,12 +142,33 @@ def route_events(
             .with_for_update()
         ).all()
     for event_id, payload, person in events:
-        # Read per event: a run started or moved by an earlier event of this batch counts.
-        for run in _live_runs(conn, workspace_id, person):
-            _steer(conn, run, payload, now)
-        for version in versions:
-            if trigger_matches(version.definition, payload, {}):
-                _maybe_start(conn, workspace_id, version, person, payload, event_id, now)
+        try:
+            # A savepoint per event: an engine bug on one event must not stop identity
+            # resolution (this runs inside it) for every event behind it.
+            with conn.begin_nested():
+                _route(conn, workspace_id, versions, event_id, payload, person, now)
+        except OperationalError:
+            raise  # the database is in trouble: retry the whole batch later
+        except Exception:
+            metrics.FLOW_ENGINE_ERRORS.labels("routing").inc()
+            log.exception("flow_routing_failed", event_id=event_id)
+
+
+def _route(
+    conn: Connection,
+    workspace_id: str,
+    versions: list[ActiveVersion],
+    event_id: int,
+    payload: dict[str, Any],
+    person: str,
+    now: datetime,
+) -> None:
+    # Read per event: a run started or moved by an earlier event of this batch counts.
+    for run in _live_runs(conn, workspace_id, person):
+        _steer(conn, run, payload, now)
+    for version in versions:
+        if trigger_matches(version.definition, payload, {}):
+            _maybe_start(conn, workspace_id, version, person, payload, event_id, now)
 
 
 def _person(person: str) -> Any:
@@ -178,7 +215,9 @@ def _as_run(row: Any) -> Run:
 
 
 def _steer(conn: Connection, row: Any, payload: dict[str, Any], now: datetime) -> None:
-    flow = definition_of(conn, row.version_id)
+    flow = _loadable(conn, row.version_id)
+    if flow is None:
+        return
     run = _as_run(row)
     left, goal = exit_reached(flow, run, payload)
     if left:

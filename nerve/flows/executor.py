@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -9,12 +10,14 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
 from nerve.db.base import new_id
 from nerve.db.dialect import claim_tasks, database_now, rescue_tasks
 from nerve.db.engine import write_transaction
 from nerve.flows import actions
+from nerve.flows.definition import InvalidFlow
 from nerve.flows.durations import parse_duration
 from nerve.flows.engine import (
     LIVE,
@@ -101,11 +104,31 @@ class Executor:
         timers = [t for t in tasks if t.kind != "action"]
         if timers:
             started = time.perf_counter()
-            self._advance_timers(timers)
+            try:
+                self._advance_timers(timers)
+            except OperationalError:
+                raise  # the database is in trouble: the leases run out, the tasks come back
+            except Exception:  # one bad run (an engine bug) must not hold up the batch
+                for timer in timers:
+                    self._advance_alone(timer)
             elapsed = (time.perf_counter() - started) / len(timers)
             for _ in timers:
                 metrics.FLOW_STEP_SECONDS.labels("advance").observe(elapsed)
         return [t.id for t in tasks if t.kind == "action"]
+
+    def _advance_alone(self, timer: Any) -> None:
+        try:
+            self._advance_timers([timer])
+        except OperationalError:
+            raise
+        except Exception as exc:
+            metrics.FLOW_ACTION_ERRORS.labels("engine").inc()
+            log.exception("flow_timer_failed", task=timer.id)
+            with self.engine.connect() as conn:
+                run = conn.execute(select(FlowRun).where(FlowRun.id == timer.run_id)).one()
+            error = f"engine error: {type(exc).__name__}: {exc}"
+            # A version that no longer loads will not load on a retry either.
+            self._fail(timer, run, error, permanent=isinstance(exc, InvalidFlow))
 
     def _advance_timers(self, timers: list[Any]) -> None:
         with write_transaction(self.engine) as conn:
@@ -163,12 +186,21 @@ class Executor:
                     select(Profile.id, Profile.cluster_id).where(Profile.id.in_(profiles))
                 )
             }
-            flows = {run.version_id: definition_of(conn, run.version_id) for run in runs.values()}
+            flows = {}
+            for version_id in {run.version_id for run in runs.values()}:
+                with contextlib.suppress(InvalidFlow):  # handled per task below
+                    flows[version_id] = definition_of(conn, version_id)
         attempts = []
         for task in tasks:
             run = runs[task.run_id]
             metrics.FLOW_TIMER_LAG.observe(max(0.0, (now - task.due_at).total_seconds()))
-            flow = flows[run.version_id]
+            flow = flows.get(run.version_id)
+            if flow is None:  # stored by an older Nerve and no longer valid: dead-letter it
+                metrics.FLOW_ACTION_ERRORS.labels("engine").inc()
+                self._fail(
+                    task, run, "engine error: the flow version cannot be loaded", permanent=True
+                )
+                continue
             node = flow.node(task.node)
             assert node.action is not None
             call = actions.ActionCall(
@@ -275,8 +307,9 @@ class Executor:
                 conn.execute(insert(FlowStep), steps)
 
     def _fail(self, task: Any, run: Any, error: str, *, permanent: bool) -> None:
-        flow = definition_of_engine(self.engine, run.version_id)
-        retries = flow.node(task.node).retries if task.kind == "action" else 5
+        retries = 5
+        if task.kind == "action" and not permanent:
+            retries = definition_of_engine(self.engine, run.version_id).node(task.node).retries
         with write_transaction(self.engine) as conn:
             lock_runs(conn, [run.id])
             now = database_now(conn)
