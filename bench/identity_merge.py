@@ -17,7 +17,8 @@ from identity_stream import START, WINDOW_SECONDS, MessageBuilder, Plan
 from sqlalchemy import Engine, select
 
 from nerve.identity.models import Identifier, Merge
-from nerve.identity.resolver import load_rules, resolve_pending
+from nerve.identity.resolver import resolve_pending
+from nerve.identity.rules import load_rules
 from nerve.profiles import service as profiles
 
 

@@ -218,12 +218,28 @@ class FlowDefinition(_Strict):
     def node(self, node_id: str) -> Node:
         return next(n for n in self.nodes if n.id == node_id)
 
+    @property
+    def uses_profile(self) -> bool:
+        """Whether any condition reads `profile` or a wait needs the person's time zone: only
+        then does the engine load the person (five queries) for each decision."""
+        conditions = [self.trigger.where, *(e.where for e in self.exit)]
+        for node in self.nodes:
+            conditions += [case.when for case in node.branch or []]
+            if node.wait_for_event is not None:
+                conditions.append(node.wait_for_event.where)
+            if isinstance(node.wait, WaitUntil) and node.wait.timezone == "profile":
+                return True
+        return any(c is not None and _PROFILE.search(c) for c in conditions)
+
     def after(self, node_id: str, target: str = NEXT) -> str:
         """Resolve `next`/`end`/an id to the id of the node to run next (or END)."""
         if target != NEXT:
             return target
         index = [n.id for n in self.nodes].index(node_id)
         return self.nodes[index + 1].id if index + 1 < len(self.nodes) else END
+
+
+_PROFILE = re.compile(r"\bprofile\b")
 
 
 def targets(node: Node) -> list[str]:

@@ -33,9 +33,12 @@ from nerve.flows.interpreter import (
     exit_reached,
     trigger_key,
     trigger_matches,
+    trigger_named,
 )
 from nerve.flows.models import Flow, FlowEntry, FlowRun, FlowStep, FlowVersion, Task
 from nerve.identity.models import Profile
+from nerve.identity.rules import load_rules
+from nerve.profiles import service as profiles
 
 log = structlog.get_logger(__name__)
 ENVIRONMENTS = ("staging", "production")
@@ -167,7 +170,10 @@ def _route(
     for run in _live_runs(conn, workspace_id, person):
         _steer(conn, run, payload, now)
     for version in versions:
-        if trigger_matches(version.definition, payload, {}):
+        flow = version.definition
+        if trigger_named(flow, payload) and trigger_matches(
+            flow, payload, person_of(conn, flow, workspace_id, person)
+        ):
             _maybe_start(conn, workspace_id, version, person, payload, event_id, now)
 
 
@@ -203,22 +209,31 @@ def lock_runs(conn: Connection, run_ids: list[str]) -> list[Any]:
     return list(conn.execute(query).all())
 
 
-def _as_run(row: Any) -> Run:
+def _as_run(row: Any, profile: dict[str, Any] | None = None) -> Run:
     state = row.state or {}
     return Run(
-        row.id,
-        row.profile_id,
-        state.get("trigger", {}),
-        state.get("profile", {}),
-        state.get("data", {}),
+        row.id, row.profile_id, state.get("trigger", {}), profile or {}, state.get("data", {})
     )
+
+
+def person_of(
+    conn: Connection, flow: FlowDefinition, workspace_id: str, profile_id: str
+) -> dict[str, Any]:
+    """The person as conditions see it, read fresh for each decision (a branch after a 2-day
+    wait sees the orders of those 2 days); {} when the flow reads nothing of the profile."""
+    if not flow.uses_profile:
+        return {}
+    root = conn.scalar(select(Profile.cluster_id).where(Profile.id == profile_id))
+    if root is None:
+        return {}  # erased meanwhile
+    return profiles.person(conn, workspace_id, root, load_rules(conn, workspace_id))
 
 
 def _steer(conn: Connection, row: Any, payload: dict[str, Any], now: datetime) -> None:
     flow = _loadable(conn, row.version_id)
     if flow is None:
         return
-    run = _as_run(row)
+    run = _as_run(row, person_of(conn, flow, row.workspace_id, row.profile_id))
     left, goal = exit_reached(flow, run, payload)
     if left:
         outcome = "goal" if goal else "exited"
@@ -313,7 +328,7 @@ def _maybe_start(
         state_version=0, waiting_for=None, outcome=None, started_at=now, ended_at=None,
         state={"trigger": payload, "profile": {}, "data": {"event_id": event_id}},
     )  # fmt: skip
-    first = plan(flow, new, 0, flow.nodes[0].id, now)
+    first = plan(flow, new, 0, flow.nodes[0].id, now, person_of(conn, flow, workspace_id, person))
     first.steps.insert(0, step_row(new, None, "entered", {"event_id": event_id, "key": key}))
     conn.execute(insert(FlowRun).values(**(vars(new) | first.values | {"state_version": 1})))
     metrics.FLOW_RUNS.labels("started").inc()
@@ -353,11 +368,19 @@ def record(conn: Connection, row: Any, node: str | None, kind: str, detail: dict
     )
 
 
-def plan(flow: FlowDefinition, row: Any, expected: int, node: str, now: datetime) -> Plan:
-    """Where the run goes from `node`, and the task that continues it."""
-    run = _as_run(row)
+def plan(
+    flow: FlowDefinition,
+    row: Any,
+    expected: int,
+    node: str,
+    now: datetime,
+    profile: dict[str, Any] | None = None,
+) -> Plan:
+    """Where the run goes from `node`, and the task that continues it. `profile`: the person
+    as `person_of` reads it (it is not stored with the run)."""
+    run = _as_run(row, profile)
     decision: Decision = decide(flow, run, node, now)
-    state = {"trigger": run.trigger, "profile": run.profile, "data": run.data}
+    state = {"trigger": run.trigger, "data": run.data}
     if isinstance(decision, Complete):
         done = finish_plan(row, expected, "completed", "completed", now, state)
         done.step(None, "completed", {})
@@ -459,7 +482,9 @@ def apply_many(conn: Connection, plans: list[Plan]) -> None:
 
 def transition(conn: Connection, row: Any, expected: int, node: str, now: datetime) -> bool:
     """Move the run on from `node`; False if someone else moved it first."""
-    return apply(conn, plan(definition_of(conn, row.version_id), row, expected, node, now))
+    flow = definition_of(conn, row.version_id)
+    profile = person_of(conn, flow, row.workspace_id, row.profile_id)
+    return apply(conn, plan(flow, row, expected, node, now, profile))
 
 
 def _finish(

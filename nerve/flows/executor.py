@@ -25,6 +25,7 @@ from nerve.flows.engine import (
     backoff,
     definition_of,
     lock_runs,
+    person_of,
     plan,
     record,
     step_row,
@@ -156,7 +157,8 @@ class Executor:
                     continue  # stale: the run moved on (an event came, it exited)
                 metrics.FLOW_TIMER_LAG.observe(max(0.0, (now - task.due_at).total_seconds()))
                 flow = definition_of(conn, run.version_id)
-                step = plan(flow, run, task.expected_version, task.node, now)
+                profile = person_of(conn, flow, run.workspace_id, run.profile_id)
+                step = plan(flow, run, task.expected_version, task.node, now, profile)
                 if task.kind == "timeout":
                     step.step(run.node, "timed_out", {})
                 plans.append(step)
@@ -298,7 +300,8 @@ class Executor:
                     steps.append(step_row(run, task.node, "action", detail))
                     continue
                 flow = definition_of(conn, run.version_id)
-                step = plan(flow, run, task.expected_version, attempt.then, now)
+                profile = person_of(conn, flow, run.workspace_id, run.profile_id)
+                step = plan(flow, run, task.expected_version, attempt.then, now, profile)
                 step.steps.insert(0, step_row(run, task.node, "action", detail))
                 plans.append(step)
                 planned.add(run.id)

@@ -157,8 +157,13 @@ def _branch(node: Node, run: Run) -> str:
     return "next"
 
 
+def trigger_named(flow: FlowDefinition, event: dict[str, Any]) -> bool:
+    """The cheap half of `trigger_matches`: the event's name (or type) alone."""
+    return event.get("event") == flow.trigger.event or event.get("type") == flow.trigger.event
+
+
 def trigger_matches(flow: FlowDefinition, event: dict[str, Any], profile: dict[str, Any]) -> bool:
-    if event.get("event") != flow.trigger.event and event.get("type") != flow.trigger.event:
+    if not trigger_named(flow, event):
         return False
     if flow.trigger.where is None:
         return True

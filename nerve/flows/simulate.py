@@ -65,6 +65,31 @@ def read_scenario(text: str) -> list[dict[str, Any]]:
     return events
 
 
+def _observe(person: dict[str, Any], event: dict[str, Any]) -> None:
+    """The scenario's people, as conditions see them: traits from identify calls (and
+    context.traits), order count and spend from Order Completed (once per order id), and the
+    time zone the device reported. A reduced version of the engine's profile."""
+    context: dict[str, Any] = event.get("context") or {}
+    if not isinstance(context, dict):
+        context = {}
+    for source in (context.get("traits"), event.get("traits")):
+        if isinstance(source, dict):
+            person["traits"].update(source)
+    computed = person["computed"]
+    if isinstance(context.get("timezone"), str):
+        computed["timezone"] = context["timezone"]
+    properties: dict[str, Any] = event.get("properties") or {}
+    if not isinstance(properties, dict):
+        properties = {}
+    order = properties.get("order_id")
+    if event.get("event") == "Order Completed" and order not in person["orders"]:
+        person["orders"].add(order)
+        total = properties.get("total", properties.get("revenue", 0))
+        computed["order_count"] += 1
+        computed["total_spent"] += float(total) if isinstance(total, int | float) else 0.0
+        computed["last_order_at"] = event["_at"]
+
+
 @dataclass
 class _Waiting:
     run: Run
@@ -81,6 +106,7 @@ class Simulation:
         self._waiting: dict[str, _Waiting] = {}
         self._entries: dict[tuple[str, str], datetime] = {}
         self._ids = itertools.count(1)
+        self._people: dict[str, dict[str, Any]] = {}
 
     def run(self, events: list[dict[str, Any]]) -> list[Entry]:
         for event in events:
@@ -103,8 +129,18 @@ class Simulation:
     def _log(self, at: datetime, run: Run, what: str, detail: dict[str, Any] | None = None) -> None:
         self.timeline.append(Entry(at, run.id, what, detail or {}))
 
+    def _person(self, person: str) -> dict[str, Any]:
+        """One dict per person, shared by their runs: decisions see them as they are now."""
+        return self._people.setdefault(
+            person,
+            {"traits": {}, "orders": set(),
+             "computed": {"order_count": 0, "total_spent": 0.0, "last_order_at": None}},
+        )  # fmt: skip
+
     def _on_event(self, at: datetime, event: dict[str, Any]) -> None:
         person = str(event.get("userId") or event.get("anonymousId"))
+        profile = self._person(person)
+        _observe(profile, event)
         for run in [r for r in self._runs.values() if r.profile_id == person]:
             left, goal = exit_reached(self.flow, run, event)
             if left:
@@ -121,8 +157,8 @@ class Simulation:
                 del self._waiting[run.id]
                 self._log(at, run, f"{waiting.wait.event} arrived", {"node": waiting.wait.node})
                 self._advance(run, waiting.wait.on_event, at)
-        if trigger_matches(self.flow, event, {}) and self._may_enter(at, person, event):
-            run = Run(f"run-{next(self._ids)}", person, event)
+        if trigger_matches(self.flow, event, profile) and self._may_enter(at, person, event):
+            run = Run(f"run-{next(self._ids)}", person, event, profile)
             self._runs[run.id] = run
             self._log(
                 at, run, "run started", {"profile": person, "key": trigger_key(self.flow, event)}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, update
 
 from nerve.db import locks
 from nerve.db.dialect import unresolved_events
@@ -20,8 +20,7 @@ from nerve.events.models import Event
 from nerve.flows import engine as flows
 from nerve.identity.extract import Ident, alias_previous, identifiers
 from nerve.identity.graph import Graph
-from nerve.identity.models import IdentityRules
-from nerve.identity.rules import MergeRules
+from nerve.identity.rules import load_rules
 from nerve.profiles import service as profiles
 
 
@@ -38,13 +37,6 @@ class PendingEvent:
 def lock_identity(conn: Connection, wait: bool = True) -> bool:
     """Serialise identity-graph writers across processes (resolver, unmerge, erase)."""
     return transaction_lock(conn, locks.IDENTITY_GRAPH, wait=wait)
-
-
-def load_rules(conn: Connection, workspace_id: str) -> MergeRules:
-    stored = conn.scalar(
-        select(IdentityRules.rules).where(IdentityRules.workspace_id == workspace_id)
-    )
-    return MergeRules.model_validate(stored or {})
 
 
 def resolve_pending(engine: Engine, limit: int = 500) -> list[PendingEvent]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Connection, select
+
+from nerve.identity.models import IdentityRules
 
 # Stronger identifiers first: they decide which profile an event belongs to and who survives.
 DEFAULT_PRIORITY = ["user_id", "email", "phone", "external", "anonymous_id"]
@@ -39,3 +42,10 @@ class MergeRules(BaseModel):
     def rank(self, identifier_type: str) -> int:
         base = identifier_type if identifier_type in self.priority else "external"
         return self.priority.index(base) if base in self.priority else len(self.priority)
+
+
+def load_rules(conn: Connection, workspace_id: str) -> MergeRules:
+    stored = conn.scalar(
+        select(IdentityRules.rules).where(IdentityRules.workspace_id == workspace_id)
+    )
+    return MergeRules.model_validate(stored or {})

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, insert, update
 
 from nerve.identity.models import IdentityRules
-from nerve.identity.resolver import load_rules
-from nerve.identity.rules import MergeRules
+from nerve.identity.rules import MergeRules, load_rules
 from nerve.profiles.models import AuditRecord
 
 

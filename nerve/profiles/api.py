@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from nerve.auth.api import CurrentKey
 from nerve.db.session import Db, WriteDb
-from nerve.identity.resolver import load_rules
+from nerve.identity.rules import load_rules
 from nerve.profiles import gdpr, service
 from nerve.profiles.schemas import (
     Person,

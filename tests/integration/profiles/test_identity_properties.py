@@ -15,7 +15,7 @@ from nerve.db.dialect import insert_ignoring_duplicates
 from nerve.db.engine import write_transaction
 from nerve.events.models import Event
 from nerve.identity.models import Identifier, Merge, Profile
-from nerve.identity.resolver import load_rules
+from nerve.identity.rules import load_rules
 from nerve.profiles import service
 from nerve.tracking.normalize import Envelope, normalize
 from tests.factories import make_shop

@@ -59,3 +59,31 @@ nodes:
         assert len(nodes) == 1, nodes  # never both, never none
         if expected:
             assert nodes == [expected]
+
+
+def test_conditions_on_the_profile_see_the_scenarios_people_as_they_are_then() -> None:
+    flow = load(
+        """
+name: thanks
+trigger: {event: Order Completed, reentry: always, where: "profile.traits.plan != 'trial'"}
+nodes:
+  - {id: loyal, branch: [{when: "profile.computed.order_count >= 2", goto: vip}]}
+  - {id: regular, action: add_tag, with: {tag: regular}, next: end}
+  - {id: vip, action: add_tag, with: {tag: vip}}
+"""
+    )
+    scenario = read_scenario(
+        "\n".join(
+            [
+                '{"type": "identify", "userId": "tia", "traits": {"plan": "trial"}, "timestamp": "2026-01-01T09:00:00Z"}',
+                '{"event": "Order Completed", "userId": "ann", "properties": {"order_id": "a1"}, "timestamp": "2026-01-01T10:00:00Z"}',
+                '{"event": "Order Completed", "userId": "ann", "properties": {"order_id": "a1"}, "timestamp": "2026-01-01T10:30:00Z"}',
+                '{"event": "Order Completed", "userId": "ann", "properties": {"order_id": "a2"}, "timestamp": "2026-01-02T10:00:00Z"}',
+                '{"event": "Order Completed", "userId": "tia", "properties": {"order_id": "t1"}, "timestamp": "2026-01-02T11:00:00Z"}',
+            ]
+        )
+    )
+    timeline = Simulation(flow).run(scenario)
+    tags = [(e.detail["with"]["tag"]) for e in timeline if e.what == "action add_tag"]
+    # The same order sent twice counts once; the trial customer never enters.
+    assert tags == ["regular", "regular", "vip"]
