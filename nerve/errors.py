@@ -25,10 +25,8 @@ class NerveError(Exception):
         super().__init__(self.message)
 
     def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            body["details"] = self.details
-        return body
+        # The contract's shape has all three keys, `details` null when there are none.
+        return {"code": self.code, "message": self.message, "details": self.details}
 
 
 class InvalidInput(NerveError):

@@ -53,6 +53,9 @@ class RecordingSender:
         return {"recorded": True}
 
 
+_KEEP_ANSWER_BYTES = 200  # of a refusal's body, for the dead letter
+
+
 class WebhookSender:
     """POSTs the call as JSON. One pooled HTTP client for all calls: building a client per
     call (its TLS context) cost ~40 ms, more than the rest of a flow step together."""
@@ -84,16 +87,24 @@ class WebhookSender:
             "webhook-timestamp": str(int(time.time())),
             "idempotency-key": call.idempotency_key,
         }
+        # The node's timeout bounds the whole attempt: httpx's own timeouts apply per read, so
+        # a receiver trickling its answer would otherwise hold the attempt indefinitely.
+        deadline = time.monotonic() + call.timeout
         try:
-            response = self._client.post(
-                url, content=orjson.dumps(body), headers=headers, timeout=call.timeout
-            )
+            with self._client.stream(
+                "POST", url, content=orjson.dumps(body), headers=headers, timeout=call.timeout
+            ) as response:
+                answer = b""
+                for chunk in response.iter_bytes():
+                    if time.monotonic() > deadline:
+                        raise ActionFailed(f"no complete answer within {call.timeout:g}s")
+                    answer = (answer + chunk)[:_KEEP_ANSWER_BYTES]
         except httpx.HTTPError as exc:
             raise ActionFailed(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code in (408, 425, 429) or response.status_code >= 500:
             raise ActionFailed(f"receiver answered {response.status_code}")
         if response.status_code >= 400:
-            text = response.text[:200]
+            text = answer.decode(errors="replace")
             raise ActionRejected(f"receiver refused with {response.status_code}: {text}")
         return {"status": response.status_code}
 

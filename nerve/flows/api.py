@@ -54,7 +54,7 @@ def list_runs(
     db: Db,
     key: CurrentKey,
     flow_id: str,
-    status: str | None = None,
+    status: Literal["active", "waiting", "completed", "exited", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     return {"data": service.list_runs(db, key.workspace_id, flow_id, status, limit)}

@@ -286,7 +286,7 @@ def _maybe_start(
     ).first()
     if earlier is not None and not (
         isinstance(flow.trigger.reentry, Reentry)
-        and earlier.entered_at < now - timedelta(days=flow.trigger.reentry.every_days)
+        and earlier.entered_at <= now - timedelta(days=flow.trigger.reentry.every_days)
     ):
         return
     # RETURNING, not rowcount: SQLAlchemy reports -1 for this INSERT on PostgreSQL.
@@ -312,7 +312,7 @@ def _maybe_start(
                 .where(
                     *(getattr(FlowEntry, k) == v for k, v in entry.items()),
                     FlowEntry.entry_key == key,
-                    FlowEntry.entered_at < now - timedelta(days=flow.trigger.reentry.every_days),
+                    FlowEntry.entered_at <= now - timedelta(days=flow.trigger.reentry.every_days),
                 )
                 .values(entered_at=now, run_id=run_id)
             ).rowcount
@@ -381,20 +381,26 @@ def plan(
     run = _as_run(row, profile)
     decision: Decision = decide(flow, run, node, now)
     state = {"trigger": run.trigger, "data": run.data}
+    passed = [
+        step_row(row, at, kind, {"goto": goto} | ({"path": path} if path else {}))
+        for at, kind, goto, path in run.passed
+    ]
     if isinstance(decision, Complete):
         done = finish_plan(row, expected, "completed", "completed", now, state)
+        done.steps += passed
         done.step(None, "completed", {})
         return done
     values: dict[str, Any] = {"status": "active", "node": None, "waiting_for": None,
                               "state": state, "outcome": None, "ended_at": None}  # fmt: skip
-    result = Plan(row.id, row.workspace_id, expected, values)
+    result = Plan(row.id, row.workspace_id, expected, values, steps=passed)
     task: dict[str, Any] = {"workspace_id": row.workspace_id, "run_id": row.id,
                             "expected_version": expected + 1, "status": "pending",
                             "attempts": 0, "idempotency_key": ""}  # fmt: skip
     if isinstance(decision, Sleep):
         values["node"] = decision.node
         result.task = task | {"kind": "advance", "node": decision.node, "due_at": decision.until}
-        result.step(node, "waiting", {"until": decision.until.isoformat(), "then": decision.node})
+        detail = {"until": decision.until.isoformat(), "then": decision.node}
+        result.step(decision.waiting_at, "waiting", detail)
     elif isinstance(decision, AwaitEvent):
         values |= {"status": "waiting", "node": decision.node, "waiting_for": {
             "node": decision.node, "event": decision.event, "where": decision.where,

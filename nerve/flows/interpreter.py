@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from nerve.flows.definition import END, FlowDefinition, Node, WaitUntil
+from nerve.flows.definition import END, FlowDefinition, Node, SplitPath, WaitUntil
 from nerve.flows.durations import parse_duration
 from nerve.flows.expressions import parse
 
@@ -26,6 +26,9 @@ class Run:
     trigger: dict[str, Any]
     profile: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    # Branches and splits taken by the last `decide`: (node, "branched"|"split", next node,
+    # split path name).
+    passed: list[tuple[str, str, str, str | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Sleep:
 
     node: str
     until: datetime
+    waiting_at: str | None = None  # the wait node
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def idempotency_key(run_id: str, node_id: str) -> str:
     return hashlib.sha256(f"{run_id}:{node_id}".encode()).hexdigest()[:32]
 
 
-def split_choice(run: Run, node: Node) -> str:
+def split_choice(run: Run, node: Node) -> SplitPath:
     """Deterministic per profile (and flow node): the same person always takes the same path."""
     assert node.split is not None
     digest = hashlib.sha256(f"{run.profile_id}:{node.id}".encode()).digest()
@@ -89,8 +93,8 @@ def split_choice(run: Run, node: Node) -> str:
     for path in node.split:
         cumulative += path.percent
         if point < cumulative:
-            return path.goto
-    return node.split[-1].goto
+            return path
+    return node.split[-1]
 
 
 def _person_zone(run: Run) -> str:
@@ -116,6 +120,7 @@ def _local_time(now: datetime, wait: WaitUntil, run: Run) -> datetime:
 
 def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decision:
     """From `node_id`, follow instant nodes (branch, split) until something takes time."""
+    run.passed.clear()
     for _ in range(len(flow.nodes) + 1):
         if node_id == END:
             return Complete()
@@ -123,17 +128,21 @@ def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decis
         if node.branch is not None:
             node_id = flow.after(node.id, _branch(node, run))
             run.data.setdefault("path", []).append(node.id)
+            run.passed.append((node.id, "branched", node_id, None))
         elif node.split is not None:
-            choice = split_choice(run, node)
-            run.data.setdefault("splits", {})[node.id] = choice
-            node_id = flow.after(node.id, choice)
+            path = split_choice(run, node)
+            label = path.name or path.goto
+            # The variant, for analysis and for branches: the path's name, else its target.
+            run.data.setdefault("splits", {})[node.id] = label
+            node_id = flow.after(node.id, path.goto)
+            run.passed.append((node.id, "split", node_id, label))
         elif node.wait is not None:
             until = (
                 _local_time(now, node.wait, run)
                 if isinstance(node.wait, WaitUntil)
                 else now + parse_duration(node.wait)
             )
-            return Sleep(flow.after(node.id, node.next), until)
+            return Sleep(flow.after(node.id, node.next), until, node.id)
         elif node.wait_for_event is not None:
             w = node.wait_for_event
             return AwaitEvent(

@@ -181,6 +181,9 @@ class Simulation:
     def _advance(self, run: Run, node: str, at: datetime) -> None:
         while True:
             decision = decide(self.flow, run, node, at)
+            for passed, kind, goto, path in run.passed:
+                detail = {"node": passed, "goto": goto} | ({"path": path} if path else {})
+                self._log(at, run, kind, detail)
             if isinstance(decision, Sleep):
                 self._log(
                     at, run, "waiting", {"until": decision.until.isoformat(), "then": decision.node}

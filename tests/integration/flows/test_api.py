@@ -112,7 +112,7 @@ def _dead_letters(client: TestClient, shop: Shop) -> Any:
 
 
 def _error(response: Any, status: int, code: str) -> dict[str, Any]:
-    """The contract's one error shape: {"error": {"code", "message", "details"?}}."""
+    """The contract's one error shape: {"error": {"code", "message", "details"}}."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
@@ -120,7 +120,7 @@ def _error(response: Any, status: int, code: str) -> dict[str, Any]:
     error: dict[str, Any] = body["error"]
     assert error["code"] == code, error
     assert isinstance(error["message"], str) and error["message"]
-    assert set(error) <= {"code", "message", "details"}, error
+    assert set(error) == {"code", "message", "details"}, error
     return error
 
 
@@ -200,10 +200,12 @@ def test_runs_filter_by_status_and_a_run_shows_its_steps_and_tasks_in_order(
     assert steps == [
         ("entered", None),
         ("waiting", "pause"),
+        ("branched", "pick"),
         ("action", "remind"),
         ("completed", None),
     ]
-    entered, waiting, action, _ = (s["detail"] for s in run["steps"])
+    entered, waiting, branched, action, _ = (s["detail"] for s in run["steps"])
+    assert branched == {"goto": "remind"}
     assert entered["key"] == "cart-a"
     assert waiting["then"] == "pick"
     assert action == {"attempt": 1, "result": {"status": 200}, "idempotency_key": key}
@@ -247,6 +249,16 @@ def test_an_invalid_flow_is_refused_with_every_problem_and_its_path(
     )
     _error(bogus_env, 400, "invalid_request")
     assert _get(client, shop, "/api/v1/flows")["data"] == []  # nothing was stored
+    published = client.post(
+        "/api/v1/flows", params={"environment": "staging"}, json=good, headers=_auth(shop)
+    )
+    assert published.status_code == 201
+    typo = client.get(
+        f"/api/v1/flows/{published.json()['flow_id']}/runs",
+        params={"status": "complete"},  # not a status: say so rather than list nothing
+        headers=_auth(shop),
+    )
+    _error(typo, 400, "invalid_request")
 
 
 def test_unknown_flows_runs_and_dead_letters_are_404(client: TestClient, engine: Engine) -> None:

@@ -119,12 +119,6 @@ def test_a_slow_receiver_is_cut_off_at_the_timeout_retried_then_dead_lettered(
     assert task["status"] == "dead" and "timeout" in task["last_error"]["message"].lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="actions.WebhookSender passes `timeout` to httpx as a per-read timeout, so a receiver "
-    "that sends its answer slowly (a byte at a time) holds an attempt far beyond the node's "
-    "`timeout`; it should be a deadline for the whole attempt",
-)
 def test_a_receiver_trickling_its_answer_is_cut_off_at_the_timeout_too(
     client: TestClient, engine: Engine, receiver: Receiver
 ) -> None:
