@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # A claimed flow task is given back to other workers if its worker has not finished it
     # within this many seconds (the worker died). Longer than the slowest action's timeout.
     flow_lease_seconds: int = Field(default=60, ge=1)
+    # How often an idle flow worker looks for due timers. Default: 0.05 s on SQLite, 0.5 s on
+    # PostgreSQL, where new due-now work also wakes every worker through LISTEN/NOTIFY.
+    flow_poll_seconds: float | None = Field(default=None, gt=0)
     # Ended runs (with their step history) are deleted after this many days; trigger entries
     # stay, so a duplicate trigger still starts nothing.
     flow_run_retention_days: float = Field(default=90, gt=0)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Insert
 
@@ -53,3 +53,25 @@ def unresolved_events(conn: Connection, columns: Sequence[Any], limit: int) -> l
     if conn.dialect.name == "postgresql":
         return postgres.unresolved_events(conn, columns, limit)
     return sqlite.unresolved_events(conn, columns, limit)
+
+
+def announce_tasks(conn: Connection) -> None:
+    """Tell listening workers that tasks are due now (PostgreSQL NOTIFY, on commit)."""
+    if conn.dialect.name == "postgresql":
+        postgres.announce_tasks(conn)
+
+
+def task_listener(engine: Engine, on_notify: Callable[[], None]) -> postgres.TaskListener | None:
+    """A listener for `announce_tasks` (PostgreSQL); None on SQLite, where one process does
+    all the work and wakes its worker itself."""
+    if engine.dialect.name == "postgresql":
+        return postgres.TaskListener(engine, on_notify)
+    return None
+
+
+def maintenance_warnings(engine: Engine) -> list[str]:
+    """Server settings that will hurt (PostgreSQL without autovacuum); logged by workers."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        return postgres.maintenance_warnings(conn)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import psycopg
+import structlog
 from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Insert
+
+log = structlog.get_logger(__name__)
 
 
 def configure(engine: Engine) -> None:
@@ -71,3 +76,53 @@ def unresolved_events(conn: Connection, columns: Sequence[Any], limit: int) -> l
     # The partial index ix_events_unresolved serves this without a hint.
     query = select(*columns).where(text("events.profile_id IS NULL")).order_by(text("events.id"))
     return list(conn.execute(query.limit(limit)).all())
+
+
+TASKS_CHANNEL = "nerve_flow_tasks"
+
+
+def announce_tasks(conn: Connection) -> None:
+    # Delivered when the transaction commits; several in one transaction arrive as one.
+    conn.exec_driver_sql(f"NOTIFY {TASKS_CHANNEL}")
+
+
+class TaskListener:
+    """LISTENs for new due-now tasks on its own connection and calls `on_notify` (from its
+    thread): a worker on another machine starts an action at once instead of at its next poll."""
+
+    def __init__(self, engine: Engine, on_notify: Callable[[], None]) -> None:
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        self._on_notify = on_notify
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="nerve-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _listen(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {TASKS_CHANNEL}")
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self._on_notify()
+            except psycopg.Error:
+                log.warning("task_listener_reconnecting", exc_info=True)
+                self._stopping.wait(1.0)  # the database restarts: polling covers meanwhile
+
+
+def maintenance_warnings(conn: Connection) -> list[str]:
+    if conn.exec_driver_sql("SHOW autovacuum").scalar() == "off":
+        return [
+            "autovacuum is off: the task queue's indexes fill with dead entries and the planner"
+            " works from stale statistics; flow steps slow down by an order of magnitude at a"
+            " million timers. Turn it on, or VACUUM ANALYZE tasks, flow_runs regularly."
+        ]
+    return []

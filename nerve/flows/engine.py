@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
 from nerve.db.base import new_id
-from nerve.db.dialect import database_now, insert_ignoring_duplicates
+from nerve.db.dialect import announce_tasks, database_now, insert_ignoring_duplicates
 from nerve.flows.definition import FlowDefinition, InvalidFlow, Reentry, validate
 from nerve.flows.interpreter import (
     Act,
@@ -443,6 +443,8 @@ def _enqueue(conn: Connection, plans: list[Plan]) -> None:
     tasks = [p.task for p in plans if p.task is not None]
     if tasks:
         conn.execute(insert(Task), tasks)
+        if any(task["kind"] == "action" for task in tasks):  # due now: wake the workers
+            announce_tasks(conn)
     steps = [s for p in plans for s in p.steps]
     if steps:
         conn.execute(insert(FlowStep), steps)

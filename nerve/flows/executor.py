@@ -6,7 +6,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Engine, insert, select, update
@@ -50,6 +50,22 @@ class Attempt:
     permanent: bool = False  # can never succeed as it is: dead-letter at once
     engine_error: bool = False  # our fault, not the receiver's
     started: float = field(default_factory=time.perf_counter)
+
+
+class TaskExecutor(Protocol):
+    """What a worker loop needs to run flows: claim due tasks, advance timers, call and settle
+    actions, keep leases. `Executor` is the one on our SQL tables (SQLite and PostgreSQL)."""
+
+    engine: Engine
+
+    def claim(self, limit: int) -> list[int]: ...
+    def rescue(self) -> int: ...
+    def extend(self, task_ids: list[int]) -> None: ...
+    def advance_many(self, task_ids: list[int]) -> list[int]: ...
+    def prepare(self, task_ids: list[int]) -> list[Attempt]: ...
+    def attempt(self, attempt: Attempt) -> Attempt: ...
+    def settle(self, attempts: list[Attempt]) -> None: ...
+    def close(self) -> None: ...
 
 
 class Executor:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from nerve.db.base import utcnow
-from nerve.db.dialect import database_now
+from nerve.db.dialect import announce_tasks, database_now
 from nerve.errors import Conflict, NotFound
 from nerve.flows.engine import lock_runs
 from nerve.flows.models import DeadLetter, Flow, FlowRun, FlowStep, FlowVersion, Task
@@ -116,4 +116,5 @@ def replay(conn: Connection, workspace_id: str, dead_letter_id: str) -> dict[str
         .where(FlowRun.id == letter.run_id, FlowRun.status == "failed")
         .values(status="active")
     )
+    announce_tasks(conn)
     return {"id": letter.id, "task_id": letter.task_id, "run_id": letter.run_id, "replayed": True}

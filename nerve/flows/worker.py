@@ -7,6 +7,7 @@ advancing timers while actions wait on the network, and settles finished actions
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -19,12 +20,15 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy import Engine
 
-from nerve.flows.executor import Attempt, Executor
+from nerve.db.dialect import maintenance_warnings, task_listener
+from nerve.db.postgres import TaskListener
+from nerve.flows.executor import Attempt, Executor, TaskExecutor
 from nerve.flows.retention import Retention
 from nerve.settings import Settings
 
 log = structlog.get_logger(__name__)
-_IDLE_POLL_SECONDS = 0.05
+# Idle polling finds timers that became due; new due-now work wakes the worker directly.
+_POLL_SECONDS = {"sqlite": 0.05, "postgresql": 0.5}
 _RESCUE_EVERY_SECONDS = 1.0
 _CLAIM_BATCH = 128
 _PRUNE_EVERY_SECONDS = 600
@@ -39,14 +43,18 @@ class FlowWorker:
         concurrency: int = 16,
         lease_seconds: int = 60,
         retention: Retention | None = None,
+        poll_seconds: float | None = None,
+        executor: TaskExecutor | None = None,
     ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.executor = Executor(engine, owner, lease_seconds=lease_seconds)
+        self.executor = executor or Executor(engine, owner, lease_seconds=lease_seconds)
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
         self._concurrency = concurrency
         self._lease_seconds = lease_seconds
         self._retention = retention or Retention()
+        self._poll_seconds = poll_seconds or _POLL_SECONDS.get(engine.dialect.name, 0.05)
+        self._listener: TaskListener | None = None
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -58,10 +66,23 @@ class FlowWorker:
             runs=timedelta(days=settings.flow_run_retention_days),
             tasks=timedelta(days=settings.flow_task_retention_days),
         )
-        return cls(engine, lease_seconds=settings.flow_lease_seconds, retention=retention)
+        return cls(
+            engine,
+            lease_seconds=settings.flow_lease_seconds,
+            retention=retention,
+            poll_seconds=settings.flow_poll_seconds,
+        )
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="flows")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._run(), name="flows")
+
+        def wake_from_listener() -> None:
+            loop.call_soon_threadsafe(self.wake)
+
+        self._listener = task_listener(self.executor.engine, wake_from_listener)
+        if self._listener is not None:
+            self._listener.start()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -69,6 +90,8 @@ class FlowWorker:
     async def close(self) -> None:
         self._stopping = True
         self._wakeup.set()
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.stop)
         if self._task is not None:
             await self._task
         self._database.shutdown(wait=True)
@@ -81,6 +104,9 @@ class FlowWorker:
     async def _run(self) -> None:
         rescued_at = extended_at = time.monotonic()
         pruned_at = 0.0
+        with contextlib.suppress(Exception):  # advice only; the loop below reports outages
+            for warning in await self._db(maintenance_warnings, self.executor.engine):
+                log.warning("database_maintenance", problem=warning)
         while not self._stopping:
             try:
                 if time.monotonic() - pruned_at > _PRUNE_EVERY_SECONDS:
@@ -139,7 +165,7 @@ class FlowWorker:
         waiting: set[asyncio.Future[Any]] = {woken, *self._in_flight}
         await asyncio.wait(
             waiting,
-            timeout=_IDLE_POLL_SECONDS,
+            timeout=self._poll_seconds,
             return_when=asyncio.FIRST_COMPLETED,
         )
         woken.cancel()

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert, select
 from starlette.testclient import TestClient
 
 from nerve.db.base import new_id
+from nerve.db.engine import write_transaction
 from nerve.flows.models import DeadLetter, Flow, FlowRun, FlowVersion, Task
 from tests.factories import Shop, make_shop
 
@@ -41,7 +42,7 @@ def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
 
 def _broken_version(engine: Engine, shop: Shop) -> str:
     flow_id, version_id = new_id("flw"), new_id("flv")
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(insert(Flow).values(id=flow_id, workspace_id=shop.workspace_id, name="old"))
         conn.execute(
             insert(FlowVersion).values(
@@ -55,7 +56,7 @@ def _broken_version(engine: Engine, shop: Shop) -> str:
 
 def _run_with_due_timer(engine: Engine, shop: Shop, version_id: str) -> str:
     run_id = new_id("run")
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         flow_id = conn.scalar(select(FlowVersion.flow_id).where(FlowVersion.id == version_id))
         conn.execute(
             insert(FlowRun).values(

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from starlette.testclient import TestClient
 
+from nerve.db.engine import write_transaction
 from nerve.flows import backlog
 from nerve.flows.models import FlowEntry, FlowRun, FlowStep, Task
 from nerve.flows.retention import Retention
@@ -95,7 +96,9 @@ def test_pruning_keeps_live_and_failed_runs_and_recent_history(
     _until(lambda: len(_runs(client, shop, "thank_you")) == 1 and _runs(client, shop, "winback"))
     _until(lambda: _runs(client, shop, "thank_you")[0]["status"] == "completed")
     [waiting] = _runs(client, shop, "winback")
-    with engine.begin() as conn:  # a run that failed long ago stays until someone looks at it
+    with write_transaction(
+        engine
+    ) as conn:  # a run that failed long ago stays until someone looks at it
         conn.execute(update(FlowRun).where(FlowRun.id == waiting["id"]).values(status="failed"))
     _order(client, shop, "ben", "o-2")
     _until(lambda: len(_runs(client, shop, "winback")) == 2)
@@ -138,7 +141,7 @@ def test_the_backlog_shows_how_far_workers_have_fallen_behind(engine: Engine) ->
     now = datetime.now(UTC)
     task = {"workspace_id": shop.workspace_id, "run_id": "r", "kind": "advance", "node": "n",
             "expected_version": 1, "status": "pending", "idempotency_key": ""}  # fmt: skip
-    with engine.begin() as conn:  # no worker runs here: nobody claims these
+    with write_transaction(engine) as conn:  # no worker runs here: nobody claims these
         conn.execute(
             insert(Task),
             [task | {"due_at": now - timedelta(hours=1)},
