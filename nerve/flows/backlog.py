@@ -21,7 +21,7 @@ def gauges(conn: Connection) -> dict[str, tuple[str, float]]:
     oldest = conn.scalar(select(func.min(Task.due_at)).where(Task.status == "pending"))
     late = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return {
-        "nerve_flow_dead_letters": ("Dead letters not yet replayed", float(letters or 0)),
+        "nerve_flow_dead_letters_waiting": ("Dead letters not yet replayed", float(letters or 0)),
         "nerve_flow_tasks_due": ("Flow tasks due now and not yet claimed", float(due_count or 0)),
         "nerve_flow_oldest_due_seconds": (
             "How long the oldest unclaimed due task has been due",

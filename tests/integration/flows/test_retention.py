@@ -130,9 +130,12 @@ def test_metrics_show_dead_letters_and_due_tasks(client: TestClient, engine: Eng
                 return float(line.split()[1])
         raise AssertionError(f"{name} not exposed")
 
-    assert gauge("nerve_flow_dead_letters") == 0
+    assert gauge("nerve_flow_dead_letters_waiting") == 0
+    families = [line.split()[2] for line in client.get("/metrics").text.splitlines()
+                if line.startswith("# TYPE ")]  # fmt: skip
+    assert len(families) == len(set(families))  # Prometheus rejects a family named twice
     _order(client, shop, "cleo", "o-1")
-    _until(lambda: gauge("nerve_flow_dead_letters") == 1)
+    _until(lambda: gauge("nerve_flow_dead_letters_waiting") == 1)
     assert gauge("nerve_flow_tasks_due") == 0 and gauge("nerve_flow_oldest_due_seconds") == 0
 
 
