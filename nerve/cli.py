@@ -221,7 +221,7 @@ def flows_test(
     as_json: JsonFlag = False,
 ) -> None:
     """Time-travel: run the flow on a simulated clock against scripted events."""
-    from nerve.flows.simulate import ScenarioError, Simulation, read_scenario
+    from nerve.flows.simulate import ScenarioError, Simulation, read_scenario, timeline_json
 
     flow = _read_flow(file, as_json)
     try:
@@ -230,11 +230,7 @@ def flows_test(
         _fail(InvalidInput(f"cannot use {events}: {exc}"), as_json)
     timeline = Simulation(flow).run(scenario)
     if as_json:
-        entries = [
-            {"at": e.at.isoformat(), "run": e.run, "what": e.what, "detail": e.detail}
-            for e in timeline
-        ]
-        typer.echo(json.dumps({"flow": flow.name, "timeline": entries}))
+        typer.echo(json.dumps({"flow": flow.name, "timeline": timeline_json(timeline)}))
         return
     for entry in timeline:
         detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body, Query
 from nerve.auth.api import CurrentKey
 from nerve.db.session import Db, WriteDb
 from nerve.errors import InvalidInput
-from nerve.flows import engine, service
-from nerve.flows.definition import InvalidFlow, json_schema, validate
+from nerve.flows import engine, service, simulate
+from nerve.flows.definition import FlowDefinition, InvalidFlow, json_schema, validate
 
 router = APIRouter(prefix="/api/v1", tags=["flows"])
 
@@ -35,13 +35,33 @@ def publish_flow(
     ],
     environment: Annotated[Literal["staging", "production"], Query()] = "staging",
 ) -> dict[str, Any]:
+    return engine.publish(db, key.workspace_id, _validated(definition), environment)
+
+
+def _validated(definition: dict[str, Any]) -> FlowDefinition:
     try:
-        flow = validate(definition)
+        return validate(definition)
     except InvalidFlow as exc:
         error = InvalidInput("the flow is invalid", details=exc.problems)
         error.code = "invalid_flow"
         raise error from None
-    return engine.publish(db, key.workspace_id, flow, environment)
+
+
+@router.post("/flows/test")
+def test_flow(
+    key: CurrentKey,
+    flow: Annotated[dict[str, Any], Body(description="A draft flow definition")],
+    events: Annotated[
+        list[dict[str, Any]], Body(description="Scripted events, each with a `timestamp`")
+    ],
+) -> dict[str, Any]:
+    """Time travel for a draft: what the flow would do with these events, delivering nothing
+    (the same simulator as `nerve flows test`)."""
+    try:
+        timeline = simulate.run(_validated(flow), events)
+    except simulate.ScenarioError as exc:
+        raise InvalidInput(str(exc)) from None
+    return {"timeline": timeline}
 
 
 @router.get("/flows/{flow_id}/versions")

@@ -53,16 +53,19 @@ def read_scenario(text: str) -> list[dict[str, Any]]:
             raise ScenarioError(
                 f"line {number}: not JSON ({exc.msg} at column {exc.colno})"
             ) from None
-        if not isinstance(event, dict) or not (event.get("userId") or event.get("anonymousId")):
-            raise ScenarioError(f"line {number}: an event object with userId or anonymousId")
-        try:
-            event["_at"] = datetime.fromisoformat(str(event["timestamp"]))
-        except (KeyError, ValueError):
-            raise ScenarioError(f"line {number}: `timestamp` must be an ISO 8601 time") from None
-        if event["_at"].tzinfo is None:
-            event["_at"] = event["_at"].replace(tzinfo=UTC)
-        events.append(event)
+        events.append(scenario_event(event, f"line {number}"))
     return events
+
+
+def scenario_event(event: Any, where: str) -> dict[str, Any]:
+    """One scripted event, checked, with its time parsed into `_at`."""
+    if not isinstance(event, dict) or not (event.get("userId") or event.get("anonymousId")):
+        raise ScenarioError(f"{where}: an event object with userId or anonymousId")
+    try:
+        at = datetime.fromisoformat(str(event["timestamp"]))
+    except (KeyError, ValueError):
+        raise ScenarioError(f"{where}: `timestamp` must be an ISO 8601 time") from None
+    return event | {"_at": at if at.tzinfo is not None else at.replace(tzinfo=UTC)}
 
 
 def _observe(person: dict[str, Any], event: dict[str, Any]) -> None:
@@ -221,3 +224,15 @@ class Simulation:
         self._runs.pop(run.id, None)
         self._waiting.pop(run.id, None)
         self._log(at, run, reason, detail)
+
+
+def run(flow: FlowDefinition, events: list[Any]) -> list[dict[str, Any]]:
+    """Simulate `events` (Segment-shaped, each with `timestamp`), the timeline as JSON."""
+    scenario = [scenario_event(event, f"events[{n}]") for n, event in enumerate(events)]
+    return timeline_json(Simulation(flow).run(scenario))
+
+
+def timeline_json(timeline: list[Entry]) -> list[dict[str, Any]]:
+    return [
+        {"at": e.at.isoformat(), "run": e.run, "what": e.what, "detail": e.detail} for e in timeline
+    ]

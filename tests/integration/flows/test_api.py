@@ -438,3 +438,52 @@ def test_metrics_count_flow_runs_steps_and_timer_lag(
     assert grew("nerve_flow_step_seconds_count", kind="action") == 1
     assert grew("nerve_flow_step_seconds_sum", kind="action") > 0
     assert grew("nerve_flow_timer_lag_seconds_count") == 2  # the wait's end, the action
+
+
+def test_a_draft_is_tested_through_the_api_without_publishing_or_sending(
+    client: TestClient, engine: Engine
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    draft = {
+        "name": "abandoned_cart",
+        "trigger": {"event": "Checkout Started", "key": "properties.cart_id"},
+        "exit": [{"event": "Order Completed", "goal": True,
+                  "where": "properties.cart_id == trigger.properties.cart_id"}],
+        "nodes": [{"id": "wait", "wait": "2h"},
+                  {"id": "remind", "action": "webhook", "with": {"url": "http://shop.invalid/"}}],
+    }  # fmt: skip
+    events = [
+        {"userId": "ann", "event": "Checkout Started", "properties": {"cart_id": "a"},
+         "timestamp": "2026-03-01T10:00:00Z"},
+        {"userId": "bo", "event": "Checkout Started", "properties": {"cart_id": "b"},
+         "timestamp": "2026-03-01T10:00:00Z"},
+        {"userId": "bo", "event": "Order Completed", "properties": {"cart_id": "b"},
+         "timestamp": "2026-03-01T11:00:00Z"},
+    ]  # fmt: skip
+    response = client.post(
+        "/api/v1/flows/test", json={"flow": draft, "events": events}, headers=_auth(shop)
+    )
+    assert response.status_code == 200, response.text
+    timeline = response.json()["timeline"]
+    sent = [(e["at"], e["what"]) for e in timeline if e["what"].startswith("action")]
+    assert sent == [("2026-03-01T12:00:00+00:00", "action webhook")]  # Ann only: Bo ordered
+    assert [e["what"] for e in timeline if e["run"] == "run-2"][-1] == "goal reached"
+    assert _get(client, shop, "/api/v1/flows")["data"] == []  # a draft: nothing published
+
+    late = [events[0], {"userId": "cy", "event": "Checkout Started"}]  # no timestamp
+    error = _error(
+        client.post(
+            "/api/v1/flows/test", json={"flow": draft, "events": late}, headers=_auth(shop)
+        ),
+        400,
+        "invalid_request",
+    )
+    assert "events[1]" in error["message"]
+    broken = {**draft, "nodes": []}
+    _error(
+        client.post(
+            "/api/v1/flows/test", json={"flow": broken, "events": events}, headers=_auth(shop)
+        ),
+        400,
+        "invalid_flow",
+    )
