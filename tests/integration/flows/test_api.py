@@ -4,8 +4,7 @@ dead letters, errors in the contract's shape, workspace isolation, the schema an
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from starlette.testclient import TestClient
 from nerve.flows.models import FlowRun
 from tests.factories import Shop, make_shop
 from tests.receivers import Receiver
+from tests.waiting import auth, until
 
 
 @pytest.fixture
@@ -67,15 +67,11 @@ def _refused_flow(url: str) -> dict[str, Any]:
     }
 
 
-def _auth(shop: Shop) -> dict[str, str]:
-    return {"Authorization": f"Bearer {shop.secret_key}"}
-
-
 def _publish(
     client: TestClient, shop: Shop, flow: dict[str, Any], env: str = "production"
 ) -> dict[str, Any]:
     response = client.post(
-        "/api/v1/flows", params={"environment": env}, json=flow, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": env}, json=flow, headers=auth(shop)
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -87,18 +83,8 @@ def _track(client: TestClient, shop: Shop, user: str, event: str, cart: str, tot
     assert response.status_code == 200, response.text
 
 
-def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def _get(client: TestClient, shop: Shop, path: str, **params: Any) -> Any:
-    response = client.get(path, params=params, headers=_auth(shop))
+    response = client.get(path, params=params, headers=auth(shop))
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -170,9 +156,9 @@ def test_runs_filter_by_status_and_a_run_shows_its_steps_and_tasks_in_order(
     _track(client, shop, "anna", "Checkout Started", "cart-a", 10)  # reminded, completes
     _track(client, shop, "ben", "Checkout Started", "cart-b", 500)  # orders: exits at the goal
     _track(client, shop, "cleo", "Checkout Started", "cart-c", 500)  # still waiting an hour
-    _until(lambda: len(_runs(client, shop)) == 3)
+    until(lambda: len(_runs(client, shop)) == 3)
     _track(client, shop, "ben", "Order Completed", "cart-b", 500)
-    _until(
+    until(
         lambda: (
             len(_runs(client, shop, status="completed")) == 1
             and len(_runs(client, shop, status="exited")) == 1
@@ -231,39 +217,39 @@ def test_an_invalid_flow_is_refused_with_every_problem_and_its_path(
         "trigger": {"event": "Checkout Started"},
         "nodes": [{"id": "pause", "wait": "soon"}, {"id": "remind", "action": "webhook"}],
     }
-    response = client.post("/api/v1/flows", json=bad, headers=_auth(shop))
+    response = client.post("/api/v1/flows", json=bad, headers=auth(shop))
     error = _error(response, 400, "invalid_flow")
     assert {p["path"] for p in error["details"]} == {"name", "nodes[0].wait"}
     assert all(p["reason"] for p in error["details"])
 
-    not_an_object = client.post("/api/v1/flows", json=[bad], headers=_auth(shop))
+    not_an_object = client.post("/api/v1/flows", json=[bad], headers=auth(shop))
     _error(not_an_object, 400, "invalid_request")
     bogus_env = client.post(
-        "/api/v1/flows", params={"environment": "bogus"}, json=bad, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": "bogus"}, json=bad, headers=auth(shop)
     )
     error = _error(bogus_env, 400, "invalid_request")
     assert ["query", "environment"] in [d["location"] for d in error["details"]]
     good = {**bad, "name": "abandoned_cart", "nodes": [{"id": "pause", "wait": "1h"}]}
     bogus_env = client.post(
-        "/api/v1/flows", params={"environment": "bogus"}, json=good, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": "bogus"}, json=good, headers=auth(shop)
     )
     _error(bogus_env, 400, "invalid_request")
     assert _get(client, shop, "/api/v1/flows")["data"] == []  # nothing was stored
     published = client.post(
-        "/api/v1/flows", params={"environment": "staging"}, json=good, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": "staging"}, json=good, headers=auth(shop)
     )
     assert published.status_code == 201
     typo = client.get(
         f"/api/v1/flows/{published.json()['flow_id']}/runs",
         params={"status": "complete"},  # not a status: say so rather than list nothing
-        headers=_auth(shop),
+        headers=auth(shop),
     )
     _error(typo, 400, "invalid_request")
 
 
 def test_unknown_flows_runs_and_dead_letters_are_404(client: TestClient, engine: Engine) -> None:
     shop = make_shop(engine, kinds=("web",))
-    headers = _auth(shop)
+    headers = auth(shop)
     for path in (
         "/api/v1/flows/flw_missing/versions",
         "/api/v1/flows/flw_missing/runs",
@@ -318,7 +304,7 @@ def test_another_workspace_sees_none_of_this_workspaces_flows_runs_or_dead_lette
     receiver.fail_with = 410
     ours = _publish(client, shop, _refused_flow(receiver.url))
     _track(client, shop, "anna", "Checkout Started", "cart-a", 10)
-    [letter] = _until(lambda: _dead_letters(client, shop))
+    [letter] = until(lambda: _dead_letters(client, shop))
     [run] = _runs(client, shop)
 
     assert _get(client, other, "/api/v1/flows")["data"] == []
@@ -329,10 +315,10 @@ def test_another_workspace_sees_none_of_this_workspaces_flows_runs_or_dead_lette
         "/api/v1/flows/abandoned_cart/runs",
         f"/api/v1/runs/{run['id']}",
     ):
-        response = client.get(path, headers=_auth(other))
+        response = client.get(path, headers=auth(other))
         error = _error(response, 404, "not_found")
         assert "anna" not in response.text and ours["version_id"] not in response.text, error
-    replay = client.post(f"/api/v1/dead-letters/{letter['id']}/replay", headers=_auth(other))
+    replay = client.post(f"/api/v1/dead-letters/{letter['id']}/replay", headers=auth(other))
     _error(replay, 404, "not_found")
     assert [d["id"] for d in _dead_letters(client, shop)] == [letter["id"]]  # not replayed
 
@@ -353,13 +339,13 @@ def test_a_dead_letter_is_replayed_once_even_when_two_replays_race(
     receiver.fail_with = 410
     _publish(client, shop, _refused_flow(receiver.url))
     _track(client, shop, "anna", "Checkout Started", "cart-a", 10)
-    [letter] = _until(lambda: _dead_letters(client, shop))
+    [letter] = until(lambda: _dead_letters(client, shop))
     assert letter["attempts"] == 1 and letter["node"] == "remind"
     receiver.fail_with = None
     statuses: list[int] = []
 
     def replay() -> None:
-        response = client.post(f"/api/v1/dead-letters/{letter['id']}/replay", headers=_auth(shop))
+        response = client.post(f"/api/v1/dead-letters/{letter['id']}/replay", headers=auth(shop))
         statuses.append(response.status_code)
 
     replays = [threading.Thread(target=replay) for _ in range(2)]
@@ -372,14 +358,14 @@ def test_a_dead_letter_is_replayed_once_even_when_two_replays_race(
         for thread in replays:
             thread.start()
         if engine.dialect.name == "postgresql":
-            _until(lambda: _lock_waiters(engine) >= 2, seconds=10)
+            until(lambda: _lock_waiters(engine) >= 2, seconds=10)
         holder.rollback()
     for thread in replays:
         thread.join()
     assert sorted(statuses) == [200, 409]
-    again = client.post(f"/api/v1/dead-letters/{letter['id']}/replay", headers=_auth(shop))
+    again = client.post(f"/api/v1/dead-letters/{letter['id']}/replay", headers=auth(shop))
     _error(again, 409, "conflict")
-    _until(lambda: _runs(client, shop, status="completed"))
+    until(lambda: _runs(client, shop, status="completed"))
     assert len(receiver.deliveries) == 1 and receiver.attempts == 2
     assert _dead_letters(client, shop) == []
     [replayed] = _get(client, shop, "/api/v1/dead-letters", include_replayed="true")["data"]
@@ -424,7 +410,7 @@ def test_metrics_count_flow_runs_steps_and_timer_lag(
     _publish(client, shop, _cart_flow(receiver.url))
     before = _metrics(client)
     _track(client, shop, "anna", "Checkout Started", "cart-a", 10)
-    _until(lambda: _runs(client, shop, status="completed"))
+    until(lambda: _runs(client, shop, status="completed"))
     after = _metrics(client)
 
     def grew(name: str, **labels: str) -> float:
@@ -461,7 +447,7 @@ def test_a_draft_is_tested_through_the_api_without_publishing_or_sending(
          "timestamp": "2026-03-01T11:00:00Z"},
     ]  # fmt: skip
     response = client.post(
-        "/api/v1/flows/test", json={"flow": draft, "events": events}, headers=_auth(shop)
+        "/api/v1/flows/test", json={"flow": draft, "events": events}, headers=auth(shop)
     )
     assert response.status_code == 200, response.text
     timeline = response.json()["timeline"]
@@ -472,9 +458,7 @@ def test_a_draft_is_tested_through_the_api_without_publishing_or_sending(
 
     late = [events[0], {"userId": "cy", "event": "Checkout Started"}]  # no timestamp
     error = _error(
-        client.post(
-            "/api/v1/flows/test", json={"flow": draft, "events": late}, headers=_auth(shop)
-        ),
+        client.post("/api/v1/flows/test", json={"flow": draft, "events": late}, headers=auth(shop)),
         400,
         "invalid_request",
     )
@@ -482,7 +466,7 @@ def test_a_draft_is_tested_through_the_api_without_publishing_or_sending(
     broken = {**draft, "nodes": []}
     _error(
         client.post(
-            "/api/v1/flows/test", json={"flow": broken, "events": events}, headers=_auth(shop)
+            "/api/v1/flows/test", json={"flow": broken, "events": events}, headers=auth(shop)
         ),
         400,
         "invalid_flow",

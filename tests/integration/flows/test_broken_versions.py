@@ -4,8 +4,6 @@ dead-letter queue."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +14,7 @@ from nerve.db.base import new_id
 from nerve.db.engine import write_transaction
 from nerve.flows.models import DeadLetter, Flow, FlowRun, FlowVersion, Task
 from tests.factories import Shop, make_shop
+from tests.waiting import auth, until
 
 GOOD = {
     "name": "thank_you",
@@ -25,19 +24,6 @@ GOOD = {
         {"id": "tag", "action": "add_tag", "with": {"tag": "buyer"}},
     ],
 }
-
-
-def _auth(shop: Shop) -> dict[str, str]:
-    return {"Authorization": f"Bearer {shop.secret_key}"}
-
-
-def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def _broken_version(engine: Engine, shop: Shop) -> str:
@@ -82,7 +68,7 @@ def test_a_broken_version_is_skipped_and_everything_else_goes_on(
     broken = _broken_version(engine, shop)
     stuck = _run_with_due_timer(engine, shop, broken)
     response = client.post(
-        "/api/v1/flows", params={"environment": "production"}, json=GOOD, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": "production"}, json=GOOD, headers=auth(shop)
     )
     assert response.status_code == 201
     for user in ("amy", "bo"):
@@ -93,13 +79,13 @@ def test_a_broken_version_is_skipped_and_everything_else_goes_on(
         )
 
     def completed() -> list[Any]:
-        runs = client.get("/api/v1/flows/thank_you/runs", headers=_auth(shop)).json()["data"]
+        runs = client.get("/api/v1/flows/thank_you/runs", headers=auth(shop)).json()["data"]
         return [r for r in runs if r["status"] == "completed"]
 
-    assert len(_until(lambda: len(completed()) == 2 and completed())) == 2
+    assert len(until(lambda: len(completed()) == 2 and completed())) == 2
     for user in ("amy", "bo"):  # identity resolution went on
         found = client.get(
-            "/api/v1/profiles", params={"identifier": f"user_id:{user}"}, headers=_auth(shop)
+            "/api/v1/profiles", params={"identifier": f"user_id:{user}"}, headers=auth(shop)
         )
         assert found.status_code == 200
 
@@ -107,7 +93,7 @@ def test_a_broken_version_is_skipped_and_everything_else_goes_on(
         with engine.connect() as conn:
             return list(conn.execute(select(DeadLetter).where(DeadLetter.run_id == stuck)))
 
-    [letter] = _until(letters)  # the stuck run's timer, at once: a retry would not help
+    [letter] = until(letters)  # the stuck run's timer, at once: a retry would not help
     assert letter.error["permanent"] and "InvalidFlow" in letter.error["message"]
     metrics = client.get("/metrics").text
     assert 'nerve_flow_engine_errors_total{where="version"}' in metrics

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from nerve.flows.models import Task
 from tests.factories import Shop, make_shop
 from tests.receivers import Receiver
+from tests.waiting import auth, until
 
 
 @pytest.fixture
@@ -56,14 +57,10 @@ def _publish(
     client: TestClient, shop: Shop, flow: dict[str, Any], env: str = "production"
 ) -> dict[str, Any]:
     response = client.post(
-        "/api/v1/flows", params={"environment": env}, json=flow, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": env}, json=flow, headers=auth(shop)
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-def _auth(shop: Shop) -> dict[str, str]:
-    return {"Authorization": f"Bearer {shop.secret_key}"}
 
 
 def _track(client: TestClient, shop: Shop, user: str, event: str, cart: str) -> None:
@@ -77,20 +74,10 @@ def _track(client: TestClient, shop: Shop, user: str, event: str, cart: str) -> 
     )
 
 
-def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def _runs(client: TestClient, shop: Shop, status: str | None = None) -> list[dict[str, Any]]:
     params: dict[str, Any] = {"limit": 1000} | ({"status": status} if status else {})
     return client.get(
-        "/api/v1/flows/abandoned_cart/runs", params=params, headers=_auth(shop)
+        "/api/v1/flows/abandoned_cart/runs", params=params, headers=auth(shop)
     ).json()["data"]  # type: ignore[no-any-return]
 
 
@@ -104,10 +91,10 @@ def test_abandoned_cart_both_paths_with_real_waits(
     _track(
         client, shop, "anna", "Checkout Started", "cart-a"
     )  # the same trigger again: still one run
-    _until(lambda: len(_runs(client, shop)) == 2)
-    _until(lambda: len(receiver.deliveries) >= 2)
+    until(lambda: len(_runs(client, shop)) == 2)
+    until(lambda: len(receiver.deliveries) >= 2)
     _track(client, shop, "ben", "Order Completed", "cart-b")  # Ben orders after the first reminder
-    _until(
+    until(
         lambda: (
             len(_runs(client, shop, "completed")) == 1 and len(_runs(client, shop, "exited")) == 1
         )
@@ -119,7 +106,7 @@ def test_abandoned_cart_both_paths_with_real_waits(
     assert anna["outcome"] == "completed"
     [ben] = _runs(client, shop, "exited")
     assert ben["outcome"] == "goal"
-    run = client.get(f"/api/v1/runs/{anna['id']}", headers=_auth(shop)).json()
+    run = client.get(f"/api/v1/runs/{anna['id']}", headers=auth(shop)).json()
     kinds = [s["kind"] for s in run["steps"]]
     assert kinds[0] == "entered" and kinds.count("action") == 2 and kinds[-1] == "completed"
 
@@ -134,17 +121,17 @@ def test_failing_receiver_retries_then_dead_letter_then_replay(
     _publish(client, shop, flow)
     receiver.fail_with = 503
     _track(client, shop, "cleo", "Checkout Started", "cart-c")
-    letters = _until(
-        lambda: client.get("/api/v1/dead-letters", headers=_auth(shop)).json()["data"], seconds=30
+    letters = until(
+        lambda: client.get("/api/v1/dead-letters", headers=auth(shop)).json()["data"], seconds=30
     )
     assert receiver.attempts == 3  # the first try and two retries
     assert _runs(client, shop)[0]["status"] == "failed"
     receiver.fail_with = None
-    replay = client.post(f"/api/v1/dead-letters/{letters[0]['id']}/replay", headers=_auth(shop))
+    replay = client.post(f"/api/v1/dead-letters/{letters[0]['id']}/replay", headers=auth(shop))
     assert replay.status_code == 200
-    _until(lambda: _runs(client, shop, "completed"))
+    until(lambda: _runs(client, shop, "completed"))
     assert len(receiver.deliveries) == 1
-    again = client.post(f"/api/v1/dead-letters/{letters[0]['id']}/replay", headers=_auth(shop))
+    again = client.post(f"/api/v1/dead-letters/{letters[0]['id']}/replay", headers=auth(shop))
     assert again.status_code == 409
 
 
@@ -157,7 +144,7 @@ def test_a_refusing_receiver_goes_to_the_dead_letter_queue_at_once(
     _publish(client, shop, flow)
     receiver.fail_with = 422
     _track(client, shop, "dora", "Checkout Started", "cart-d")
-    letters = _until(lambda: client.get("/api/v1/dead-letters", headers=_auth(shop)).json()["data"])
+    letters = until(lambda: client.get("/api/v1/dead-letters", headers=auth(shop)).json()["data"])
     assert receiver.attempts == 1 and letters[0]["error"]["permanent"] is True
 
 
@@ -183,10 +170,10 @@ def test_new_version_does_not_disturb_waiting_runs(
         ).status_code
         == 200
     )
-    _until(lambda: len(_runs(client, shop)) == 100)
+    until(lambda: len(_runs(client, shop)) == 100)
     v2 = _publish(client, shop, _cart_flow(receiver.url + "/v2", wait="1s"))
     assert v2["version"] == v1["version"] + 1
-    _until(lambda: len(_runs(client, shop, "completed")) == 100, seconds=60)
+    until(lambda: len(_runs(client, shop, "completed")) == 100, seconds=60)
     assert {r["version_id"] for r in _runs(client, shop)} == {v1["version_id"]}
     assert {d.path for d in receiver.deliveries} == {"/remind"} and len(receiver.deliveries) == 100
 
@@ -199,7 +186,7 @@ def test_staging_runs_deliver_nothing(
     flow["nodes"] = [flow["nodes"][1]]
     _publish(client, shop, flow, env="staging")
     _track(client, shop, "eve", "Checkout Started", "cart-e")
-    _until(lambda: _runs(client, shop, "completed"))
+    until(lambda: _runs(client, shop, "completed"))
     assert receiver.attempts == 0
     with engine.connect() as conn:
         assert (
@@ -210,7 +197,7 @@ def test_staging_runs_deliver_nothing(
 def test_invalid_flows_are_refused_with_paths(client: TestClient, engine: Engine) -> None:
     shop = make_shop(engine, kinds=("web",))
     bad = {"name": "x", "trigger": {"event": "E"}, "nodes": [{"id": "a", "action": "teleport"}]}
-    response = client.post("/api/v1/flows", json=bad, headers=_auth(shop))
+    response = client.post("/api/v1/flows", json=bad, headers=auth(shop))
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_flow"
     assert "teleport" in str(response.json()["error"]["details"])
     assert client.get("/api/v1/flows/schema").json()["title"] == "Nerve flow definition"
@@ -222,20 +209,20 @@ def test_a_guest_who_signs_in_and_orders_gets_no_reminder(
     shop = make_shop(engine, kinds=("web",))
     flow = _cart_flow(receiver.url, wait="2s")
     _publish(client, shop, flow)
-    auth = (shop.write_keys["web"], "")
+    basic = (shop.write_keys["web"], "")
     # Frida has an account already; as a guest she starts a checkout, then signs in and orders.
     assert (
         client.post(
             "/v1/identify",
             json={"userId": "frida", "traits": {"email": "frida@example.com"}},
-            auth=auth,
+            auth=basic,
         ).status_code
         == 200
     )
-    _until(
+    until(
         lambda: (
             client.get(
-                "/api/v1/profiles", params={"identifier": "user_id:frida"}, headers=_auth(shop)
+                "/api/v1/profiles", params={"identifier": "user_id:frida"}, headers=auth(shop)
             ).status_code
             == 200
         )
@@ -245,19 +232,19 @@ def test_a_guest_who_signs_in_and_orders_gets_no_reminder(
         "event": "Checkout Started",
         "properties": {"cart_id": "cart-f"},
     }
-    assert client.post("/v1/track", json=checkout, auth=auth).status_code == 200
-    _until(lambda: len(_runs(client, shop)) == 1)
+    assert client.post("/v1/track", json=checkout, auth=basic).status_code == 200
+    until(lambda: len(_runs(client, shop)) == 1)
     assert (
         client.post(
-            "/v1/identify", json={"userId": "frida", "anonymousId": "guest-1"}, auth=auth
+            "/v1/identify", json={"userId": "frida", "anonymousId": "guest-1"}, auth=basic
         ).status_code
         == 200
     )
     _track(client, shop, "frida", "Order Completed", "cart-f")
-    _until(lambda: _runs(client, shop, "exited"))
+    until(lambda: _runs(client, shop, "exited"))
     again = {"userId": "frida", "event": "Checkout Started", "properties": {"cart_id": "cart-f"}}
     assert (
-        client.post("/v1/track", json=again, auth=auth).status_code == 200
+        client.post("/v1/track", json=again, auth=basic).status_code == 200
     )  # same cart: no new run
     time.sleep(3)
     assert receiver.deliveries == [] and len(_runs(client, shop)) == 1
@@ -288,7 +275,7 @@ def test_an_exit_in_the_same_batch_as_the_trigger_ends_the_run(
         ).status_code
         == 200
     )
-    [run] = _until(lambda: _runs(client, shop, "exited"))
+    [run] = until(lambda: _runs(client, shop, "exited"))
     assert run["outcome"] == "goal"
     time.sleep(2)
     assert receiver.deliveries == []

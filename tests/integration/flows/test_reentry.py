@@ -5,8 +5,6 @@ tests/unit/flows/test_features.py); this is the one production runs."""
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,22 +15,9 @@ from starlette.testclient import TestClient
 from nerve.db.engine import write_transaction
 from nerve.flows.models import FlowEntry
 from tests.factories import Shop, make_shop
+from tests.waiting import auth, until
 
 _message_ids = itertools.count()
-
-
-def _auth(shop: Shop) -> dict[str, str]:
-    return {"Authorization": f"Bearer {shop.secret_key}"}
-
-
-def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def _publish(client: TestClient, shop: Shop, reentry: Any) -> None:
@@ -42,7 +27,7 @@ def _publish(client: TestClient, shop: Shop, reentry: Any) -> None:
         "nodes": [{"id": "later", "wait": "1h"}],
     }
     response = client.post(
-        "/api/v1/flows", params={"environment": "production"}, json=flow, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": "production"}, json=flow, headers=auth(shop)
     )
     assert response.status_code == 201, response.text
 
@@ -70,8 +55,8 @@ class Shopper:
         self.sent += len(carts)
         # An event shows in the timeline once resolved, in the same transaction that let it
         # start a run or not.
-        self.person = _until(self._lookup)
-        _until(lambda: len(self._get(f"/api/v1/profiles/{self.person}/timeline")) == self.sent)
+        self.person = until(self._lookup)
+        until(lambda: len(self._get(f"/api/v1/profiles/{self.person}/timeline")) == self.sent)
         runs = self._get("/api/v1/flows/checkout_follow_up/runs")
         return sorted(run["trigger_key"] for run in runs if run["profile_id"] == self.person)
 
@@ -79,12 +64,12 @@ class Shopper:
         response = self.client.get(
             "/api/v1/profiles",
             params={"identifier": f"user_id:{self.user}"},
-            headers=_auth(self.shop),
+            headers=auth(self.shop),
         )
         return response.json()["id"] if response.status_code == 200 else None  # type: ignore[no-any-return]
 
     def _get(self, path: str) -> list[dict[str, Any]]:
-        response = self.client.get(path, params={"limit": 1000}, headers=_auth(self.shop))
+        response = self.client.get(path, params={"limit": 1000}, headers=auth(self.shop))
         assert response.status_code == 200, response.text
         return response.json()["data"]  # type: ignore[no-any-return]
 

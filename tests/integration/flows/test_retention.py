@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +13,7 @@ from nerve.flows import backlog
 from nerve.flows.models import FlowEntry, FlowRun, FlowStep, Task
 from nerve.flows.retention import Retention
 from tests.factories import Shop, make_shop
+from tests.waiting import auth, until
 
 ORDER_FLOW = {
     "name": "thank_you",
@@ -31,13 +30,9 @@ SLOW_FLOW = {
 }
 
 
-def _auth(shop: Shop) -> dict[str, str]:
-    return {"Authorization": f"Bearer {shop.secret_key}"}
-
-
 def _publish(client: TestClient, shop: Shop, flow: dict[str, Any]) -> None:
     response = client.post(
-        "/api/v1/flows", params={"environment": "production"}, json=flow, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": "production"}, json=flow, headers=auth(shop)
     )
     assert response.status_code == 201, response.text
 
@@ -48,17 +43,8 @@ def _order(client: TestClient, shop: Shop, user: str, order: str) -> None:
     assert response.status_code == 200
 
 
-def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def _runs(client: TestClient, shop: Shop, flow: str) -> list[dict[str, Any]]:
-    response = client.get(f"/api/v1/flows/{flow}/runs", headers=_auth(shop))
+    response = client.get(f"/api/v1/flows/{flow}/runs", headers=auth(shop))
     return response.json()["data"]  # type: ignore[no-any-return]
 
 
@@ -73,7 +59,7 @@ def test_a_duplicate_trigger_starts_nothing_after_its_old_run_was_pruned(
     shop = make_shop(engine, kinds=("web",))
     _publish(client, shop, ORDER_FLOW)
     _order(client, shop, "anna", "o-1")
-    _until(lambda: [r for r in _runs(client, shop, "thank_you") if r["status"] == "completed"])
+    until(lambda: [r for r in _runs(client, shop, "thank_you") if r["status"] == "completed"])
 
     pruned = Retention(runs=timedelta(0), tasks=timedelta(0)).prune(engine)
 
@@ -82,7 +68,7 @@ def test_a_duplicate_trigger_starts_nothing_after_its_old_run_was_pruned(
     assert _count(engine, FlowEntry) == 1  # what keeps the order from starting a run again
     _order(client, shop, "anna", "o-1")  # the shop sends the same order webhook again
     _order(client, shop, "anna", "o-2")  # events are routed in order: o-2's run means o-1's
-    [run] = _until(lambda: _runs(client, shop, "thank_you"))  # was routed, and started nothing
+    [run] = until(lambda: _runs(client, shop, "thank_you"))  # was routed, and started nothing
     assert run["trigger_key"] == "o-2"
 
 
@@ -93,16 +79,16 @@ def test_pruning_keeps_live_and_failed_runs_and_recent_history(
     _publish(client, shop, ORDER_FLOW)
     _publish(client, shop, SLOW_FLOW)
     _order(client, shop, "ben", "o-1")
-    _until(lambda: len(_runs(client, shop, "thank_you")) == 1 and _runs(client, shop, "winback"))
-    _until(lambda: _runs(client, shop, "thank_you")[0]["status"] == "completed")
+    until(lambda: len(_runs(client, shop, "thank_you")) == 1 and _runs(client, shop, "winback"))
+    until(lambda: _runs(client, shop, "thank_you")[0]["status"] == "completed")
     [waiting] = _runs(client, shop, "winback")
     with write_transaction(
         engine
     ) as conn:  # a run that failed long ago stays until someone looks at it
         conn.execute(update(FlowRun).where(FlowRun.id == waiting["id"]).values(status="failed"))
     _order(client, shop, "ben", "o-2")
-    _until(lambda: len(_runs(client, shop, "winback")) == 2)
-    _until(lambda: all(r["status"] == "completed" for r in _runs(client, shop, "thank_you")))
+    until(lambda: len(_runs(client, shop, "winback")) == 2)
+    until(lambda: all(r["status"] == "completed" for r in _runs(client, shop, "thank_you")))
 
     assert Retention().prune(engine).runs == 0  # nothing is 90 days old
     pruned = Retention(runs=timedelta(0), tasks=timedelta(days=1)).prune(engine)
@@ -135,7 +121,7 @@ def test_metrics_show_dead_letters_and_due_tasks(client: TestClient, engine: Eng
                 if line.startswith("# TYPE ")]  # fmt: skip
     assert len(families) == len(set(families))  # Prometheus rejects a family named twice
     _order(client, shop, "cleo", "o-1")
-    _until(lambda: gauge("nerve_flow_dead_letters_waiting") == 1)
+    until(lambda: gauge("nerve_flow_dead_letters_waiting") == 1)
     assert gauge("nerve_flow_tasks_due") == 0 and gauge("nerve_flow_oldest_due_seconds") == 0
 
 

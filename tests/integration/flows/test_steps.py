@@ -3,14 +3,13 @@ the path taken (the variant, for analysis), waits under the wait node."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from tests.factories import make_shop
+from tests.waiting import until
 
 FLOW = {
     "name": "welcome",
@@ -23,15 +22,6 @@ FLOW = {
         {"id": "hello", "action": "add_tag", "with": {"tag": "welcomed"}},
     ],
 }  # fmt: skip
-
-
-def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def test_splits_branches_and_waits_are_recorded_at_their_nodes(
@@ -53,7 +43,7 @@ def test_splits_branches_and_waits_are_recorded_at_their_nodes(
         return runs if len(runs) == 16 and all(r["status"] == "completed" for r in runs) else []
 
     variants = set()
-    for run in _until(completed):
+    for run in until(completed):
         steps = client.get(f"/api/v1/runs/{run['id']}", headers=headers).json()["steps"]
         taken = [(s["kind"], s["node"]) for s in steps]
         assert taken == [("entered", None), ("split", "ab"), ("branched", "vip"),

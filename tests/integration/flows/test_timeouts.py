@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from tests.factories import Shop, make_shop
 from tests.receivers import Receiver
+from tests.waiting import auth, until
 
 
 @pytest.fixture
@@ -38,13 +39,9 @@ def _order_flow(url: str, **node: Any) -> dict[str, Any]:
     }
 
 
-def _auth(shop: Shop) -> dict[str, str]:
-    return {"Authorization": f"Bearer {shop.secret_key}"}
-
-
 def _publish(client: TestClient, shop: Shop, flow: dict[str, Any]) -> None:
     response = client.post(
-        "/api/v1/flows", params={"environment": "production"}, json=flow, headers=_auth(shop)
+        "/api/v1/flows", params={"environment": "production"}, json=flow, headers=auth(shop)
     )
     assert response.status_code == 201, response.text
 
@@ -55,22 +52,12 @@ def _order(client: TestClient, shop: Shop, order: str) -> None:
     assert response.status_code == 200, response.text
 
 
-def _until(check: Callable[[], Any], seconds: float = 20, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not reached in time")
-
-
 def _the_run(client: TestClient, shop: Shop) -> dict[str, Any]:
     """The one run of the flow, with its steps and tasks."""
-    runs = _until(
-        lambda: client.get("/api/v1/flows/order_notice/runs", headers=_auth(shop)).json()["data"]
+    runs = until(
+        lambda: client.get("/api/v1/flows/order_notice/runs", headers=auth(shop)).json()["data"]
     )
-    response = client.get(f"/api/v1/runs/{runs[0]['id']}", headers=_auth(shop))
+    response = client.get(f"/api/v1/runs/{runs[0]['id']}", headers=auth(shop))
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -80,12 +67,12 @@ def _steps(run: dict[str, Any], *kinds: str) -> list[dict[str, Any]]:
 
 
 def _dead_letters(client: TestClient, shop: Shop) -> list[dict[str, Any]]:
-    return client.get("/api/v1/dead-letters", headers=_auth(shop)).json()["data"]  # type: ignore[no-any-return]
+    return client.get("/api/v1/dead-letters", headers=auth(shop)).json()["data"]  # type: ignore[no-any-return]
 
 
 def _first_outcome(client: TestClient, shop: Shop, seconds: float) -> tuple[dict[str, Any], float]:
     """The first attempt's recorded step (error or action) and when it was seen."""
-    step = _until(
+    step = until(
         lambda: _steps(_the_run(client, shop), "error", "action"), seconds=seconds, every=0.02
     )[0]
     return step, time.monotonic()
@@ -105,7 +92,7 @@ def test_a_slow_receiver_is_cut_off_at_the_timeout_retried_then_dead_lettered(
     assert first["detail"]["attempt"] == 1 and first["detail"]["will_retry"] is True
     assert "timeout" in first["detail"]["error"].lower()
 
-    [letter] = _until(lambda: _dead_letters(client, shop), seconds=15)
+    [letter] = until(lambda: _dead_letters(client, shop), seconds=15)
     assert receiver.attempts == 2  # the first try and one retry, each cut off
     assert letter["attempts"] == 2 and letter["node"] == "notify"
     assert letter["error"]["permanent"] is False
@@ -138,7 +125,7 @@ def test_a_429_answer_is_retried_and_then_delivered_with_the_same_idempotency_ke
     receiver.answers = [429]  # "too many requests": the first attempt is to be retried later
     _publish(client, shop, _order_flow(receiver.url))
     _order(client, shop, "o-1")
-    run = _until(
+    run = until(
         lambda: (run := _the_run(client, shop))["status"] == "completed" and run,
         seconds=15,
     )
@@ -160,7 +147,7 @@ def test_a_timeout_that_is_not_a_duration_is_refused_at_publish(
     response = client.post(
         "/api/v1/flows",
         json=_order_flow("http://127.0.0.1:9", timeout=timeout),
-        headers=_auth(shop),
+        headers=auth(shop),
     )
     assert response.status_code == 400, response.text
     error = response.json()["error"]
