@@ -206,6 +206,13 @@ def _pending_due(engine: Engine) -> int:
         )
 
 
+def _failed_attempts(engine: Engine) -> int:
+    """Tasks that failed at least once (retried or dead-lettered): the engine's error count."""
+    with engine.connect() as conn:
+        failed = select(func.count()).select_from(Task).where(Task.last_error.is_not(None))
+        return int(conn.scalar(failed) or 0)
+
+
 def _steps_done(engine: Engine) -> int:
     with engine.connect() as conn:
         done = select(func.count()).select_from(Task).where(Task.status == "done")
@@ -216,7 +223,7 @@ def _drain(
     url: str, engine: Engine, due: int, workers: int, budget: float, mode: str
 ) -> dict[str, Any]:
     _make_due(engine, due)
-    before = _steps_done(engine)
+    before, failed_before = _steps_done(engine), _failed_attempts(engine)
     started = time.monotonic()
     processes = [
         multiprocessing.Process(target=_drain_worker, args=(url, started + budget, mode))
@@ -235,6 +242,7 @@ def _drain(
         "seconds": round(elapsed, 2),
         "steps_per_second": round(done / elapsed, 1),
         "left": _pending_due(engine),
+        "failed": _failed_attempts(engine) - failed_before,
     }
 
 
@@ -289,7 +297,7 @@ def main() -> None:
         rows += bench_backend(backend, args.timers, args.due, workers, args.budget, receiver)
     what = "a timer, then a webhook" if receiver else "a timer"
     table = Table(title=f"flow engine: draining {args.due:,} due runs of {args.timers:,} ({what})")
-    for column in ("backend", "workers", "mode", "steps", "seconds", "steps/s", "÷ bare"):
+    for column in ("backend", "workers", "mode", "steps", "seconds", "steps/s", "÷ bare", "errors"):
         table.add_column(column, justify="right")
     bare = {
         (r["backend"], r["workers"]): r["steps_per_second"] for r in rows if r["mode"] == "bare"
@@ -300,6 +308,7 @@ def main() -> None:
             r["backend"], str(r["workers"]), r["mode"], f"{r['steps']:,}", str(r["seconds"]),
             f"{r['steps_per_second']:,}",
             f"{r['steps_per_second'] / baseline:.2f}" if baseline else "",
+            f"{r['failed'] / max(1, r['steps']):.2%}",
         )  # fmt: skip
     console.print(table)
     console.print(
