@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import structlog
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, event, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Insert
 
@@ -17,7 +17,16 @@ log = structlog.get_logger(__name__)
 
 
 def configure(engine: Engine) -> None:
-    """Nothing to set yet; kept so dialect set-up has one home."""
+    @event.listens_for(engine, "commit")
+    def _announce_on_commit(conn: Any) -> None:
+        # One NOTIFY per transaction that enqueued due-now work, sent just before it commits
+        # (PostgreSQL delivers it with the commit): one round trip, not one per task.
+        if conn.info.pop(_ANNOUNCE, False):
+            conn.connection.driver_connection.execute(f"NOTIFY {TASKS_CHANNEL}")
+
+    @event.listens_for(engine, "rollback")
+    def _forget_on_rollback(conn: Any) -> None:
+        conn.info.pop(_ANNOUNCE, None)
 
 
 def insert_ignoring_duplicates(table: Any, index_elements: list[str]) -> Insert:
@@ -79,11 +88,11 @@ def unresolved_events(conn: Connection, columns: Sequence[Any], limit: int) -> l
 
 
 TASKS_CHANNEL = "nerve_flow_tasks"
+_ANNOUNCE = "nerve_announce_tasks"
 
 
 def announce_tasks(conn: Connection) -> None:
-    # Delivered when the transaction commits; several in one transaction arrive as one.
-    conn.exec_driver_sql(f"NOTIFY {TASKS_CHANNEL}")
+    conn.info[_ANNOUNCE] = True  # sent once when the transaction commits (see configure)
 
 
 class TaskListener:

@@ -144,17 +144,33 @@ def route_events(
             .order_by(FlowRun.id)
             .with_for_update()
         ).all()
+    # Routing runs inside identity resolution: an engine bug on one event must not stop the
+    # resolution of every event behind it. One savepoint for the batch; if routing fails, the
+    # batch is routed again event by event, each in its own savepoint, and the culprit skipped.
+    try:
+        with conn.begin_nested():
+            for event_id, payload, person in events:
+                _route(conn, workspace_id, versions, event_id, payload, person, now)
+        return
+    except OperationalError:
+        raise  # the database is in trouble: retry the whole batch later
+    except Exception:
+        if len(events) == 1:
+            _routing_failed(events[0][0])
+            return
     for event_id, payload, person in events:
         try:
-            # A savepoint per event: an engine bug on one event must not stop identity
-            # resolution (this runs inside it) for every event behind it.
             with conn.begin_nested():
                 _route(conn, workspace_id, versions, event_id, payload, person, now)
         except OperationalError:
-            raise  # the database is in trouble: retry the whole batch later
+            raise
         except Exception:
-            metrics.FLOW_ENGINE_ERRORS.labels("routing").inc()
-            log.exception("flow_routing_failed", event_id=event_id)
+            _routing_failed(event_id)
+
+
+def _routing_failed(event_id: int) -> None:
+    metrics.FLOW_ENGINE_ERRORS.labels("routing").inc()
+    log.exception("flow_routing_failed", event_id=event_id)
 
 
 def _route(
