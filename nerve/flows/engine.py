@@ -1,4 +1,5 @@
-"""The durable flow engine: publish versions, start and steer runs from events, execute tasks.
+"""The durable flow engine: versions, and the transitions of runs (planned in memory, written
+with the next task). Events reach it through `routing.py`, due tasks through `executor.py`.
 
 Every transition of a run is one conditional UPDATE on its `state_version`: a timer, an event
 and a timeout racing for the same run cannot both win. Marking a task done, advancing the run
@@ -14,13 +15,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from nerve import metrics
 from nerve.db.base import new_id
-from nerve.db.dialect import announce_tasks, database_now, insert_ignoring_duplicates
-from nerve.flows.definition import FlowDefinition, InvalidFlow, Reentry, validate
+from nerve.db.dialect import announce_tasks
+from nerve.flows.definition import FlowDefinition, InvalidFlow, validate
 from nerve.flows.interpreter import (
     Act,
     AwaitEvent,
@@ -29,13 +29,8 @@ from nerve.flows.interpreter import (
     Run,
     Sleep,
     decide,
-    event_matches,
-    exit_reached,
-    trigger_key,
-    trigger_matches,
-    trigger_named,
 )
-from nerve.flows.models import Flow, FlowEntry, FlowRun, FlowStep, FlowVersion, Task
+from nerve.flows.models import Flow, FlowRun, FlowStep, FlowVersion, Task
 from nerve.identity.models import Profile
 from nerve.identity.rules import load_rules
 from nerve.profiles import service as profiles
@@ -103,13 +98,13 @@ def active_versions(conn: Connection, workspace_id: str) -> list[ActiveVersion]:
     latest = {(row.flow_id, row.environment): row.id for row in rows}
     active = []
     for (flow_id, environment), version_id in latest.items():
-        definition = _loadable(conn, version_id)
+        definition = loadable(conn, version_id)
         if definition is not None:
             active.append(ActiveVersion(flow_id, version_id, environment, definition))
     return active
 
 
-def _loadable(conn: Connection, version_id: str) -> FlowDefinition | None:
+def loadable(conn: Connection, version_id: str) -> FlowDefinition | None:
     """The version's definition, or None (logged) if it no longer validates — say, stored by
     an older Nerve. One broken flow must not stop events reaching the others."""
     try:
@@ -118,98 +113,6 @@ def _loadable(conn: Connection, version_id: str) -> FlowDefinition | None:
         metrics.FLOW_ENGINE_ERRORS.labels("version").inc()
         log.error("flow_version_unloadable", version_id=version_id, problems=exc.problems)
         return None
-
-
-# --- events -----------------------------------------------------------------------------------
-
-
-def route_events(
-    conn: Connection, workspace_id: str, events: list[tuple[int, dict[str, Any], str]]
-) -> None:
-    """Let newly attached events (id, payload, person id) start, steer or end runs."""
-    versions = active_versions(conn, workspace_id)
-    if not versions:
-        return
-    now = database_now(conn)
-    # Lock every live run of these people up front, in id order (see lock_runs).
-    people = {person for _, _, person in events}
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            select(FlowRun.id)
-            .where(
-                FlowRun.workspace_id == workspace_id,
-                or_(*(_person(p) for p in people)),
-                FlowRun.status.in_(LIVE),
-            )
-            .order_by(FlowRun.id)
-            .with_for_update()
-        ).all()
-    # Routing runs inside identity resolution: an engine bug on one event must not stop the
-    # resolution of every event behind it. One savepoint for the batch; if routing fails, the
-    # batch is routed again event by event, each in its own savepoint, and the culprit skipped.
-    try:
-        with conn.begin_nested():
-            for event_id, payload, person in events:
-                _route(conn, workspace_id, versions, event_id, payload, person, now)
-        return
-    except OperationalError:
-        raise  # the database is in trouble: retry the whole batch later
-    except Exception:
-        if len(events) == 1:
-            _routing_failed(events[0][0])
-            return
-    for event_id, payload, person in events:
-        try:
-            with conn.begin_nested():
-                _route(conn, workspace_id, versions, event_id, payload, person, now)
-        except OperationalError:
-            raise
-        except Exception:
-            _routing_failed(event_id)
-
-
-def _routing_failed(event_id: int) -> None:
-    metrics.FLOW_ENGINE_ERRORS.labels("routing").inc()
-    log.exception("flow_routing_failed", event_id=event_id)
-
-
-def _route(
-    conn: Connection,
-    workspace_id: str,
-    versions: list[ActiveVersion],
-    event_id: int,
-    payload: dict[str, Any],
-    person: str,
-    now: datetime,
-) -> None:
-    # Read per event: a run started or moved by an earlier event of this batch counts.
-    for run in _live_runs(conn, workspace_id, person):
-        _steer(conn, run, payload, now)
-    for version in versions:
-        flow = version.definition
-        if trigger_named(flow, payload) and trigger_matches(
-            flow, payload, person_of(conn, flow, workspace_id, person)
-        ):
-            _maybe_start(conn, workspace_id, version, person, payload, event_id, now)
-
-
-def _person(person: str) -> Any:
-    """Every profile id of a person: runs and entries made before a merge still belong to them."""
-    return or_(
-        FlowRun.profile_id == person,
-        FlowRun.profile_id.in_(select(Profile.id).where(Profile.cluster_id == person)),
-    )
-
-
-def _live_runs(conn: Connection, workspace_id: str, person: str) -> list[Any]:
-    query = (
-        select(FlowRun)
-        .where(FlowRun.workspace_id == workspace_id, _person(person), FlowRun.status.in_(LIVE))
-        .order_by(FlowRun.id)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()  # runs before tasks: see lock_runs
-    return list(conn.execute(query).all())
 
 
 def lock_runs(conn: Connection, run_ids: list[str]) -> list[Any]:
@@ -225,7 +128,7 @@ def lock_runs(conn: Connection, run_ids: list[str]) -> list[Any]:
     return list(conn.execute(query).all())
 
 
-def _as_run(row: Any, profile: dict[str, Any] | None = None) -> Run:
+def as_run(row: Any, profile: dict[str, Any] | None = None) -> Run:
     state = row.state or {}
     return Run(
         row.id, row.profile_id, state.get("trigger", {}), profile or {}, state.get("data", {})
@@ -243,112 +146,6 @@ def person_of(
     if root is None:
         return {}  # erased meanwhile
     return profiles.person(conn, workspace_id, root, load_rules(conn, workspace_id))
-
-
-def _steer(conn: Connection, row: Any, payload: dict[str, Any], now: datetime) -> None:
-    flow = _loadable(conn, row.version_id)
-    if flow is None:
-        return
-    run = _as_run(row, person_of(conn, flow, row.workspace_id, row.profile_id))
-    left, goal = exit_reached(flow, run, payload)
-    if left:
-        outcome = "goal" if goal else "exited"
-        if _finish(conn, row, row.state_version, "exited", outcome, now):
-            record(conn, row, row.node, "exited", {"event": payload.get("event"), "goal": goal})
-        return
-    waiting = row.waiting_for
-    if (
-        row.status == "waiting"
-        and waiting
-        and payload.get("event") == waiting["event"]
-        and event_matches(waiting.get("where"), run, payload)
-        and transition(conn, row, row.state_version, waiting["on_event"], now)
-    ):
-        record(conn, row, waiting["node"], "event_arrived", {"event": payload.get("event")})
-
-
-def _entry_key(flow: FlowDefinition, payload: dict[str, Any]) -> str:
-    policy = flow.trigger.reentry
-    if policy == "always":
-        return str(payload.get("messageId"))
-    if policy == "once_per_key":
-        return trigger_key(flow, payload)
-    return ""
-
-
-def _maybe_start(
-    conn: Connection,
-    workspace_id: str,
-    version: ActiveVersion,
-    person: str,
-    payload: dict[str, Any],
-    event_id: int,
-    now: datetime,
-) -> None:
-    flow = version.definition
-    run_id = new_id("run")
-    key = _entry_key(flow, payload)
-    entry = {"flow_id": version.flow_id, "environment": version.environment, "profile_id": person}
-    # An entry made under a profile that has since merged into this person counts too. Safe to
-    # check then insert: route_events runs under the identity-graph lock.
-    earlier = conn.execute(
-        select(FlowEntry.entered_at).where(
-            FlowEntry.flow_id == version.flow_id,
-            FlowEntry.environment == version.environment,
-            FlowEntry.entry_key == key,
-            FlowEntry.profile_id != person,
-            FlowEntry.profile_id.in_(select(Profile.id).where(Profile.cluster_id == person)),
-        )
-    ).first()
-    if earlier is not None and not (
-        isinstance(flow.trigger.reentry, Reentry)
-        and earlier.entered_at <= now - timedelta(days=flow.trigger.reentry.every_days)
-    ):
-        return
-    # RETURNING, not rowcount: SQLAlchemy reports -1 for this INSERT on PostgreSQL.
-    inserted = (
-        conn.execute(
-            insert_ignoring_duplicates(
-                conn.dialect,
-                FlowEntry.__table__,
-                ["flow_id", "environment", "profile_id", "entry_key"],
-            )
-            .values(
-                **entry, entry_key=key, workspace_id=workspace_id, run_id=run_id, entered_at=now
-            )
-            .returning(FlowEntry.run_id)
-        ).first()
-        is not None
-    )
-    if not inserted and isinstance(flow.trigger.reentry, Reentry):
-        # Once per N days: take the entry over only if the last one is old enough.
-        inserted = (
-            conn.execute(
-                update(FlowEntry)
-                .where(
-                    *(getattr(FlowEntry, k) == v for k, v in entry.items()),
-                    FlowEntry.entry_key == key,
-                    FlowEntry.entered_at <= now - timedelta(days=flow.trigger.reentry.every_days),
-                )
-                .values(entered_at=now, run_id=run_id)
-            ).rowcount
-            == 1
-        )
-    if not inserted:
-        return
-    # Decided in memory and written at once: a start is five statements, whatever the flow.
-    new = SimpleNamespace(
-        id=run_id, workspace_id=workspace_id, flow_id=version.flow_id,
-        version_id=version.version_id, environment=version.environment, profile_id=person,
-        trigger_key=trigger_key(flow, payload)[:255], status="active", node=flow.nodes[0].id,
-        state_version=0, waiting_for=None, outcome=None, started_at=now, ended_at=None,
-        state={"trigger": payload, "profile": {}, "data": {"event_id": event_id}},
-    )  # fmt: skip
-    first = plan(flow, new, 0, flow.nodes[0].id, now, person_of(conn, flow, workspace_id, person))
-    first.steps.insert(0, step_row(new, None, "entered", {"event_id": event_id, "key": key}))
-    conn.execute(insert(FlowRun).values(**(vars(new) | first.values | {"state_version": 1})))
-    metrics.FLOW_RUNS.labels("started").inc()
-    _enqueue(conn, [first])
 
 
 # --- transitions -----------------------------------------------------------------------------
@@ -394,7 +191,7 @@ def plan(
 ) -> Plan:
     """Where the run goes from `node`, and the task that continues it. `profile`: the person
     as `person_of` reads it (it is not stored with the run)."""
-    run = _as_run(row, profile)
+    run = as_run(row, profile)
     decision: Decision = decide(flow, run, node, now)
     state = {"trigger": run.trigger, "data": run.data}
     passed = [
@@ -452,10 +249,10 @@ def _written(conn: Connection, plans: list[Plan]) -> None:
         .where(Task.run_id.in_([p.run_id for p in plans]), Task.status == "pending")
         .values(status="cancelled")
     )
-    _enqueue(conn, plans)
+    enqueue(conn, plans)
 
 
-def _enqueue(conn: Connection, plans: list[Plan]) -> None:
+def enqueue(conn: Connection, plans: list[Plan]) -> None:
     tasks = [p.task for p in plans if p.task is not None]
     if tasks:
         conn.execute(insert(Task), tasks)
@@ -511,7 +308,7 @@ def transition(conn: Connection, row: Any, expected: int, node: str, now: dateti
     return apply(conn, plan(flow, row, expected, node, now, profile))
 
 
-def _finish(
+def finish(
     conn: Connection, row: Any, expected: int, status: str, outcome: str, now: datetime
 ) -> bool:
     return apply(conn, finish_plan(row, expected, status, outcome, now))

@@ -17,7 +17,7 @@ from nerve.db.dialect import unresolved_events
 from nerve.db.engine import write_transaction
 from nerve.db.locks import transaction_lock
 from nerve.events.models import Event
-from nerve.flows import engine as flows
+from nerve.flows import routing as flows
 from nerve.identity.extract import Ident, alias_previous, identifiers
 from nerve.identity.graph import Graph
 from nerve.identity.rules import load_rules

@@ -10,7 +10,8 @@ from sqlalchemy import Engine, select, update
 
 from nerve.db.dialect import database_now
 from nerve.db.engine import write_transaction
-from nerve.flows import engine as flows
+from nerve.flows import engine as flow_engine
+from nerve.flows import routing
 from nerve.flows.definition import validate
 from nerve.flows.executor import Executor
 from nerve.flows.models import FlowRun, FlowStep, Task
@@ -41,7 +42,7 @@ def _race(engine: Engine, executor: Executor, workspace_id: str, n: int) -> str:
     """One run waiting for an event whose timeout is due now; deliver both at once."""
     person = f"prf_race_{n}"
     with write_transaction(engine) as conn:
-        flows.route_events(conn, workspace_id, [(n, _event("Product Added"), person)])
+        routing.route_events(conn, workspace_id, [(n, _event("Product Added"), person)])
         run_id = conn.scalar(select(FlowRun.id).where(FlowRun.profile_id == person))
         assert run_id is not None
         conn.execute(update(Task).where(Task.run_id == run_id).values(due_at=database_now(conn)))
@@ -50,7 +51,7 @@ def _race(engine: Engine, executor: Executor, workspace_id: str, n: int) -> str:
     def deliver_event() -> None:
         barrier.wait()
         with write_transaction(engine) as conn:
-            flows.route_events(
+            routing.route_events(
                 conn, workspace_id, [(10_000 + n, _event("Checkout Started"), person)]
             )
 
@@ -70,7 +71,7 @@ def _race(engine: Engine, executor: Executor, workspace_id: str, n: int) -> str:
 def test_event_and_timeout_at_the_same_instant_take_exactly_one_path(engine: Engine) -> None:
     shop = make_shop(engine, kinds=("web",))
     with write_transaction(engine) as conn:
-        flows.publish(conn, shop.workspace_id, validate(FLOW), "production")
+        flow_engine.publish(conn, shop.workspace_id, validate(FLOW), "production")
     executor = Executor(engine, "race-worker")
     seen = set()
     for n in range(1000):
