@@ -13,9 +13,7 @@ import argparse
 import re
 import statistics
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,31 +22,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import httpx
 import orjson
 import yaml
+from loopback_receiver import LoopbackReceiver
 from rich.console import Console
 from tracking_server import nerve_cli, running_server, throwaway_database
 
 console = Console()
-
-
-class _Receiver:
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.arrived.setdefault(body["trigger"]["properties"]["n"], time.monotonic())
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -82,14 +60,15 @@ def _stage_means(exposition: str) -> dict[str, float]:
 
 
 def measure(backend: str, events: int, rate: float) -> dict[str, Any]:
-    receiver = _Receiver()
+    arrived: dict[str, float] = {}
+    receiver = LoopbackReceiver(
+        lambda body, at: arrived.setdefault(body["trigger"]["properties"]["n"], at)
+    )
     with throwaway_database(backend) as database:
         flow = {
             "name": "latency",
             "trigger": {"event": "Checkout Started", "reentry": "always"},
-            "nodes": [
-                {"id": "notify", "action": "webhook", "with": {"url": f"{receiver.url}/hook"}}
-            ],
+            "nodes": [{"id": "notify", "action": "webhook", "with": {"url": receiver.url}}],
         }
         path = database.workdir / "flow.yaml"
         path.write_text(yaml.safe_dump(flow))
@@ -109,12 +88,11 @@ def measure(backend: str, events: int, rate: float) -> dict[str, Any]:
                 acked.append((time.monotonic() - sent[key]) * 1000)
                 time.sleep(max(0.0, sent[key] + 1 / rate - time.monotonic()))
             deadline = time.monotonic() + 30
-            while len(receiver.arrived) < events and time.monotonic() < deadline:
+            while len(arrived) < events and time.monotonic() < deadline:
                 time.sleep(0.05)
             stages = _stage_means(client.get(f"{server.base_url}/metrics").text)
-    receiver.server.shutdown()
-    receiver.server.server_close()
-    latencies = [(receiver.arrived[k] - sent[k]) * 1000 for k in sent if k in receiver.arrived]
+    receiver.close()
+    latencies = [(arrived[k] - sent[k]) * 1000 for k in sent if k in arrived]
     return {
         "backend": backend, "events": events, "rate": rate, "delivered": len(latencies),
         "p50_ms": round(statistics.median(latencies), 1),

@@ -18,16 +18,15 @@ import argparse
 import asyncio
 import multiprocessing
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from loopback_receiver import LoopbackReceiver
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -53,27 +52,6 @@ def _timer_flow(receiver: str | None) -> dict[str, Any]:
         nodes.append({"id": "notify", "action": "webhook", "with": {"url": receiver}})
     return {"name": "bench_timers", "trigger": {"event": "Bench Started", "reentry": "always"},
             "nodes": nodes}  # fmt: skip
-
-
-class _Receiver:
-    """A loopback webhook receiver answering 200 to everything."""
-
-    def __init__(self) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 _CHUNK = 20_000
@@ -290,7 +268,7 @@ def main() -> None:
         "--action", action="store_true", help="each timer is followed by a webhook to loopback"
     )
     args = parser.parse_args()
-    receiver = _Receiver().url if args.action else None
+    receiver = LoopbackReceiver().url if args.action else None
     rows = []
     for backend in args.backends.split(","):
         workers = [int(w) for w in args.workers.split(",")]

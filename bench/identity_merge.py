@@ -92,7 +92,7 @@ def _one_merge(
         )
     backlog_started = time.perf_counter()
     while resolve_pending(engine, opts.batch):
-        pass
+        pass  # resolve the whole backlog, batch after batch
     backlog_seconds = time.perf_counter() - backlog_started
     at = first + timedelta(seconds=opts.events + 60)
     inserter.insert([(builder.identify(user_id, anonymous_id, email, at), "web")])
@@ -145,7 +145,7 @@ def _known_customers(
             for user_id, email in fresh
         )
         while resolve_pending(engine):
-            pass
+            pass  # until nothing is left unresolved
     return known + fresh
 
 

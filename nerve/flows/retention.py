@@ -39,10 +39,13 @@ class Retention:
         """Delete runs that ended longer ago than `runs` (with their steps and tasks), and
         finished tasks created longer ago than `tasks`."""
         pruned = Pruned()
-        while _prune_runs(engine, self.runs, pruned) == _BATCH:
-            pass
-        while _prune_tasks(engine, self.tasks, pruned) == _BATCH:
-            pass
+        # Batch after batch until one comes back short: nothing older is left.
+        more = True
+        while more:
+            more = _prune_runs(engine, self.runs, pruned) == _BATCH
+        more = True
+        while more:
+            more = _prune_tasks(engine, self.tasks, pruned) == _BATCH
         return pruned
 
 

@@ -67,7 +67,7 @@ class NerveProcess:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
-                pass
+                pass  # not listening yet: ask again
             time.sleep(0.1)
         raise AssertionError("nerve serve did not become healthy")
 

@@ -81,7 +81,9 @@ def test_a_replay_in_the_api_wakes_a_worker_on_another_process_at_once(
     """LISTEN/NOTIFY: work made due by one process (here a dead-letter replay in the API)
     wakes the workers elsewhere at once; their own polling is set to 30 s."""
     if "postgresql" not in nerve.env["NERVE_DATABASE_URL"]:
-        pytest.skip("one process does all the work on SQLite")
+        # LISTEN/NOTIFY exists only on PostgreSQL; on SQLite one process does all the work and
+        # wakes its own worker (covered by every other flow test).
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite runs one process")
     receiver = Receiver()
     receiver.fail_with = 422  # refused: dead-lettered at the first attempt
     nerve.env |= {"NERVE_EMBEDDED_WORKER": "false", "NERVE_FLOW_POLL_SECONDS": "30"}
