@@ -130,7 +130,7 @@ def sources_create(
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="admin, marketer or viewer")] = "admin",
+    role: Annotated[str, typer.Option(help="admin, builder, analyst or staff")] = "admin",
     workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE,
     as_json: JsonFlag = False,
 ) -> None:

@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from nerve.db.base import Base, created_at_column
 
-ROLES = ("admin", "marketer", "viewer")
-
 
 class ApiKey(Base):
     __tablename__ = "api_keys"

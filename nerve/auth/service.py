@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
 
-from nerve.auth.models import ROLES, ApiKey
+from nerve.auth.models import ApiKey
+from nerve.auth.roles import ROLES
 from nerve.db.base import new_id
 from nerve.errors import InvalidInput, Unauthorized
 

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from nerve.auth.api import CurrentKey
+from nerve.auth.api import requires
+from nerve.auth.roles import Permission
+from nerve.auth.service import Principal
 from nerve.db.session import Db
 from nerve.events import service
 from nerve.events.schemas import EventPage
@@ -18,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 @router.get("/events", response_model=EventPage)
 def list_events(
     db: Db,
-    key: CurrentKey,
+    key: Annotated[Principal, requires(Permission.EVENTS_READ)],
     source: Annotated[str | None, Query(description="Source id or name")] = None,
     type: Annotated[
         Literal["identify", "track", "page", "screen", "group", "alias"] | None, Query()

@@ -6,7 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
-from nerve.auth.api import CurrentKey
+from nerve.auth.api import PUBLIC, requires
+from nerve.auth.roles import Permission
+from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
 from nerve.errors import InvalidInput
 from nerve.flows import engine, service, simulate
@@ -15,21 +17,23 @@ from nerve.flows.definition import FlowDefinition, InvalidFlow, json_schema, val
 router = APIRouter(prefix="/api/v1", tags=["flows"])
 
 
-@router.get("/flows/schema")
+@router.get("/flows/schema", openapi_extra=PUBLIC)
 def flow_schema() -> dict[str, Any]:
     """The JSON Schema every flow definition is validated against."""
     return json_schema()
 
 
 @router.get("/flows")
-def list_flows(db: Db, key: CurrentKey) -> dict[str, Any]:
+def list_flows(
+    db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)]
+) -> dict[str, Any]:
     return {"data": service.list_flows(db, key.workspace_id)}
 
 
 @router.post("/flows", status_code=201)
 def publish_flow(
     db: WriteDb,
-    key: CurrentKey,
+    key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
     definition: Annotated[
         dict[str, Any], Body(description="A flow definition (see /flows/schema)")
     ],
@@ -49,7 +53,7 @@ def _validated(definition: dict[str, Any]) -> FlowDefinition:
 
 @router.post("/flows/test")
 def test_flow(
-    key: CurrentKey,
+    key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
     flow: Annotated[dict[str, Any], Body(description="A draft flow definition")],
     events: Annotated[
         list[dict[str, Any]], Body(description="Scripted events, each with a `timestamp`")
@@ -65,14 +69,16 @@ def test_flow(
 
 
 @router.get("/flows/{flow_id}/versions")
-def list_versions(db: Db, key: CurrentKey, flow_id: str) -> dict[str, Any]:
+def list_versions(
+    db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)], flow_id: str
+) -> dict[str, Any]:
     return {"data": service.list_versions(db, key.workspace_id, flow_id)}
 
 
 @router.get("/flows/{flow_id}/runs")
 def list_runs(
     db: Db,
-    key: CurrentKey,
+    key: Annotated[Principal, requires(Permission.FLOWS_READ)],
     flow_id: str,
     status: Literal["active", "waiting", "completed", "exited", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -81,15 +87,25 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}")
-def get_run(db: Db, key: CurrentKey, run_id: str) -> dict[str, Any]:
+def get_run(
+    db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)], run_id: str
+) -> dict[str, Any]:
     return service.get_run(db, key.workspace_id, run_id)
 
 
 @router.get("/dead-letters")
-def list_dead_letters(db: Db, key: CurrentKey, include_replayed: bool = False) -> dict[str, Any]:
+def list_dead_letters(
+    db: Db,
+    key: Annotated[Principal, requires(Permission.FLOWS_READ)],
+    include_replayed: bool = False,
+) -> dict[str, Any]:
     return {"data": service.list_dead_letters(db, key.workspace_id, include_replayed)}
 
 
 @router.post("/dead-letters/{dead_letter_id}/replay")
-def replay_dead_letter(db: WriteDb, key: CurrentKey, dead_letter_id: str) -> dict[str, Any]:
+def replay_dead_letter(
+    db: WriteDb,
+    key: Annotated[Principal, requires(Permission.DEAD_LETTERS_REPLAY)],
+    dead_letter_id: str,
+) -> dict[str, Any]:
     return service.replay(db, key.workspace_id, dead_letter_id)

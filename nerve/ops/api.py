@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from nerve.auth.api import PUBLIC
 from nerve.db.session import Db
 from nerve.errors import Unavailable
 from nerve.flows import backlog
@@ -23,7 +24,7 @@ def _database_ok(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
-@router.get("/healthz")
+@router.get("/healthz", openapi_extra=PUBLIC)
 async def healthz(request: Request) -> dict[str, str]:
     try:
         await run_in_threadpool(_database_ok, request.app.state.engine)

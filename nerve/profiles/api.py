@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from nerve.auth.api import CurrentKey
+from nerve.auth.api import requires
+from nerve.auth.roles import Permission
+from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
 from nerve.identity.rules import load_rules
 from nerve.profiles import gdpr, service
@@ -24,7 +26,7 @@ router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 @router.get("", response_model=Person)
 def lookup_profile(
     db: Db,
-    key: CurrentKey,
+    key: Annotated[Principal, requires(Permission.PROFILES_READ)],
     identifier: Annotated[str, Query(description="TYPE:VALUE, e.g. email:anna@example.com")],
 ) -> dict[str, Any]:
     rules = load_rules(db, key.workspace_id)
@@ -34,7 +36,9 @@ def lookup_profile(
 
 
 @router.get("/{profile_id}", response_model=Person)
-def get_profile(db: Db, key: CurrentKey, profile_id: str) -> dict[str, Any]:
+def get_profile(
+    db: Db, key: Annotated[Principal, requires(Permission.PROFILES_READ)], profile_id: str
+) -> dict[str, Any]:
     root = service.resolve_root(db, key.workspace_id, profile_id)
     return service.person(db, key.workspace_id, root, load_rules(db, key.workspace_id))
 
@@ -42,7 +46,7 @@ def get_profile(db: Db, key: CurrentKey, profile_id: str) -> dict[str, Any]:
 @router.get("/{profile_id}/timeline", response_model=TimelinePage)
 def get_timeline(
     db: Db,
-    key: CurrentKey,
+    key: Annotated[Principal, requires(Permission.PROFILES_READ)],
     profile_id: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
@@ -54,7 +58,9 @@ def get_timeline(
 
 
 @router.get("/{profile_id}/merges")
-def get_merges(db: Db, key: CurrentKey, profile_id: str) -> dict[str, Any]:
+def get_merges(
+    db: Db, key: Annotated[Principal, requires(Permission.PROFILES_READ)], profile_id: str
+) -> dict[str, Any]:
     root = service.resolve_root(db, key.workspace_id, profile_id)
     return {"data": service.merges(db, key.workspace_id, root)}
 
@@ -65,20 +71,27 @@ class UnmergeRequest(BaseModel):
 
 @router.post("/{profile_id}/unmerge")
 def unmerge_profile(
-    db: WriteDb, key: CurrentKey, profile_id: str, body: UnmergeRequest | None = None
+    db: WriteDb,
+    key: Annotated[Principal, requires(Permission.PROFILES_UNMERGE)],
+    profile_id: str,
+    body: UnmergeRequest | None = None,
 ) -> dict[str, Any]:
     merge_id = body.merge_id if body else None
     return service.unmerge(db, key.workspace_id, profile_id, merge_id)
 
 
 @router.get("/{profile_id}/export")
-def export_profile(db: Db, key: CurrentKey, profile_id: str) -> dict[str, Any]:
+def export_profile(
+    db: Db, key: Annotated[Principal, requires(Permission.PROFILES_EXPORT)], profile_id: str
+) -> dict[str, Any]:
     root = service.resolve_root(db, key.workspace_id, profile_id)
     return gdpr.export(db, key.workspace_id, root, load_rules(db, key.workspace_id))
 
 
 @router.delete("/{profile_id}", status_code=204)
-def erase_profile(db: WriteDb, key: CurrentKey, profile_id: str) -> Response:
+def erase_profile(
+    db: WriteDb, key: Annotated[Principal, requires(Permission.PROFILES_ERASE)], profile_id: str
+) -> Response:
     root = service.resolve_root(db, key.workspace_id, profile_id)
     gdpr.erase(db, key.workspace_id, root, actor=key.key_id)
     return Response(status_code=204)

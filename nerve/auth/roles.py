@@ -1,0 +1,68 @@
+"""Roles and what each may do: the one table every admin route and CLI command is checked
+against.
+
+The roles follow how a shop team works (the RACI of the automation guide): the owner of the
+system (`admin`: keys, rules, secrets, erasure), the people who build automations (`builder`:
+flows, later templates, segments, slots), those who read and report (`analyst`: read only), and
+the store staff on a tablet (`staff`: look a customer up, later their cart — nothing else).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from nerve.errors import Forbidden
+
+
+class Permission(StrEnum):
+    """One thing a route or command does. Named `<resource>:<verb>`; a route states exactly one."""
+
+    EVENTS_READ = "events:read"
+    PROFILES_READ = "profiles:read"
+    PROFILES_UNMERGE = "profiles:unmerge"
+    PROFILES_EXPORT = "profiles:export"
+    PROFILES_ERASE = "profiles:erase"
+    IDENTITY_RULES_READ = "identity_rules:read"
+    IDENTITY_RULES_WRITE = "identity_rules:write"
+    FLOWS_READ = "flows:read"
+    FLOWS_WRITE = "flows:write"
+    DEAD_LETTERS_REPLAY = "dead_letters:replay"
+    SOURCES_READ = "sources:read"
+    SOURCES_WRITE = "sources:write"
+    KEYS_MANAGE = "keys:manage"
+
+
+ADMIN, BUILDER, ANALYST, STAFF = "admin", "builder", "analyst", "staff"
+
+_READ = {
+    Permission.EVENTS_READ,
+    Permission.PROFILES_READ,
+    Permission.IDENTITY_RULES_READ,
+    Permission.FLOWS_READ,
+    Permission.SOURCES_READ,
+}
+
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    ADMIN: frozenset(Permission),
+    BUILDER: frozenset(_READ | {Permission.FLOWS_WRITE, Permission.DEAD_LETTERS_REPLAY}),
+    ANALYST: frozenset(_READ),
+    STAFF: frozenset({Permission.PROFILES_READ}),
+}
+ROLES = tuple(ROLE_PERMISSIONS)
+
+
+def allowed(role: str, permission: Permission | str) -> bool:
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def roles_with(permission: Permission | str) -> list[str]:
+    return [role for role, granted in ROLE_PERMISSIONS.items() if permission in granted]
+
+
+def authorize(role: str, permission: Permission | str) -> None:
+    """Raise Forbidden unless `role` grants `permission`."""
+    if not allowed(role, permission):
+        raise Forbidden(
+            f"the {role} role may not do this ({permission})",
+            details={"permission": str(permission), "roles": roles_with(permission)},
+        )
