@@ -23,7 +23,7 @@ from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.ops import api as ops_api
 from nerve.profiles import api as profiles_api
-from nerve.runtime import open_runtime
+from nerve.services import provide_services
 from nerve.settings import Settings, get_settings
 from nerve.tracking import api as tracking_api
 from nerve.tracking.normalize import Limits
@@ -36,17 +36,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_runtime(settings) as runtime:
-            writer = EventWriter(runtime.engine, settings.max_commit_events)
+        with provide_services(settings) as services:
+            writer = EventWriter(services.engine, settings.max_commit_events)
             app.state.settings = settings
-            app.state.engine = runtime.engine
+            app.state.services = services
+            app.state.engine = services.engine
             app.state.event_writer = writer
-            app.state.write_keys = WriteKeys(runtime.engine)
+            app.state.write_keys = WriteKeys(services.engine)
             app.state.limits = Limits(
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
-            identity = IdentityWorker(runtime.engine)
-            flows = FlowWorker.configured(runtime.engine, settings)
+            identity = IdentityWorker(services.engine)
+            flows = FlowWorker.configured(services.engine, settings)
             writer.start()
             if settings.embedded_worker:
                 writer.on_commit(identity.wake)

@@ -1,8 +1,10 @@
-"""The `nerve` command line. Each command opens a runtime and calls a service."""
+"""The `nerve` command line. Each command opens the services, authorizes, and calls a service."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -10,12 +12,15 @@ from typing import Annotated, Any, NoReturn
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy import Connection
 
 from nerve.auth import service as auth_service
+from nerve.auth.roles import ADMIN, Permission, authorize
+from nerve.auth.service import Principal
 from nerve.db import migrate
-from nerve.db.engine import make_engine, write_transaction
+from nerve.db.engine import make_engine
 from nerve.errors import InvalidInput, NerveError
-from nerve.runtime import open_runtime
+from nerve.services import provide_services
 from nerve.settings import get_settings
 from nerve.workspaces import service as workspace_service
 
@@ -57,6 +62,29 @@ def _fail(error: NerveError, as_json: bool = False) -> NoReturn:
     if error.details is not None:
         err_console.print(error.details)
     raise typer.Exit(code=1)
+
+
+@contextmanager
+def _session(
+    permission: Permission, workspace: str, as_json: bool, *, write: bool = True
+) -> Iterator[tuple[Connection, Principal]]:
+    """One transaction for one command, as a principal allowed `permission`; a NerveError
+    anywhere inside ends the command in the contract's error shape.
+
+    The principal is the key in NERVE_API_KEY when set (its role applies, its workspace is
+    used); otherwise the operator, who can reach the database and so is admin."""
+    try:
+        with provide_services() as services, services.write() if write else services.read() as conn:
+            key = services.settings.api_key.get_secret_value()
+            if key:
+                principal = auth_service.verify_key(conn, key)
+            else:
+                workspace_id = workspace_service.ensure_workspace(conn, workspace)
+                principal = Principal(key_id="operator", workspace_id=workspace_id, role=ADMIN)
+            authorize(principal.role, permission)
+            yield conn, principal
+    except NerveError as exc:
+        _fail(exc, as_json)
 
 
 @app.command()
@@ -114,13 +142,8 @@ def sources_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a source and print its write key."""
-    with open_runtime() as runtime:
-        try:
-            with write_transaction(runtime.engine) as conn:
-                workspace_id = workspace_service.ensure_workspace(conn, workspace)
-                source = workspace_service.create_source(conn, workspace_id, name, kind)
-        except NerveError as exc:
-            _fail(exc)
+    with _session(Permission.SOURCES_WRITE, workspace, as_json) as (conn, principal):
+        source = workspace_service.create_source(conn, principal.workspace_id, name, kind)
     _emit(
         as_json,
         {"id": source.id, "name": source.name, "kind": source.kind, "write_key": source.write_key},
@@ -135,13 +158,8 @@ def keys_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Create a secret API key; it is shown once."""
-    with open_runtime() as runtime:
-        try:
-            with write_transaction(runtime.engine) as conn:
-                workspace_id = workspace_service.ensure_workspace(conn, workspace)
-                key = auth_service.create_key(conn, workspace_id, role)
-        except NerveError as exc:
-            _fail(exc)
+    with _session(Permission.KEYS_MANAGE, workspace, as_json) as (conn, principal):
+        key = auth_service.create_key(conn, principal.workspace_id, role)
     _emit(
         as_json,
         {"id": key.id, "role": key.role, "secret_key": key.secret_key},
@@ -204,9 +222,8 @@ def flows_apply(
     if env not in flow_engine.ENVIRONMENTS:
         _fail(InvalidInput(f"--env must be staging or production, not {env!r}"), as_json)
     flow = _read_flow(file, as_json)
-    with open_runtime() as runtime, write_transaction(runtime.engine) as conn:
-        workspace_id = workspace_service.ensure_workspace(conn, workspace)
-        published = flow_engine.publish(conn, workspace_id, flow, env)
+    with _session(Permission.FLOWS_WRITE, workspace, as_json) as (conn, principal):
+        published = flow_engine.publish(conn, principal.workspace_id, flow, env)
     _emit(
         as_json,
         published,
@@ -247,6 +264,7 @@ def flows_prune(
             min=0, help="Delete runs that ended longer ago (default NERVE_FLOW_RUN_RETENTION_DAYS)."
         ),
     ] = None,
+    workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE,
     as_json: JsonFlag = False,
 ) -> None:
     """Delete ended runs with their history, and finished tasks (workers do it every 10 min)."""
@@ -257,8 +275,10 @@ def flows_prune(
     retention = Retention(
         runs=timedelta(days=days), tasks=timedelta(days=settings.flow_task_retention_days)
     )
-    with open_runtime() as runtime:
-        pruned = retention.prune(runtime.engine)
+    with _session(Permission.FLOWS_WRITE, workspace, as_json, write=False):
+        pass  # authorized; pruning runs its own short transactions
+    with provide_services() as services:
+        pruned = retention.prune(services.engine)
     _emit(
         as_json,
         vars(pruned),
@@ -273,9 +293,8 @@ def dlq_list(
     """Dead letters not yet replayed."""
     from nerve.flows import service as flow_service
 
-    with open_runtime() as runtime, runtime.engine.connect() as conn:
-        workspace_id = workspace_service.ensure_workspace(conn, workspace)
-        letters = flow_service.list_dead_letters(conn, workspace_id)
+    with _session(Permission.FLOWS_READ, workspace, as_json, write=False) as (conn, principal):
+        letters = flow_service.list_dead_letters(conn, principal.workspace_id)
     if as_json:
         typer.echo(json.dumps({"data": letters}, default=str))
         return
@@ -295,13 +314,8 @@ def dlq_replay(
     """Run a dead-lettered step again, with its original idempotency key."""
     from nerve.flows import service as flow_service
 
-    with open_runtime() as runtime:
-        try:
-            with write_transaction(runtime.engine) as conn:
-                workspace_id = workspace_service.ensure_workspace(conn, workspace)
-                result = flow_service.replay(conn, workspace_id, dead_letter_id)
-        except NerveError as exc:
-            _fail(exc)
+    with _session(Permission.DEAD_LETTERS_REPLAY, workspace, as_json) as (conn, principal):
+        result = flow_service.replay(conn, principal.workspace_id, dead_letter_id)
     _emit(as_json, result, f"replaying {dead_letter_id}: task {result['task_id']} is due now")
 
 

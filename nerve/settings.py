@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     flow_run_retention_days: float = Field(default=90, gt=0)
     # Finished tasks of live runs (their steps keep the history).
     flow_task_retention_days: float = Field(default=1, gt=0)
+
+    # The CLI acts with this secret key's role and workspace; unset, the CLI is the operator
+    # (who can reach the database, and so is admin).
+    api_key: SecretStr = SecretStr("")
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -10,24 +10,24 @@ import structlog
 from nerve.flows.worker import FlowWorker
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
-from nerve.runtime import open_runtime
+from nerve.services import provide_services
 from nerve.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
 async def _run(settings: Settings) -> None:
-    with open_runtime(settings) as runtime:
-        identity = IdentityWorker(runtime.engine)
+    with provide_services(settings) as services:
+        identity = IdentityWorker(services.engine)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        flows = FlowWorker.configured(runtime.engine, settings)
+        flows = FlowWorker.configured(services.engine, settings)
         identity.on_resolved(flows.wake)
         identity.start()
         flows.start()
-        log.info("worker_started", database=runtime.engine.url.render_as_string())
+        log.info("worker_started", database=services.engine.url.render_as_string())
         await stop.wait()
         await identity.close()
         await flows.close()

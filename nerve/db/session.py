@@ -1,4 +1,4 @@
-"""FastAPI dependency: one database connection per request, committed on success."""
+"""FastAPI dependencies: one database transaction per request, committed on success."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
-from nerve.db.engine import write_transaction
+from nerve.services import Services
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
 
 
 def _connection(request: Request) -> Iterator[Connection]:
-    engine: Engine = request.app.state.engine
-    with engine.connect() as conn, conn.begin():
+    with _services(request).read() as conn:
         yield conn
 
 
@@ -21,8 +25,7 @@ Db = Annotated[Connection, Depends(_connection)]
 
 
 def _write_connection(request: Request) -> Iterator[Connection]:
-    engine: Engine = request.app.state.engine
-    with write_transaction(engine) as conn:
+    with _services(request).write() as conn:
         yield conn
 
 

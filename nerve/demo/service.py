@@ -29,7 +29,7 @@ from nerve.demo.reminders import ReminderReceiver
 from nerve.demo.server import DemoError, DemoServer
 from nerve.demo.simulator import Simulator, TrafficStats
 from nerve.demo.workspace import prepare_workspace
-from nerve.runtime import open_runtime
+from nerve.services import provide_services
 from nerve.settings import Settings
 
 # Always the embedded database in the working directory, whatever NERVE_DATABASE_URL says:
@@ -93,16 +93,16 @@ def _run(
         raise DemoError("--customers must be 0 or more")
     settings = demo_settings(host, port)
     # The demo's own engine, next to the server's: it reads the figures for the screen.
-    with open_runtime(settings, migrate_schema=True) as runtime:
-        workspace = prepare_workspace(runtime.engine)
-        identity = IdentityCounts(runtime.engine, workspace.workspace_id)
+    with provide_services(settings, migrate_schema=True) as services:
+        workspace = prepare_workspace(services.engine)
+        identity = IdentityCounts(services.engine, workspace.workspace_id)
         simulator = Simulator(
             settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
         )
-        receiver = _receiver(runtime.engine, workspace.workspace_id, port)
-        flow = publish_flow(runtime.engine, workspace.workspace_id, receiver.url, knobs.speed)
+        receiver = _receiver(services.engine, workspace.workspace_id, port)
+        flow = publish_flow(services.engine, workspace.workspace_id, receiver.url, knobs.speed)
         carts = CartFlowCounts(
-            runtime.engine, workspace.workspace_id, receiver, simulator.customers
+            services.engine, workspace.workspace_id, receiver, simulator.customers
         )
         server = DemoServer(settings)
         stop = threading.Event()
