@@ -33,7 +33,7 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select, update
 from tracking_server import throwaway_database
 
-from nerve.db.dialect import claim_tasks
+from nerve.db.dialect import dialect_of
 from nerve.db.engine import make_engine, write_transaction
 from nerve.db.migrate import upgrade
 from nerve.flows import engine as flows
@@ -165,7 +165,7 @@ def _bare_queue(engine: Engine, stop_at: float) -> None:
     owner = f"bare-{uuid.uuid4().hex[:6]}"
     while time.monotonic() < stop_at:
         with write_transaction(engine) as conn:
-            claimed = claim_tasks(conn, owner, 128, 60)
+            claimed = dialect_of(conn).claim_tasks(conn, owner, 128, 60)
         if not claimed:
             return
         with write_transaction(engine) as conn:

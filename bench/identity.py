@@ -41,6 +41,7 @@ from nerve.db.engine import make_engine, write_transaction
 from nerve.events.models import Event
 from nerve.identity.models import Identifier, Merge, Profile
 from nerve.identity.resolver import resolve_pending
+from nerve.pipeline import CONSUMERS
 from nerve.settings import Settings
 
 RESULTS = Path(__file__).parent / "results"
@@ -103,7 +104,7 @@ def resolve(engine: Engine, opts: Options, profile_path: Path | None) -> dict[st
     done, marks, started = 0, [(0, 0.0)], time.perf_counter()
     with progress() as bar:
         task = bar.add_task("resolve", total=pending)
-        while batch := resolve_pending(engine, opts.batch):
+        while batch := resolve_pending(engine, CONSUMERS, opts.batch):
             done += len(batch)
             marks.append((done, time.perf_counter() - started))
             bar.advance(task, len(batch))

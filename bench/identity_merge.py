@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 from nerve.identity.models import Identifier, Merge
 from nerve.identity.resolver import resolve_pending
 from nerve.identity.rules import load_rules
+from nerve.pipeline import CONSUMERS
 from nerve.profiles import service as profiles
 
 
@@ -91,7 +92,7 @@ def _one_merge(
             for i in range(count)
         )
     backlog_started = time.perf_counter()
-    while resolve_pending(engine, opts.batch):
+    while resolve_pending(engine, CONSUMERS, opts.batch):
         pass  # resolve the whole backlog, batch after batch
     backlog_seconds = time.perf_counter() - backlog_started
     at = first + timedelta(seconds=opts.events + 60)
@@ -99,14 +100,13 @@ def _one_merge(
     statements = StatementLog()
     statements.attach(engine)
     started = time.perf_counter()
-    resolved = resolve_pending(engine, opts.batch)
+    resolved = resolve_pending(engine, CONSUMERS, opts.batch)
     merge_seconds = time.perf_counter() - started
     statements.detach(engine)
     with engine.connect() as conn:
         kinds = conn.scalars(select(Merge.kind).where(Merge.event_id == resolved[0].id)).all()
-        root = profiles.lookup(conn, inserter.shop.workspace_id, "user_id", user_id)
         viewed = time.perf_counter()
-        person = profiles.person(conn, inserter.shop.workspace_id, root, rules)
+        person = profiles.lookup(conn, inserter.shop.workspace_id, f"user_id:{user_id}")
         person_view_seconds = time.perf_counter() - viewed
     return {
         "merge_seconds": round(merge_seconds, 6),
@@ -114,7 +114,7 @@ def _one_merge(
         "sql_seconds": {key: round(t, 6) for key, t in statements.seconds.most_common()},
         "resolved_in_call": len(resolved),
         "merged": list(kinds) == ["merged"] and len(resolved) == 1,
-        "profiles_in_person": 1 + len(person["merged_ids"]),
+        "profiles_in_person": 1 + len(person.merged_ids),
         "person_view_seconds": round(person_view_seconds, 6),
         "backlog_events": opts.events,
         "backlog_seconds": round(backlog_seconds, 3),
@@ -144,7 +144,7 @@ def _known_customers(
             (builder.identify(user_id, str(uuid.uuid4()), email, at), "web")
             for user_id, email in fresh
         )
-        while resolve_pending(engine):
+        while resolve_pending(engine, CONSUMERS):
             pass  # until nothing is left unresolved
     return known + fresh
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from nerve.db.dialect import insert_events
+from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.db.migrate import upgrade
 from nerve.settings import Settings
@@ -51,7 +51,7 @@ class Inserter:
         ]
         normalized = time.perf_counter()
         with write_transaction(self.engine) as conn:
-            insert_events(conn, rows)
+            dialect_of(conn).insert_events(conn, rows)
         self.normalize_seconds += normalized - started
         self.insert_seconds += time.perf_counter() - normalized
         return len(rows)

@@ -22,6 +22,7 @@ from nerve.identity import api as identity_api
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.ops import api as ops_api
+from nerve.privacy import api as privacy_api
 from nerve.profiles import api as profiles_api
 from nerve.services import provide_services
 from nerve.settings import Settings, get_settings
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.limits = Limits(
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
-            identity = IdentityWorker(services.engine)
+            identity = IdentityWorker(services.engine, services.consumers)
             flows = FlowWorker.configured(services.engine, settings)
             writer.start()
             if settings.embedded_worker:
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_api.router)
     app.include_router(events_api.router)
     app.include_router(profiles_api.router)
+    app.include_router(identity_api.profile_router)
+    app.include_router(privacy_api.router)
     app.include_router(identity_api.router)
     app.include_router(flows_api.router)
     app.add_middleware(

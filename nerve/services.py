@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
 from nerve.db import migrate
+from nerve.db.dialect import Dialect, dialect_of
 from nerve.db.engine import make_engine, write_transaction
+from nerve.identity.attached import Consumer
+from nerve.pipeline import CONSUMERS
 from nerve.settings import Settings, get_settings
 
 
@@ -21,6 +24,9 @@ from nerve.settings import Settings, get_settings
 class Services:
     settings: Settings
     engine: Engine
+    dialect: Dialect
+    # The attached-event pipeline's consumers, in order (nerve/pipeline.py).
+    consumers: tuple[Consumer, ...] = field(default=CONSUMERS)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -45,6 +51,6 @@ def provide_services(
     try:
         if settings.auto_migrate if migrate_schema is None else migrate_schema:
             migrate.upgrade(engine)
-        yield Services(settings=settings, engine=engine)
+        yield Services(settings=settings, engine=engine, dialect=dialect_of(engine))
     finally:
         engine.dispose()

@@ -18,7 +18,7 @@ log = structlog.get_logger(__name__)
 
 async def _run(settings: Settings) -> None:
     with provide_services(settings) as services:
-        identity = IdentityWorker(services.engine)
+        identity = IdentityWorker(services.engine, services.consumers)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

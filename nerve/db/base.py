@@ -7,7 +7,17 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData, String, Text, TypeDecorator, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -19,6 +29,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# Ids of tables that grow without bound (events, tasks, steps). SQLite only gives an
+# auto-incrementing rowid alias to INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 # JSON documents: JSONB on PostgreSQL (queryable, compact), JSON text on SQLite.
 Json = JSON().with_variant(JSONB(), "postgresql")
@@ -93,4 +107,4 @@ def workspace_column() -> Mapped[str]:
     return mapped_column(String(32), nullable=False, index=True)
 
 
-__all__ = ["Base", "Json", "JsonDocument", "UtcDateTime", "new_id", "utcnow"]
+__all__ = ["Base", "BigId", "Json", "JsonDocument", "UtcDateTime", "new_id", "utcnow"]

@@ -1,21 +1,27 @@
 """Imports every capability's tables so `Base.metadata` is complete (Alembic, tests)."""
 
+from nerve.audit import models as audit_models
 from nerve.auth import models as auth_models
 from nerve.db.base import Base
 from nerve.events import models as event_models
 from nerve.flows import models as flow_models
 from nerve.identity import models as identity_models
+from nerve.orders import models as order_models
+from nerve.privacy import models as privacy_models
 from nerve.profiles import models as profile_models
 from nerve.workspaces import models as workspace_models
 
 metadata = Base.metadata
 
 __all__ = [
+    "audit_models",
     "auth_models",
     "event_models",
     "flow_models",
     "identity_models",
     "metadata",
+    "order_models",
+    "privacy_models",
     "profile_models",
     "workspace_models",
 ]

@@ -1,15 +1,16 @@
-"""PostgreSQL specifics."""
+"""PostgreSQL specifics: the NOTIFY-on-commit hook, the task listener, and the PostgreSQL
+implementation of the storage interface (see nerve/db/dialect.py)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import psycopg
 import structlog
-from sqlalchemy import Connection, Engine, event, select, text
+from sqlalchemy import Connection, Engine, Select, event, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Insert
 
@@ -29,70 +30,112 @@ def configure(engine: Engine) -> None:
         conn.info.pop(_ANNOUNCE, None)
 
 
-def insert_ignoring_duplicates(table: Any, index_elements: list[str]) -> Insert:
-    return pg_insert(table).on_conflict_do_nothing(index_elements=index_elements)
-
-
 _INSERT_EVENTS = (
     "INSERT INTO events (workspace_id, source_id, message_id, type, event, user_id,"
     " anonymous_id, timestamp, received_at, payload)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
     " ON CONFLICT (source_id, message_id) DO NOTHING"
 )
-
-
-def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    # psycopg's executemany pipelines the statements; the payload is already JSON text.
-    conn.exec_driver_sql(
-        _INSERT_EVENTS,
-        [
-            (r["workspace_id"], r["source_id"], r["message_id"], r["type"], r["event"],
-             r["user_id"], r["anonymous_id"], r["timestamp"], r["received_at"], r["payload"])
-            for r in rows
-        ],
-    )  # fmt: skip
-
-
-def database_now(conn: Connection) -> datetime:
-    value = conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
-    assert isinstance(value, datetime)
-    return value
-
-
-def claim_tasks(conn: Connection, owner: str, limit: int, lease_seconds: int) -> list[int]:
-    # SKIP LOCKED: many workers on many machines each take different due tasks, none waits.
-    rows = conn.exec_driver_sql(
-        "UPDATE tasks SET status = 'running', owner = %s, attempts = attempts + 1,"
-        " lease_until = clock_timestamp() + make_interval(secs => %s)"
-        " WHERE id IN (SELECT id FROM tasks WHERE status = 'pending'"
-        " AND due_at <= clock_timestamp() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
-        " RETURNING id",
-        (owner, lease_seconds, limit),
-    ).all()
-    return [row[0] for row in rows]
-
-
-def rescue_tasks(conn: Connection) -> int:
-    """Tasks whose worker died (lease expired) become claimable again."""
-    result = conn.exec_driver_sql(
-        "UPDATE tasks SET status = 'pending', owner = NULL"
-        " WHERE status = 'running' AND lease_until < clock_timestamp()"
-    )
-    return int(result.rowcount)
-
-
-def unresolved_events(conn: Connection, columns: Sequence[Any], limit: int) -> list[Any]:
-    # The partial index ix_events_unresolved serves this without a hint.
-    query = select(*columns).where(text("events.profile_id IS NULL")).order_by(text("events.id"))
-    return list(conn.execute(query.limit(limit)).all())
-
-
 TASKS_CHANNEL = "nerve_flow_tasks"
 _ANNOUNCE = "nerve_announce_tasks"
 
 
-def announce_tasks(conn: Connection) -> None:
-    conn.info[_ANNOUNCE] = True  # sent once when the transaction commits (see configure)
+class PostgreSQL:
+    """Many processes write at once: work is claimed with SKIP LOCKED, rows are locked FOR
+    UPDATE, and what must be decided by one process at a time takes advisory locks."""
+
+    name = "postgresql"
+    # New due-now work wakes every worker through LISTEN/NOTIFY; polling only finds timers.
+    poll_seconds = 0.5
+    concurrent_writers = True
+
+    def insert_ignoring_duplicates(self, table: Any, index_elements: list[str]) -> Insert:
+        return pg_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+    def insert_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        # psycopg's executemany pipelines the statements; the payload is already JSON text.
+        conn.exec_driver_sql(
+            _INSERT_EVENTS,
+            [
+                (r["workspace_id"], r["source_id"], r["message_id"], r["type"], r["event"],
+                 r["user_id"], r["anonymous_id"], r["timestamp"], r["received_at"], r["payload"])
+                for r in rows
+            ],
+        )  # fmt: skip
+
+    def now(self, conn: Connection) -> datetime:
+        value = conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
+        assert isinstance(value, datetime)
+        return value
+
+    def for_update(self, query: Select[Any]) -> Select[Any]:
+        return query.with_for_update()
+
+    def lock(self, conn: Connection, key: int, *, wait: bool = True) -> bool:
+        if wait:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            return True
+        return bool(conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
+
+    def lock_all(self, conn: Connection, keys: Iterable[int]) -> None:
+        ordered = sorted(set(keys))
+        if ordered:
+            # unnest yields the array in order, so the locks are taken in ascending order.
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", (ordered,)
+            )
+
+    def claim_unresolved_events(
+        self, conn: Connection, columns: Sequence[Any], limit: int
+    ) -> list[Any]:
+        # SKIP LOCKED: resolvers in many processes each take different events; the partial
+        # index ix_events_unresolved serves the scan.
+        query = (
+            select(*columns)
+            .where(text("events.profile_id IS NULL"))
+            .order_by(text("events.id"))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(conn.execute(query).all())
+
+    def claim_tasks(
+        self, conn: Connection, owner: str, limit: int, lease_seconds: int
+    ) -> list[int]:
+        # SKIP LOCKED: many workers on many machines each take different due tasks, none waits.
+        rows = conn.exec_driver_sql(
+            "UPDATE tasks SET status = 'running', owner = %s, attempts = attempts + 1,"
+            " lease_until = clock_timestamp() + make_interval(secs => %s)"
+            " WHERE id IN (SELECT id FROM tasks WHERE status = 'pending'"
+            " AND due_at <= clock_timestamp() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " RETURNING id",
+            (owner, lease_seconds, limit),
+        ).all()
+        return [row[0] for row in rows]
+
+    def rescue_tasks(self, conn: Connection) -> int:
+        result = conn.exec_driver_sql(
+            "UPDATE tasks SET status = 'pending', owner = NULL"
+            " WHERE status = 'running' AND lease_until < clock_timestamp()"
+        )
+        return int(result.rowcount)
+
+    def announce_tasks(self, conn: Connection) -> None:
+        conn.info[_ANNOUNCE] = True  # sent once when the transaction commits (see configure)
+
+    def task_listener(self, engine: Engine, on_notify: Callable[[], None]) -> TaskListener:
+        return TaskListener(engine, on_notify)
+
+    def maintenance_warnings(self, engine: Engine) -> list[str]:
+        with engine.connect() as conn:
+            if conn.exec_driver_sql("SHOW autovacuum").scalar() == "off":
+                return [
+                    "autovacuum is off: the task queue's indexes fill with dead entries and the"
+                    " planner works from stale statistics; flow steps slow down by an order of"
+                    " magnitude at a million timers. Turn it on, or VACUUM ANALYZE tasks,"
+                    " flow_runs regularly."
+                ]
+        return []
 
 
 class TaskListener:
@@ -127,11 +170,4 @@ class TaskListener:
                 self._stopping.wait(1.0)  # the database restarts: polling covers meanwhile
 
 
-def maintenance_warnings(conn: Connection) -> list[str]:
-    if conn.exec_driver_sql("SHOW autovacuum").scalar() == "off":
-        return [
-            "autovacuum is off: the task queue's indexes fill with dead entries and the planner"
-            " works from stale statistics; flow steps slow down by an order of magnitude at a"
-            " million timers. Turn it on, or VACUUM ANALYZE tasks, flow_runs regularly."
-        ]
-    return []
+DIALECT = PostgreSQL()

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from contextlib import AbstractContextManager
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import Connection
 
-from nerve.services import Services
+
+class Transactions(Protocol):
+    """What a request needs of the process's services (nerve/services.py)."""
+
+    def read(self) -> AbstractContextManager[Connection]: ...
+    def write(self) -> AbstractContextManager[Connection]: ...
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
+def _services(request: Request) -> Transactions:
+    services: Transactions = request.app.state.services
     return services
 
 

@@ -1,12 +1,13 @@
-"""SQLite specifics: WAL, durability level, busy timeout and explicit BEGIN handling."""
+"""SQLite specifics: WAL, durability level, busy timeout, explicit BEGIN handling, and the
+SQLite implementation of the storage interface (see nerve/db/dialect.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, Select, event, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Insert
 
@@ -29,10 +30,6 @@ def configure(engine: Engine, *, synchronous: str) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def insert_ignoring_duplicates(table: Any, index_elements: list[str]) -> Insert:
-    return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
-
-
 def datetime_text(value: datetime) -> str:
     """The text SQLAlchemy's DateTime stores on SQLite (naive UTC, always microseconds)."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
@@ -43,58 +40,88 @@ _INSERT_EVENTS = (
     " anonymous_id, timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (source_id, message_id) DO NOTHING"
 )
-
-
-def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    # Straight to sqlite3's executemany: SQLAlchemy's per-row parameter processing was a
-    # measurable share of ingest time.
-    conn.exec_driver_sql(
-        _INSERT_EVENTS,
-        [
-            (r["workspace_id"], r["source_id"], r["message_id"], r["type"], r["event"],
-             r["user_id"], r["anonymous_id"], datetime_text(r["timestamp"]),
-             datetime_text(r["received_at"]), r["payload"])
-            for r in rows
-        ],
-    )  # fmt: skip
-
-
 # The database clock, in the text format SQLAlchemy stores (microseconds, naive UTC).
 _NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'"
 
 
-def database_now(conn: Connection) -> datetime:
-    text = conn.exec_driver_sql(f"SELECT {_NOW}").scalar_one()
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+class SQLite:
+    """One writer at a time (write transactions begin IMMEDIATE): claiming and locking are
+    implied by holding the write lock, so those methods do no more than read."""
+
+    name = "sqlite"
+    poll_seconds = 0.05
+    concurrent_writers = False
+
+    def insert_ignoring_duplicates(self, table: Any, index_elements: list[str]) -> Insert:
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+    def insert_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        # Straight to sqlite3's executemany: SQLAlchemy's per-row parameter processing was a
+        # measurable share of ingest time.
+        conn.exec_driver_sql(
+            _INSERT_EVENTS,
+            [
+                (r["workspace_id"], r["source_id"], r["message_id"], r["type"], r["event"],
+                 r["user_id"], r["anonymous_id"], datetime_text(r["timestamp"]),
+                 datetime_text(r["received_at"]), r["payload"])
+                for r in rows
+            ],
+        )  # fmt: skip
+
+    def now(self, conn: Connection) -> datetime:
+        value = conn.exec_driver_sql(f"SELECT {_NOW}").scalar_one()
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    def for_update(self, query: Select[Any]) -> Select[Any]:
+        return query
+
+    def lock(self, conn: Connection, key: int, *, wait: bool = True) -> bool:
+        return True
+
+    def lock_all(self, conn: Connection, keys: Iterable[int]) -> None:
+        return None
+
+    def claim_unresolved_events(
+        self, conn: Connection, columns: Sequence[Any], limit: int
+    ) -> list[Any]:
+        # INDEXED BY: the planner otherwise takes the timeline index (profile_id IS NULL
+        # matches it) and sorts the whole backlog for every batch. SQLAlchemy renders no
+        # SQLite hints.
+        names = ", ".join(column.name for column in columns)
+        query = text(
+            f"SELECT {names} FROM events INDEXED BY ix_events_unresolved"
+            " WHERE profile_id IS NULL ORDER BY id LIMIT :limit"
+        ).columns(*columns)
+        return list(conn.execute(query, {"limit": limit}).all())
+
+    def claim_tasks(
+        self, conn: Connection, owner: str, limit: int, lease_seconds: int
+    ) -> list[int]:
+        # Runs inside BEGIN IMMEDIATE: SQLite's single writer makes the claim exclusive.
+        rows = conn.exec_driver_sql(
+            "UPDATE tasks SET status = 'running', owner = ?, attempts = attempts + 1,"
+            f" lease_until = strftime('%Y-%m-%d %H:%M:%f', 'now', '+{int(lease_seconds)} seconds')"
+            " || '000' WHERE id IN (SELECT id FROM tasks INDEXED BY ix_tasks_due"
+            f" WHERE status = 'pending' AND due_at <= {_NOW} ORDER BY due_at LIMIT ?) RETURNING id",
+            (owner, limit),
+        ).all()
+        return [row[0] for row in rows]
+
+    def rescue_tasks(self, conn: Connection) -> int:
+        result = conn.exec_driver_sql(
+            "UPDATE tasks SET status = 'pending', owner = NULL"
+            f" WHERE status = 'running' AND lease_until < {_NOW}"
+        )
+        return int(result.rowcount)
+
+    def announce_tasks(self, conn: Connection) -> None:
+        return None  # one process does all the work and wakes its own worker
+
+    def task_listener(self, engine: Engine, on_notify: Callable[[], None]) -> None:
+        return None
+
+    def maintenance_warnings(self, engine: Engine) -> list[str]:
+        return []
 
 
-def claim_tasks(conn: Connection, owner: str, limit: int, lease_seconds: int) -> list[int]:
-    # Runs inside BEGIN IMMEDIATE: SQLite's single writer makes the claim exclusive.
-    rows = conn.exec_driver_sql(
-        "UPDATE tasks SET status = 'running', owner = ?, attempts = attempts + 1,"
-        f" lease_until = strftime('%Y-%m-%d %H:%M:%f', 'now', '+{int(lease_seconds)} seconds')"
-        " || '000' WHERE id IN (SELECT id FROM tasks INDEXED BY ix_tasks_due"
-        f" WHERE status = 'pending' AND due_at <= {_NOW} ORDER BY due_at LIMIT ?) RETURNING id",
-        (owner, limit),
-    ).all()
-    return [row[0] for row in rows]
-
-
-def rescue_tasks(conn: Connection) -> int:
-    """Tasks whose worker died (lease expired) become claimable again."""
-    result = conn.exec_driver_sql(
-        "UPDATE tasks SET status = 'pending', owner = NULL"
-        f" WHERE status = 'running' AND lease_until < {_NOW}"
-    )
-    return int(result.rowcount)
-
-
-def unresolved_events(conn: Connection, columns: Sequence[Any], limit: int) -> list[Any]:
-    # INDEXED BY: the planner otherwise takes the timeline index (profile_id IS NULL matches
-    # it) and sorts the whole backlog for every batch. SQLAlchemy renders no SQLite hints.
-    names = ", ".join(column.name for column in columns)
-    query = text(
-        f"SELECT {names} FROM events INDEXED BY ix_events_unresolved"
-        " WHERE profile_id IS NULL ORDER BY id LIMIT :limit"
-    ).columns(*columns)
-    return list(conn.execute(query, {"limit": limit}).all())
+DIALECT = SQLite()

@@ -15,16 +15,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from nerve.db.engine import write_transaction
 from nerve.demo.people import Customer
 from nerve.demo.reminders import Reminder, ReminderReceiver
+from nerve.flows import service as flows
 from nerve.flows.definition import FlowDefinition, load, validate
 from nerve.flows.durations import parse_duration
-from nerve.flows.engine import LIVE, publish
-from nerve.flows.models import Flow, FlowRun, FlowVersion
+from nerve.flows.engine import publish
 
 log = structlog.get_logger(__name__)
 
@@ -105,18 +105,7 @@ def _stored_form(flow: FlowDefinition) -> Any:
 
 def _latest(conn: Connection, workspace_id: str) -> tuple[int, Any] | None:
     """The latest production version of the demo's flow: its number and its definition."""
-    row = conn.execute(
-        select(FlowVersion.version, FlowVersion.definition)
-        .join(Flow, Flow.id == FlowVersion.flow_id)
-        .where(
-            Flow.workspace_id == workspace_id,
-            Flow.name == FLOW_NAME,
-            FlowVersion.environment == ENVIRONMENT,
-        )
-        .order_by(FlowVersion.version.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else (row.version, row.definition)
+    return flows.latest_version(conn, workspace_id, FLOW_NAME, ENVIRONMENT)
 
 
 @dataclass(frozen=True)
@@ -172,21 +161,10 @@ class CartFlowCounts:
     def _read_runs(self, reminded: set[str]) -> tuple[int, int, int]:
         """All runs of the flow, those with a reminder to come, and reminded runs that ended in
         an order."""
-        flow = select(Flow.id).where(
-            Flow.workspace_id == self._workspace_id, Flow.name == FLOW_NAME
-        )
-        runs = (
-            select(func.count())
-            .select_from(FlowRun)
-            .where(FlowRun.flow_id == flow.scalar_subquery())
-        )
         with self._engine.connect() as conn:
-            total = conn.scalar(runs) or 0
-            in_flow = conn.scalar(runs.where(FlowRun.status.in_(LIVE))) or 0
-            recovered = 0
-            if reminded:
-                ordered = runs.where(FlowRun.id.in_(sorted(reminded)), FlowRun.outcome == "goal")
-                recovered = conn.scalar(ordered) or 0
+            total, in_flow, recovered = flows.run_counts(
+                conn, self._workspace_id, FLOW_NAME, reminded
+            )
         return total, in_flow, recovered
 
     def _shopper(self, reminder: Reminder) -> str | None:

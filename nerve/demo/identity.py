@@ -9,16 +9,13 @@ import time
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import Engine, distinct, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from nerve.events.models import Event
-from nerve.identity.models import Identifier, Merge, Profile
+from nerve.events import service as events
+from nerve.identity import service as identity
 
 log = structlog.get_logger(__name__)
-
-# Identifiers that name a person rather than a device.
-_PERSONAL = ("email", "user_id", "phone")
 
 
 @dataclass(frozen=True)
@@ -52,37 +49,15 @@ class IdentityCounts:
         return self._figures
 
     def _read(self) -> IdentityFigures:
-        workspace = self._workspace_id
         with self._engine.connect() as conn:
-            people = conn.scalar(
-                select(func.count())
-                .select_from(Profile)
-                .where(Profile.workspace_id == workspace, Profile.id == Profile.cluster_id)
-            )
-            identified = conn.scalar(
-                select(func.count(distinct(Profile.cluster_id)))
-                .select_from(Identifier)
-                .join(Profile, Profile.id == Identifier.profile_id)
-                .where(Identifier.workspace_id == workspace, Identifier.type.in_(_PERSONAL))
-            )
-            kinds = {
-                kind: count
-                for kind, count in conn.execute(
-                    select(Merge.kind, func.count())
-                    .where(Merge.workspace_id == workspace, Merge.undone_at.is_(None))
-                    .group_by(Merge.kind)
-                )
-            }
-            # Not filtered by workspace: this way SQLite counts on the index of unresolved
-            # events, and the demo database holds only the demo's workspace anyway.
-            unresolved = conn.scalar(
-                select(func.count()).select_from(Event).where(Event.profile_id.is_(None))
-            )
+            counts = identity.census(conn, self._workspace_id)
+            # Every workspace's: the demo database holds only the demo's workspace anyway.
+            unresolved = events.unresolved_count(conn)
         return IdentityFigures(
-            people=people or 0,
-            identified=identified or 0,
-            merged=kinds.get("merged", 0),
-            relinked=kinds.get("relinked", 0),
-            refused=kinds.get("rejected", 0),
-            unresolved=unresolved or 0,
+            people=counts["people"],
+            identified=counts["identified"],
+            merged=counts.get("merged", 0),
+            relinked=counts.get("relinked", 0),
+            refused=counts.get("rejected", 0),
+            unresolved=unresolved,
         )

@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nerve.db.base import Base, JsonDocument, UtcDateTime
-
-# SQLite only gives an auto-incrementing rowid alias to INTEGER PRIMARY KEY.
-EventId = BigInteger().with_variant(Integer(), "sqlite")
+from nerve.db.base import Base, BigId, JsonDocument, UtcDateTime
 
 
 class Event(Base):
@@ -32,7 +29,7 @@ class Event(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(String(32))
     source_id: Mapped[str] = mapped_column(String(32))
     message_id: Mapped[str] = mapped_column(String(255))

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from nerve.errors import InvalidInput
 from nerve.events.models import Event
-from nerve.workspaces.models import Source
+from nerve.workspaces import service as workspaces
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,9 @@ def list_events(
         Event.workspace_id == workspace_id
     )
     if where.source:
-        source_ids = select(Source.id).where(
-            Source.workspace_id == workspace_id,
-            or_(Source.id == where.source, Source.name == where.source),
+        query = query.where(
+            Event.source_id.in_(workspaces.source_ids(conn, workspace_id, where.source))
         )
-        query = query.where(Event.source_id.in_(source_ids))
     if where.type:
         query = query.where(Event.type == where.type)
     if where.event:
@@ -72,3 +70,31 @@ def list_events(
     events = [{"id": row.id, "sourceId": row.source_id, **row.payload} for row in page]
     next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
     return events, next_cursor
+
+
+def of_profiles(
+    conn: Connection, profile_ids: list[str], limit: int, after: tuple[datetime, int] | None
+) -> tuple[list[dict[str, Any]], tuple[datetime, int] | None]:
+    """Events attached to any of `profile_ids` (a person's timeline), in event-time order,
+    a page after the cursor `after` (timestamp, id)."""
+    query = select(Event.id, Event.source_id, Event.timestamp, Event.payload).where(
+        Event.profile_id.in_(profile_ids)
+    )
+    if after is not None:
+        at, event_id = after
+        query = query.where(
+            or_(Event.timestamp > at, (Event.timestamp == at) & (Event.id > event_id))
+        )
+    rows = conn.execute(query.order_by(Event.timestamp, Event.id).limit(limit + 1)).all()
+    page = rows[:limit]
+    events = [{"id": r.id, "sourceId": r.source_id, **r.payload} for r in page]
+    last = (page[-1].timestamp, page[-1].id) if len(rows) > limit else None
+    return events, last
+
+
+def unresolved_count(conn: Connection) -> int:
+    """Events not yet attached to a profile, in every workspace (counted on the small index of
+    unresolved events)."""
+    return (
+        conn.scalar(select(func.count()).select_from(Event).where(Event.profile_id.is_(None))) or 0
+    )

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import Engine
 
 from nerve import metrics
-from nerve.db.dialect import insert_events
+from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.errors import Unavailable
 
@@ -37,6 +37,7 @@ class EventWriter:
 
     def __init__(self, engine: Engine, max_commit_events: int = 20_000) -> None:
         self._engine = engine
+        self._dialect = dialect_of(engine)
         self._max = max_commit_events
         self._queue: deque[_Pending] = deque()
         self._wakeup = asyncio.Event()
@@ -113,7 +114,7 @@ class EventWriter:
     def _commit(self, rows: list[dict[str, Any]]) -> None:
         started = time.perf_counter()
         with write_transaction(self._engine) as conn:
-            insert_events(conn, rows)
+            self._dialect.insert_events(conn, rows)
         metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.COMMIT_BATCH_EVENTS.observe(len(rows))
 

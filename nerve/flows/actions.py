@@ -17,7 +17,7 @@ import httpx
 import orjson
 from sqlalchemy import Connection
 
-from nerve.profiles import traits
+from nerve.profiles.service import set_traits
 
 
 class ActionFailed(Exception):
@@ -129,11 +129,7 @@ def update_profile(conn: Connection, call: ActionCall, now: Any) -> dict[str, An
     values = call.params.get("traits")
     if not isinstance(values, dict) or not values:
         raise ActionRejected("update_profile needs `traits`: {name: value}")
-    observations = [
-        traits.Observation(call.profile_id, str(name)[:255], value, now, None)
-        for name, value in values.items()
-    ]
-    traits.record(conn, call.workspace_id, observations, [])
+    set_traits(conn, call.workspace_id, call.profile_id, values, now)
     return {"traits": sorted(values)}
 
 
@@ -141,8 +137,7 @@ def add_tag(conn: Connection, call: ActionCall, now: Any) -> dict[str, Any]:
     tag = call.params.get("tag")
     if not isinstance(tag, str) or not tag:
         raise ActionRejected("add_tag needs `tag`")
-    observation = traits.Observation(call.profile_id, f"tag:{tag[:200]}", True, now, None)
-    traits.record(conn, call.workspace_id, [observation], [])
+    set_traits(conn, call.workspace_id, call.profile_id, {f"tag:{tag[:200]}": True}, now)
     return {"tag": tag}
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from nerve.db.dialect import database_now
+from nerve.db.dialect import dialect_of
 from nerve.flows.models import DeadLetter, Task
 
 
 def gauges(conn: Connection) -> dict[str, tuple[str, float]]:
     """Metric name → (help, value)."""
-    now = database_now(conn)
+    now = dialect_of(conn).now(conn)
     letters = conn.scalar(
         select(func.count()).select_from(DeadLetter).where(DeadLetter.replayed_at.is_(None))
     )

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from nerve import metrics
 from nerve.db.base import new_id
-from nerve.db.dialect import announce_tasks
+from nerve.db.dialect import dialect_of
 from nerve.flows.definition import FlowDefinition, InvalidFlow, validate
 from nerve.flows.interpreter import (
     Act,
@@ -31,9 +31,7 @@ from nerve.flows.interpreter import (
     decide,
 )
 from nerve.flows.models import Flow, FlowRun, FlowStep, FlowVersion, Task
-from nerve.identity.models import Profile
-from nerve.identity.rules import load_rules
-from nerve.profiles import service as profiles
+from nerve.profiles.view import person_of_profile
 
 log = structlog.get_logger(__name__)
 ENVIRONMENTS = ("staging", "production")
@@ -123,9 +121,7 @@ def lock_runs(conn: Connection, run_ids: list[str]) -> list[Any]:
     deadlocking.
     """
     query = select(FlowRun).where(FlowRun.id.in_(set(run_ids))).order_by(FlowRun.id)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return list(conn.execute(query).all())
+    return list(conn.execute(dialect_of(conn).for_update(query)).all())
 
 
 def as_run(row: Any, profile: dict[str, Any] | None = None) -> Run:
@@ -142,10 +138,8 @@ def person_of(
     wait sees the orders of those 2 days); {} when the flow reads nothing of the profile."""
     if not flow.uses_profile:
         return {}
-    root = conn.scalar(select(Profile.cluster_id).where(Profile.id == profile_id))
-    if root is None:
-        return {}  # erased meanwhile
-    return profiles.person(conn, workspace_id, root, load_rules(conn, workspace_id))
+    person = person_of_profile(conn, workspace_id, profile_id)
+    return {} if person is None else person.model_dump()  # {}: erased meanwhile
 
 
 # --- transitions -----------------------------------------------------------------------------
@@ -257,7 +251,7 @@ def enqueue(conn: Connection, plans: list[Plan]) -> None:
     if tasks:
         conn.execute(insert(Task), tasks)
         if any(task["kind"] == "action" for task in tasks):  # due now: wake the workers
-            announce_tasks(conn)
+            dialect_of(conn).announce_tasks(conn)
     steps = [s for p in plans for s in p.steps]
     if steps:
         conn.execute(insert(FlowStep), steps)

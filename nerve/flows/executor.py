@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
 from nerve.db.base import new_id
-from nerve.db.dialect import claim_tasks, database_now, rescue_tasks
+from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.flows import actions
 from nerve.flows.definition import InvalidFlow
@@ -31,7 +31,7 @@ from nerve.flows.engine import (
     step_row,
 )
 from nerve.flows.models import DeadLetter, FlowRun, FlowStep, Task
-from nerve.identity.models import Profile
+from nerve.identity.service import people_of
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +79,7 @@ class Executor:
         staging: actions.RecordingSender | None = None,
     ) -> None:
         self.engine = engine
+        self.dialect = dialect_of(engine)
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.remote = remote if remote is not None else actions.remote_senders()
@@ -89,18 +90,18 @@ class Executor:
 
     def claim(self, limit: int = 32) -> list[int]:
         with write_transaction(self.engine) as conn:
-            return claim_tasks(conn, self.owner, limit, self.lease_seconds)
+            return self.dialect.claim_tasks(conn, self.owner, limit, self.lease_seconds)
 
     def rescue(self) -> int:
         with write_transaction(self.engine) as conn:
-            return rescue_tasks(conn)
+            return self.dialect.rescue_tasks(conn)
 
     def extend(self, task_ids: list[int]) -> None:
         """Renew the leases of tasks still being worked on (a slow receiver is not a crash)."""
         if not task_ids:
             return
         with write_transaction(self.engine) as conn:
-            until = database_now(conn) + timedelta(seconds=self.lease_seconds)
+            until = self.dialect.now(conn) + timedelta(seconds=self.lease_seconds)
             conn.execute(
                 update(Task)
                 .where(Task.id.in_(task_ids), Task.status == "running", Task.owner == self.owner)
@@ -149,7 +150,7 @@ class Executor:
 
     def _advance_timers(self, timers: list[Any]) -> None:
         with write_transaction(self.engine) as conn:
-            now = database_now(conn)
+            now = self.dialect.now(conn)
             # Runs before tasks, in id order: the order every writer takes its locks in.
             runs = {run.id: run for run in lock_runs(conn, [t.run_id for t in timers])}
             owned = set(
@@ -184,7 +185,7 @@ class Executor:
     def prepare(self, task_ids: list[int]) -> list[Attempt]:
         """Read what the claimed action tasks need, in one go."""
         with self.engine.connect() as conn:
-            now = database_now(conn)
+            now = self.dialect.now(conn)
             tasks = conn.execute(
                 select(Task)
                 .where(Task.id.in_(task_ids), Task.status == "running", Task.owner == self.owner)
@@ -197,13 +198,7 @@ class Executor:
                 )
             }
             # The person each run's profile belongs to now (it may have merged since the start).
-            profiles = {run.profile_id for run in runs.values()}
-            people: dict[str, str | None] = {
-                profile: person
-                for profile, person in conn.execute(
-                    select(Profile.id, Profile.cluster_id).where(Profile.id.in_(profiles))
-                )
-            }
+            people = people_of(conn, {run.profile_id for run in runs.values()})
             flows = {}
             for version_id in {run.version_id for run in runs.values()}:
                 with contextlib.suppress(InvalidFlow):  # handled per task below
@@ -287,7 +282,7 @@ class Executor:
 
     def _complete(self, attempts: list[Attempt]) -> None:
         with write_transaction(self.engine) as conn:
-            now = database_now(conn)
+            now = self.dialect.now(conn)
             # Runs before tasks, in id order: the order every writer takes its locks in.
             runs = {run.id: run for run in lock_runs(conn, [a.run.id for a in attempts])}
             owned = set(
@@ -331,7 +326,7 @@ class Executor:
             retries = definition_of_engine(self.engine, run.version_id).node(task.node).retries
         with write_transaction(self.engine) as conn:
             lock_runs(conn, [run.id])
-            now = database_now(conn)
+            now = self.dialect.now(conn)
             retry = not permanent and task.attempts <= retries
             values: dict[str, Any] = {
                 "last_error": {"message": error, "attempt": task.attempts},

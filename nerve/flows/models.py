@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nerve.db.base import Base, Json, UtcDateTime, created_at_column
-
-TaskId = BigInteger().with_variant(Integer(), "sqlite")
+from nerve.db.base import Base, BigId, Json, UtcDateTime, created_at_column
 
 
 class Flow(Base):
@@ -93,7 +91,7 @@ class FlowStep(Base):
     __tablename__ = "flow_steps"
     __table_args__ = (Index("ix_flow_steps_run", "run_id", "id"),)
 
-    id: Mapped[int] = mapped_column(TaskId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(String(32))
     run_id: Mapped[str] = mapped_column(String(32))
     node: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -129,7 +127,7 @@ class Task(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(TaskId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(String(32))
     run_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # advance | action | timeout
@@ -150,7 +148,7 @@ class DeadLetter(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(32), index=True)
-    task_id: Mapped[int] = mapped_column(TaskId)
+    task_id: Mapped[int] = mapped_column(BigId)
     run_id: Mapped[str] = mapped_column(String(32))
     node: Mapped[str] = mapped_column(String(64))
     error: Mapped[Any] = mapped_column(Json)

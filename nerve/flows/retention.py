@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, delete, select
 
-from nerve.db.dialect import database_now
+from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.flows.models import FlowRun, FlowStep, Task
 
@@ -52,7 +52,7 @@ class Retention:
 def _prune_runs(engine: Engine, older_than: timedelta, pruned: Pruned) -> int:
     # Found outside the write transaction: an ended run never changes again.
     with engine.connect() as conn:
-        cutoff = database_now(conn) - older_than
+        cutoff = dialect_of(conn).now(conn) - older_than
         ended = list(
             conn.scalars(
                 select(FlowRun.id)
@@ -71,7 +71,7 @@ def _prune_runs(engine: Engine, older_than: timedelta, pruned: Pruned) -> int:
 
 def _prune_tasks(engine: Engine, older_than: timedelta, pruned: Pruned) -> int:
     with engine.connect() as conn:
-        cutoff = database_now(conn) - older_than
+        cutoff = dialect_of(conn).now(conn) - older_than
         finished = list(
             conn.scalars(
                 select(Task.id)

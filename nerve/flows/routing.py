@@ -1,7 +1,8 @@
 """Events meet flows: an attached event may start runs, steer waiting ones, or end them.
 
-Runs inside identity resolution's transaction (see nerve/identity/resolver.py): an event and
-the runs it starts or moves commit together.
+A consumer of the attached-event pipeline (nerve/pipeline.py): it runs inside identity
+resolution's transaction, with the batch's people locked, so an event and the runs it starts or
+moves commit together.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
 from nerve.db.base import new_id
-from nerve.db.dialect import database_now, insert_ignoring_duplicates
 from nerve.flows.definition import FlowDefinition, Reentry
 from nerve.flows.engine import (
     LIVE,
@@ -40,54 +40,51 @@ from nerve.flows.interpreter import (
     trigger_named,
 )
 from nerve.flows.models import FlowEntry, FlowRun
-from nerve.identity.models import Profile
+from nerve.identity.attached import AttachedBatch
 
 log = structlog.get_logger(__name__)
 
 
-def route_events(
-    conn: Connection, workspace_id: str, events: list[tuple[int, dict[str, Any], str]]
-) -> None:
-    """Let newly attached events (id, payload, person id) start, steer or end runs."""
-    versions = active_versions(conn, workspace_id)
+def route_events(conn: Connection, batch: AttachedBatch) -> None:
+    """Let newly attached events start, steer or end runs."""
+    versions = active_versions(conn, batch.workspace_id)
     if not versions:
         return
-    now = database_now(conn)
+    router = _Router(conn, batch, versions, batch.dialect.now(conn))
     # Lock every live run of these people up front, in id order (see lock_runs).
-    people = {person for _, _, person in events}
-    if conn.dialect.name == "postgresql":
-        conn.execute(
+    conn.execute(
+        batch.dialect.for_update(
             select(FlowRun.id)
             .where(
-                FlowRun.workspace_id == workspace_id,
-                or_(*(_person(p) for p in people)),
+                FlowRun.workspace_id == batch.workspace_id,
+                FlowRun.profile_id.in_(router.profiles_of(*batch.people)),
                 FlowRun.status.in_(LIVE),
             )
             .order_by(FlowRun.id)
-            .with_for_update()
-        ).all()
+        )
+    ).all()
     # Routing runs inside identity resolution: an engine bug on one event must not stop the
     # resolution of every event behind it. One savepoint for the batch; if routing fails, the
     # batch is routed again event by event, each in its own savepoint, and the culprit skipped.
     try:
         with conn.begin_nested():
-            for event_id, payload, person in events:
-                _route(conn, workspace_id, versions, event_id, payload, person, now)
+            for event in batch.events:
+                router.route(event.id, event.payload, event.person_id)
         return
     except OperationalError:
         raise  # the database is in trouble: retry the whole batch later
     except Exception:
-        if len(events) == 1:
-            _routing_failed(events[0][0])
+        if len(batch.events) == 1:
+            _routing_failed(batch.events[0].id)
             return
-    for event_id, payload, person in events:
+    for event in batch.events:
         try:
             with conn.begin_nested():
-                _route(conn, workspace_id, versions, event_id, payload, person, now)
+                router.route(event.id, event.payload, event.person_id)
         except OperationalError:
             raise
         except Exception:
-            _routing_failed(event_id)
+            _routing_failed(event.id)
 
 
 def _routing_failed(event_id: int) -> None:
@@ -95,43 +92,44 @@ def _routing_failed(event_id: int) -> None:
     log.exception("flow_routing_failed", event_id=event_id)
 
 
-def _route(
-    conn: Connection,
-    workspace_id: str,
-    versions: list[ActiveVersion],
-    event_id: int,
-    payload: dict[str, Any],
-    person: str,
-    now: datetime,
-) -> None:
-    # Read per event: a run started or moved by an earlier event of this batch counts.
-    for run in _live_runs(conn, workspace_id, person):
-        _steer(conn, run, payload, now)
-    for version in versions:
-        flow = version.definition
-        if trigger_named(flow, payload) and trigger_matches(
-            flow, payload, person_of(conn, flow, workspace_id, person)
-        ):
-            _maybe_start(conn, workspace_id, version, person, payload, event_id, now)
+class _Router:
+    """Routes one batch's events; knows the batch's people and reads each person once per
+    event when a flow's conditions need them."""
 
+    def __init__(
+        self,
+        conn: Connection,
+        batch: AttachedBatch,
+        versions: list[ActiveVersion],
+        now: datetime,
+    ) -> None:
+        self.conn, self.batch, self.versions, self.now = conn, batch, versions, now
 
-def _person(person: str) -> Any:
-    """Every profile id of a person: runs and entries made before a merge still belong to them."""
-    return or_(
-        FlowRun.profile_id == person,
-        FlowRun.profile_id.in_(select(Profile.id).where(Profile.cluster_id == person)),
-    )
+    def profiles_of(self, *people: str) -> list[str]:
+        """Every profile id of these people: runs and entries made under a profile that has
+        since merged into a person belong to them."""
+        return sorted({p for person in people for p in self.batch.people.get(person, {person})})
 
+    def route(self, event_id: int, payload: dict[str, Any], person: str) -> None:
+        conn, workspace_id = self.conn, self.batch.workspace_id
+        # Read per event: a run started or moved by an earlier event of this batch counts.
+        for run in self._live_runs(person):
+            _steer(conn, run, payload, self.now)
+        for version in self.versions:
+            flow = version.definition
+            if trigger_named(flow, payload) and trigger_matches(
+                flow, payload, person_of(conn, flow, workspace_id, person)
+            ):
+                _maybe_start(self, version, person, payload, event_id)
 
-def _live_runs(conn: Connection, workspace_id: str, person: str) -> list[Any]:
-    query = (
-        select(FlowRun)
-        .where(FlowRun.workspace_id == workspace_id, _person(person), FlowRun.status.in_(LIVE))
-        .order_by(FlowRun.id)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()  # runs before tasks: see lock_runs
-    return list(conn.execute(query).all())
+    def _live_runs(self, person: str) -> list[Any]:
+        query = select(FlowRun).where(
+            FlowRun.workspace_id == self.batch.workspace_id,
+            FlowRun.profile_id.in_(self.profiles_of(person)),
+            FlowRun.status.in_(LIVE),
+        )
+        # Runs before tasks: see lock_runs.
+        return list(self.conn.execute(self.batch.dialect.for_update(query.order_by(FlowRun.id))))
 
 
 def _steer(conn: Connection, row: Any, payload: dict[str, Any], now: datetime) -> None:
@@ -166,27 +164,22 @@ def _entry_key(flow: FlowDefinition, payload: dict[str, Any]) -> str:
 
 
 def _maybe_start(
-    conn: Connection,
-    workspace_id: str,
-    version: ActiveVersion,
-    person: str,
-    payload: dict[str, Any],
-    event_id: int,
-    now: datetime,
+    router: _Router, version: ActiveVersion, person: str, payload: dict[str, Any], event_id: int
 ) -> None:
+    conn, workspace_id, now = router.conn, router.batch.workspace_id, router.now
     flow = version.definition
     run_id = new_id("run")
     key = _entry_key(flow, payload)
     entry = {"flow_id": version.flow_id, "environment": version.environment, "profile_id": person}
     # An entry made under a profile that has since merged into this person counts too. Safe to
-    # check then insert: route_events runs under the identity-graph lock.
+    # check then insert: the resolver holds the person's lock.
     earlier = conn.execute(
         select(FlowEntry.entered_at).where(
             FlowEntry.flow_id == version.flow_id,
             FlowEntry.environment == version.environment,
             FlowEntry.entry_key == key,
             FlowEntry.profile_id != person,
-            FlowEntry.profile_id.in_(select(Profile.id).where(Profile.cluster_id == person)),
+            FlowEntry.profile_id.in_(router.profiles_of(person)),
         )
     ).first()
     if earlier is not None and not (
@@ -197,10 +190,8 @@ def _maybe_start(
     # RETURNING, not rowcount: SQLAlchemy reports -1 for this INSERT on PostgreSQL.
     inserted = (
         conn.execute(
-            insert_ignoring_duplicates(
-                conn.dialect,
-                FlowEntry.__table__,
-                ["flow_id", "environment", "profile_id", "entry_key"],
+            router.batch.dialect.insert_ignoring_duplicates(
+                FlowEntry.__table__, ["flow_id", "environment", "profile_id", "entry_key"]
             )
             .values(
                 **entry, entry_key=key, workspace_id=workspace_id, run_id=run_id, entered_at=now

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from nerve.db.base import utcnow
-from nerve.db.dialect import announce_tasks, database_now
+from nerve.db.dialect import dialect_of
 from nerve.errors import Conflict, NotFound
-from nerve.flows.engine import lock_runs
+from nerve.flows.engine import LIVE, lock_runs
 from nerve.flows.models import DeadLetter, Flow, FlowRun, FlowStep, FlowVersion, Task
 
 
@@ -95,7 +95,8 @@ def replay(conn: Connection, workspace_id: str, dead_letter_id: str) -> dict[str
         raise NotFound(f"no dead letter {dead_letter_id}")
     if letter.replayed_at is not None:
         raise Conflict("this dead letter was already replayed")
-    now = database_now(conn)
+    dialect = dialect_of(conn)
+    now = dialect.now(conn)
     lock_runs(conn, [letter.run_id])
     # Claim the letter under the run's lock: a replay racing this one read it as not yet
     # replayed too, and must get the conflict, not a second "replayed" answer.
@@ -116,5 +117,43 @@ def replay(conn: Connection, workspace_id: str, dead_letter_id: str) -> dict[str
         .where(FlowRun.id == letter.run_id, FlowRun.status == "failed")
         .values(status="active")
     )
-    announce_tasks(conn)
+    dialect.announce_tasks(conn)
     return {"id": letter.id, "task_id": letter.task_id, "run_id": letter.run_id, "replayed": True}
+
+
+def latest_version(
+    conn: Connection, workspace_id: str, flow_name: str, environment: str
+) -> tuple[int, Any] | None:
+    """The newest version of a flow in an environment: its number and stored definition."""
+    row = conn.execute(
+        select(FlowVersion.version, FlowVersion.definition)
+        .join(Flow, Flow.id == FlowVersion.flow_id)
+        .where(
+            Flow.workspace_id == workspace_id,
+            Flow.name == flow_name,
+            FlowVersion.environment == environment,
+        )
+        .order_by(FlowVersion.version.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row.version, row.definition)
+
+
+def run_counts(
+    conn: Connection, workspace_id: str, flow_name: str, goal_among: set[str]
+) -> tuple[int, int, int]:
+    """Runs of a flow: all, those still live, and how many of the runs `goal_among` reached
+    a goal."""
+    flow = select(Flow.id).where(Flow.workspace_id == workspace_id, Flow.name == flow_name)
+    runs = (
+        select(func.count()).select_from(FlowRun).where(FlowRun.flow_id == flow.scalar_subquery())
+    )
+    total = conn.scalar(runs) or 0
+    live = conn.scalar(runs.where(FlowRun.status.in_(LIVE))) or 0
+    goals = 0
+    if goal_among:
+        goals = (
+            conn.scalar(runs.where(FlowRun.id.in_(sorted(goal_among)), FlowRun.outcome == "goal"))
+            or 0
+        )
+    return total, live, goals

@@ -20,8 +20,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy import Engine
 
-from nerve.db.dialect import maintenance_warnings, task_listener
-from nerve.db.postgres import TaskListener
+from nerve.db.dialect import TaskListener, dialect_of
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
 from nerve.flows.retention import Retention
 from nerve.settings import Settings
@@ -53,7 +52,8 @@ class FlowWorker:
         self._concurrency = concurrency
         self._lease_seconds = lease_seconds
         self._retention = retention or Retention()
-        self._poll_seconds = poll_seconds or _POLL_SECONDS.get(engine.dialect.name, 0.05)
+        self._dialect = dialect_of(engine)
+        self._poll_seconds = poll_seconds or self._dialect.poll_seconds
         self._listener: TaskListener | None = None
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,7 +80,7 @@ class FlowWorker:
         def wake_from_listener() -> None:
             loop.call_soon_threadsafe(self.wake)
 
-        self._listener = task_listener(self.executor.engine, wake_from_listener)
+        self._listener = self._dialect.task_listener(self.executor.engine, wake_from_listener)
         if self._listener is not None:
             self._listener.start()
 
@@ -105,7 +105,7 @@ class FlowWorker:
         rescued_at = extended_at = time.monotonic()
         pruned_at = 0.0
         with contextlib.suppress(Exception):  # advice only; the loop below reports outages
-            for warning in await self._db(maintenance_warnings, self.executor.engine):
+            for warning in await self._db(self._dialect.maintenance_warnings, self.executor.engine):
                 log.warning("database_maintenance", problem=warning)
         while not self._stopping:
             try:

@@ -1,10 +1,11 @@
-"""Admin API: the workspace's merge rules."""
+"""Admin API: the workspace's merge rules, a person's merge log, and unmerge."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
@@ -14,6 +15,7 @@ from nerve.identity import service
 from nerve.identity.rules import MergeRules
 
 router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
+profile_router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
 
 @router.get("/rules", response_model=MergeRules)
@@ -30,3 +32,26 @@ def put_rules(
     rules: MergeRules,
 ) -> MergeRules:
     return service.set_rules(db, key.workspace_id, rules, actor=key.key_id)
+
+
+@profile_router.get("/{profile_id}/merges")
+def get_merges(
+    db: Db, key: Annotated[Principal, requires(Permission.PROFILES_READ)], profile_id: str
+) -> dict[str, Any]:
+    person = service.person_of(db, key.workspace_id, profile_id)
+    return {"data": service.merges(db, key.workspace_id, person)}
+
+
+class UnmergeRequest(BaseModel):
+    merge_id: str | None = None
+
+
+@profile_router.post("/{profile_id}/unmerge")
+def unmerge_profile(
+    db: WriteDb,
+    key: Annotated[Principal, requires(Permission.PROFILES_UNMERGE)],
+    profile_id: str,
+    body: UnmergeRequest | None = None,
+) -> dict[str, Any]:
+    merge_id = body.merge_id if body else None
+    return service.unmerge(db, key.workspace_id, profile_id, merge_id, actor=key.key_id)

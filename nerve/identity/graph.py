@@ -56,6 +56,30 @@ class Graph:
 
     # --- reading -----------------------------------------------------------------------------
 
+    @property
+    def roots(self) -> set[str]:
+        """The people loaded so far."""
+        return set(self._clusters)
+
+    def members(self, root: str) -> frozenset[str]:
+        return frozenset(self._clusters[root].members)
+
+    @property
+    def merged(self) -> list[tuple[str, str]]:
+        """(survivor, merged) of every merge decided in this batch."""
+        return [
+            (row["survivor_id"], row["merged_id"]) for row in self._log if row["kind"] == "merged"
+        ]
+
+    @property
+    def relinked(self) -> list[tuple[str, str, str]]:
+        """(identifier type, from person, to person) of every device re-link in this batch."""
+        return [
+            (row["details"]["identifier"]["type"], row["merged_id"], row["survivor_id"])
+            for row in self._log
+            if row["kind"] == "relinked"
+        ]
+
     def preload(self, idents: Iterable[Ident]) -> None:
         wanted = [i for i in set(idents) if i not in self._looked_up]
         self._looked_up.update(wanted)
@@ -141,10 +165,6 @@ class Graph:
                 "workspace_id": self.workspace_id,
                 "cluster_id": profile_id,
                 "created_at": now,
-                "order_count": 0,
-                "total_spent": 0.0,
-                "sources": {},
-                "interests": {},
             }
         )
         self._clusters[profile_id] = Cluster(profile_id, now, {profile_id})

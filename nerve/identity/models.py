@@ -1,8 +1,10 @@
 """Profiles form merge trees; identifiers belong to exactly one (leaf) profile.
 
 A merge never moves data: the merged profile points at the survivor (`merged_into`) and every
-profile carries the root of its tree (`cluster_id`). Events and identifiers keep the profile
-they were attached to, so an unmerge only cuts the edge and everything goes back by itself.
+profile carries the root of its tree (`cluster_id`) — the person. Events and identifiers keep
+the profile they were attached to, so an unmerge only cuts the edge and everything goes back by
+itself. What is known about a profile (traits, computed attributes) belongs to nerve/profiles;
+this is only the graph.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nerve.db.base import Base, Json, UtcDateTime, created_at_column
-from nerve.events.models import EventId
+from nerve.db.base import Base, BigId, Json, UtcDateTime, created_at_column
 
 
 class Profile(Base):
@@ -26,17 +27,6 @@ class Profile(Base):
     merged_into: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     cluster_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = created_at_column()
-    # Computed attributes of the events attached to this profile itself; a person's view
-    # combines them over the cluster (see nerve/profiles/computed.py).
-    first_seen: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    order_count: Mapped[int] = mapped_column(Integer, default=0)
-    total_spent: Mapped[float] = mapped_column(Float, default=0.0)
-    last_order_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    timezone_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    sources: Mapped[Any] = mapped_column(Json, default=dict)
-    interests: Mapped[Any] = mapped_column(Json, default=dict)
 
 
 class Identifier(Base):
@@ -63,7 +53,7 @@ class Merge(Base):
     kind: Mapped[str] = mapped_column(String(16))  # merged | rejected | relinked | unmerged
     survivor_id: Mapped[str] = mapped_column(String(32), index=True)
     merged_id: Mapped[str] = mapped_column(String(32), index=True)
-    event_id: Mapped[int | None] = mapped_column(EventId, nullable=True)
+    event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     rule: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(500))
     details: Mapped[Any] = mapped_column(Json, default=dict)

@@ -1,83 +1,141 @@
-"""Attach each stored event to a profile, merging, refusing or re-linking as the rules say.
+"""Attach each stored event to a profile, merging, refusing or re-linking as the rules say, then
+hand the attached batch to the pipeline's consumers in the same transaction.
 
-Runs after the tracking commit, in batches, oldest unresolved event first. One resolver at a
-time per database: PostgreSQL takes an advisory lock, SQLite's write lock does the same job.
+Runs after the tracking commit, in batches, oldest unresolved event first. Several resolvers
+may run at once on PostgreSQL (`nerve worker` on many machines): each claims different events
+(SKIP LOCKED) and locks the identifiers and the people its batch touches, so two resolvers never
+decide about the same identifier or person at once (see `_lock_people`). On SQLite the write
+lock makes one resolver run at a time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, update
+from sqlalchemy import Connection, Engine
 
-from nerve.db import locks
-from nerve.db.dialect import unresolved_events
+from nerve.db.dialect import Dialect, dialect_of
 from nerve.db.engine import write_transaction
-from nerve.db.locks import transaction_lock
-from nerve.events.models import Event
-from nerve.flows import routing as flows
+from nerve.db.locks import named_key
+from nerve.events import queue
+from nerve.events.queue import PendingEvent
+from nerve.identity.attached import AttachedBatch, AttachedEvent, Consumer, Merged, Relinked
 from nerve.identity.extract import Ident, alias_previous, identifiers
 from nerve.identity.graph import Graph
-from nerve.identity.rules import load_rules
-from nerve.profiles import service as profiles
+from nerve.identity.rules import MergeRules, load_rules
+
+# Held (as a session lock) from claiming a batch until its identifiers and people are locked:
+# a resolver that claimed older events holds their people before a later one can ask, so each
+# person's events are attached — and routed into flows — in the order they arrived.
+_CLAIM_LOCK = 7_417_002
+# A person whose identifiers keep moving under us (merged again and again by other resolvers
+# while we wait) is retried with the next batch rather than chased for ever.
+_MAX_LOCK_ROUNDS = 8
 
 
-@dataclass(frozen=True)
-class PendingEvent:
-    id: int
-    workspace_id: str
-    source_id: str
-    timestamp: datetime
-    received_at: datetime
-    payload: dict[str, Any]
-
-
-def lock_identity(conn: Connection, wait: bool = True) -> bool:
-    """Serialise identity-graph writers across processes (resolver, unmerge, erase)."""
-    return transaction_lock(conn, locks.IDENTITY_GRAPH, wait=wait)
-
-
-def resolve_pending(engine: Engine, limit: int = 500) -> list[PendingEvent]:
+def resolve_pending(
+    engine: Engine, consumers: Sequence[Consumer], limit: int = 500
+) -> list[PendingEvent]:
     """Resolve up to `limit` unresolved events in one transaction; returns them."""
+    dialect = dialect_of(engine)
     with write_transaction(engine) as conn:
-        if not lock_identity(conn, wait=False):
-            return []
-        columns = [Event.id, Event.workspace_id, Event.source_id, Event.timestamp,
-                   Event.received_at, Event.payload]  # fmt: skip
-        rows = unresolved_events(conn, columns, limit)
-        events = [PendingEvent(*row) for row in rows]
-        by_workspace: dict[str, list[PendingEvent]] = {}
-        for event in events:
-            by_workspace.setdefault(event.workspace_id, []).append(event)
+        with _claiming(conn, dialect):
+            events = queue.claim_unresolved(conn, dialect, limit)
+            by_workspace: dict[str, list[PendingEvent]] = {}
+            for event in events:
+                by_workspace.setdefault(event.workspace_id, []).append(event)
+            graphs = {
+                workspace_id: _locked_graph(conn, dialect, workspace_id, batch)
+                for workspace_id, batch in sorted(by_workspace.items())
+            }
         for workspace_id, batch in by_workspace.items():
-            _resolve_batch(conn, workspace_id, batch)
+            _resolve_batch(conn, dialect, graphs[workspace_id], batch, consumers)
         return events
 
 
-def _resolve_batch(conn: Connection, workspace_id: str, events: list[PendingEvent]) -> None:
+@contextmanager
+def _claiming(conn: Connection, dialect: Dialect) -> Iterator[None]:
+    if not dialect.concurrent_writers:
+        yield
+        return
+    conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (_CLAIM_LOCK,))
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (_CLAIM_LOCK,))
+
+
+def _mentioned(events: list[PendingEvent], rules: MergeRules) -> list[list[Ident]]:
+    return [identifiers(event.payload, rules) for event in events]
+
+
+def _locked_graph(
+    conn: Connection, dialect: Dialect, workspace_id: str, events: list[PendingEvent]
+) -> Graph:
+    """The graph of every person the batch touches, read after locking them.
+
+    Identifiers are locked first (two resolvers must not create the same new identifier), then
+    the people they belong to. A person can change between reading and locking (another
+    resolver merged it into someone else and committed), so the graph is read again after each
+    round of locks until every person in it is locked. Everyone locks identifiers before people
+    and each set in ascending order, so resolvers, unmerges and erasures never deadlock.
+    """
     rules = load_rules(conn, workspace_id)
-    graph = Graph(conn, workspace_id, rules)
-    mentioned = [identifiers(event.payload, rules) for event in events]
-    graph.preload(ident for found in mentioned for ident in found)
-    graph.preload(_alias_candidates(events))
-    attached = [
-        (event, resolve_event(graph, event.id, event.payload, idents))
+    wanted = {i for found in _mentioned(events, rules) for i in found}
+    wanted |= set(_alias_candidates(events))
+    dialect.lock_all(conn, (named_key(workspace_id, i.type, i.value) for i in wanted))
+    locked: set[str] = set()
+    for _ in range(_MAX_LOCK_ROUNDS):
+        graph = Graph(conn, workspace_id, rules)
+        graph.preload(wanted)
+        if not dialect.concurrent_writers or graph.roots <= locked:
+            return graph
+        lock_people(conn, dialect, workspace_id, graph.roots - locked)
+        locked |= graph.roots
+    raise PeopleKeptMoving(f"the people of {len(events)} events kept changing; retrying")
+
+
+class PeopleKeptMoving(Exception):
+    """Other resolvers merged the batch's people faster than this one could lock them."""
+
+
+def lock_people(conn: Connection, dialect: Dialect, workspace_id: str, roots: set[str]) -> None:
+    """Lock people (merge-tree roots) for this transaction: resolvers, unmerge and erase."""
+    dialect.lock_all(conn, (named_key(workspace_id, "person", root) for root in roots))
+
+
+def _resolve_batch(
+    conn: Connection,
+    dialect: Dialect,
+    graph: Graph,
+    events: list[PendingEvent],
+    consumers: Sequence[Consumer],
+) -> None:
+    mentioned = _mentioned(events, graph.rules)
+    leaves = [
+        resolve_event(graph, event.id, event.payload, idents)
         for event, idents in zip(events, mentioned, strict=True)
     ]
     graph.flush()
-    conn.execute(
-        update(Event).where(Event.id == bindparam("b_id")).values(profile_id=bindparam("b_leaf")),
-        [{"b_id": event.id, "b_leaf": leaf} for event, leaf in attached],
+    queue.attach(conn, {event.id: leaf for event, leaf in zip(events, leaves, strict=True)})
+    attached = [
+        AttachedEvent(e.id, e.source_id, e.timestamp, e.received_at, e.payload, leaf,
+                      graph.cluster_of(leaf))
+        for e, leaf in zip(events, leaves, strict=True)
+    ]  # fmt: skip
+    batch = AttachedBatch(
+        workspace_id=graph.workspace_id,
+        rules=graph.rules,
+        dialect=dialect,
+        events=attached,
+        people={person: graph.members(person) for person in {e.person_id for e in attached}},
+        merged=[Merged(survivor, merged) for survivor, merged in graph.merged],
+        relinked=[Relinked(kind, a, b) for kind, a, b in graph.relinked],
     )
-    profiles.apply_events(conn, workspace_id, attached, rules)
-    # Same transaction: an attached event and the runs it starts or steers commit together.
-    flows.route_events(
-        conn,
-        workspace_id,
-        [(event.id, event.payload, graph.cluster_of(leaf)) for event, leaf in attached],
-    )
+    for consumer in consumers:
+        consumer.consume(conn, batch)
 
 
 def _alias_candidates(events: list[PendingEvent]) -> list[Ident]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Engine
 
 from nerve import metrics
-from nerve.identity.resolver import resolve_pending
+from nerve.identity.attached import Consumer
+from nerve.identity.resolver import PeopleKeptMoving, resolve_pending
 
 log = structlog.get_logger(__name__)
 _POLL_SECONDS = 0.5
@@ -20,8 +21,9 @@ _BATCH = 250
 
 
 class IdentityWorker:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, consumers: Sequence[Consumer]) -> None:
         self._engine = engine
+        self._consumers = consumers
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -61,7 +63,10 @@ class IdentityWorker:
                 await asyncio.sleep(1)
 
     def _resolve_batch(self) -> int:
-        events = resolve_pending(self._engine, _BATCH)
+        try:
+            events = resolve_pending(self._engine, self._consumers, _BATCH)
+        except PeopleKeptMoving:
+            return _BATCH  # others are busy merging the same people: try again at once
         now = datetime.now(UTC)
         for event in events:
             metrics.RESOLUTION_LAG.observe((now - event.received_at).total_seconds())

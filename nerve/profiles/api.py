@@ -1,18 +1,16 @@
-"""Admin API: profiles, lookup by identifier, timeline, merge log, unmerge, export, erase."""
+"""Admin API: look a person up by any identifier, read them, their timeline."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
 
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
-from nerve.db.session import Db, WriteDb
-from nerve.identity.rules import load_rules
-from nerve.profiles import gdpr, service
+from nerve.db.session import Db
+from nerve.profiles import service
 from nerve.profiles.schemas import (
     Person,
     TimelinePage,
@@ -21,77 +19,31 @@ from nerve.profiles.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+Reader = Annotated[Principal, requires(Permission.PROFILES_READ)]
 
 
 @router.get("", response_model=Person)
 def lookup_profile(
     db: Db,
-    key: Annotated[Principal, requires(Permission.PROFILES_READ)],
+    key: Reader,
     identifier: Annotated[str, Query(description="TYPE:VALUE, e.g. email:anna@example.com")],
-) -> dict[str, Any]:
-    rules = load_rules(db, key.workspace_id)
-    kind, value = service.parse_identifier(identifier, rules)
-    root = service.lookup(db, key.workspace_id, kind, value)
-    return service.person(db, key.workspace_id, root, rules)
+) -> Person:
+    return service.lookup(db, key.workspace_id, identifier)
 
 
 @router.get("/{profile_id}", response_model=Person)
-def get_profile(
-    db: Db, key: Annotated[Principal, requires(Permission.PROFILES_READ)], profile_id: str
-) -> dict[str, Any]:
-    root = service.resolve_root(db, key.workspace_id, profile_id)
-    return service.person(db, key.workspace_id, root, load_rules(db, key.workspace_id))
+def get_profile(db: Db, key: Reader, profile_id: str) -> Person:
+    return service.get(db, key.workspace_id, profile_id)
 
 
 @router.get("/{profile_id}/timeline", response_model=TimelinePage)
 def get_timeline(
     db: Db,
-    key: Annotated[Principal, requires(Permission.PROFILES_READ)],
+    key: Reader,
     profile_id: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> TimelinePage:
-    root = service.resolve_root(db, key.workspace_id, profile_id)
     after = decode_timeline_cursor(cursor) if cursor else None
-    events, last = service.timeline(db, root, limit, after)
+    events, last = service.timeline(db, key.workspace_id, profile_id, limit, after)
     return TimelinePage(data=events, next_cursor=encode_timeline_cursor(last) if last else None)
-
-
-@router.get("/{profile_id}/merges")
-def get_merges(
-    db: Db, key: Annotated[Principal, requires(Permission.PROFILES_READ)], profile_id: str
-) -> dict[str, Any]:
-    root = service.resolve_root(db, key.workspace_id, profile_id)
-    return {"data": service.merges(db, key.workspace_id, root)}
-
-
-class UnmergeRequest(BaseModel):
-    merge_id: str | None = None
-
-
-@router.post("/{profile_id}/unmerge")
-def unmerge_profile(
-    db: WriteDb,
-    key: Annotated[Principal, requires(Permission.PROFILES_UNMERGE)],
-    profile_id: str,
-    body: UnmergeRequest | None = None,
-) -> dict[str, Any]:
-    merge_id = body.merge_id if body else None
-    return service.unmerge(db, key.workspace_id, profile_id, merge_id)
-
-
-@router.get("/{profile_id}/export")
-def export_profile(
-    db: Db, key: Annotated[Principal, requires(Permission.PROFILES_EXPORT)], profile_id: str
-) -> dict[str, Any]:
-    root = service.resolve_root(db, key.workspace_id, profile_id)
-    return gdpr.export(db, key.workspace_id, root, load_rules(db, key.workspace_id))
-
-
-@router.delete("/{profile_id}", status_code=204)
-def erase_profile(
-    db: WriteDb, key: Annotated[Principal, requires(Permission.PROFILES_ERASE)], profile_id: str
-) -> Response:
-    root = service.resolve_root(db, key.workspace_id, profile_id)
-    gdpr.erase(db, key.workspace_id, root, actor=key.key_id)
-    return Response(status_code=204)

@@ -117,18 +117,3 @@ def leaf_update(leaf: Any, payload: dict[str, Any], at: datetime, source_id: str
     if interests is not (leaf.interests or {}):
         values["interests"] = interests
     return values
-
-
-def order_of(payload: dict[str, Any]) -> tuple[str, float, str | None] | None:
-    """(order_id, total, currency) of an Order Completed event (Segment e-commerce spec v2)."""
-    if payload.get("type") != "track" or payload.get("event") != "Order Completed":
-        return None
-    properties = payload.get("properties")
-    if not isinstance(properties, dict):
-        return None
-    order_id = properties.get("order_id")
-    amount = properties.get("total", properties.get("revenue"))
-    if order_id in (None, "") or isinstance(amount, bool) or not isinstance(amount, int | float):
-        return None
-    currency = properties.get("currency")
-    return str(order_id)[:255], float(amount), currency[:8] if isinstance(currency, str) else None

@@ -1,15 +1,33 @@
-"""Traits (current value + history), orders seen per profile, erasure records, audit log."""
+"""What is known about each (leaf) profile: traits (current value + history) and computed
+attributes. A person's view combines them over every profile merged into it (see view.py).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nerve.db.base import Base, Json, UtcDateTime, created_at_column
-from nerve.events.models import EventId
+from nerve.db.base import Base, BigId, Json, UtcDateTime
+
+
+class ProfileAttributes(Base):
+    """Computed attributes of the events attached to one (leaf) profile itself."""
+
+    __tablename__ = "profile_attributes"
+
+    profile_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    first_seen: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    timezone_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    sources: Mapped[Any] = mapped_column(Json, default=dict)
+    interests: Mapped[Any] = mapped_column(Json, default=dict)
 
 
 class ProfileTrait(Base):
@@ -24,7 +42,7 @@ class ProfileTrait(Base):
     workspace_id: Mapped[str] = mapped_column(String(32))
     value: Mapped[Any] = mapped_column(Json, nullable=True)
     observed_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    event_id: Mapped[int | None] = mapped_column(EventId, nullable=True)
+    event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
 
 
 class TraitHistory(Base):
@@ -39,46 +57,4 @@ class TraitHistory(Base):
     name: Mapped[str] = mapped_column(String(255))
     value: Mapped[Any] = mapped_column(Json, nullable=True)
     observed_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    event_id: Mapped[int | None] = mapped_column(EventId, nullable=True)
-
-
-class ProfileOrder(Base):
-    """Each order counted once per workspace, even when several heads report it."""
-
-    __tablename__ = "profile_orders"
-    __table_args__ = (UniqueConstraint("workspace_id", "order_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(String(32))
-    order_id: Mapped[str] = mapped_column(String(255))
-    profile_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("profiles.id", ondelete="CASCADE"), index=True
-    )
-    total: Mapped[float] = mapped_column(Float)
-    currency: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    ordered_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    event_id: Mapped[int | None] = mapped_column(EventId, nullable=True)
-
-
-class ErasedIdentifier(Base):
-    """A keyed hash of an erased email or phone, so suppression still works after erasure."""
-
-    __tablename__ = "erased_identifiers"
-
-    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    type: Mapped[str] = mapped_column(String(64), primary_key=True)
-    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    erased_at: Mapped[datetime] = created_at_column()
-
-
-class AuditRecord(Base):
-    """Who did what to which record, and when — never the personal data itself."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(String(32), index=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = created_at_column()
+    event_id: Mapped[int | None] = mapped_column(BigId, nullable=True)

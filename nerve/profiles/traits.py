@@ -44,10 +44,11 @@ def record(
     workspace_id: str,
     observations: list[Observation],
     first_value_traits: list[str],
-) -> None:
-    """Keep the history of every observed value and the surviving value per trait."""
+) -> set[tuple[str, str]]:
+    """Keep the history of every observed value and the surviving value per trait; returns the
+    (profile, trait) pairs whose surviving value changed."""
     if not observations:
-        return
+        return set()
     leaves = {o.profile_id for o in observations}
     current = {
         (row.profile_id, row.name): (row.observed_at, row.value)
@@ -95,6 +96,7 @@ def record(
     ]  # fmt: skip
     if new:
         conn.execute(insert(ProfileTrait), new)
+    return set(winners)
 
 
 def combine(rows: list[Any], first_value_traits: list[str]) -> dict[str, tuple[Any, datetime]]:

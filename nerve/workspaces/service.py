@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, or_, select, update
 
 from nerve.db.base import new_id
 from nerve.errors import Conflict, InvalidInput
@@ -78,3 +78,35 @@ def list_sources(conn: Connection, workspace_id: str) -> list[SourceInfo]:
         .order_by(Source.created_at, Source.name)
     ).all()
     return [SourceInfo(*row) for row in rows]
+
+
+def sources_by_id(conn: Connection, source_ids: list[str]) -> list[SourceInfo]:
+    if not source_ids:
+        return []
+    rows = conn.execute(
+        select(Source.id, Source.workspace_id, Source.name, Source.kind, Source.write_key).where(
+            Source.id.in_(source_ids)
+        )
+    ).all()
+    return [SourceInfo(*row) for row in rows]
+
+
+def hash_key(conn: Connection, workspace_id: str) -> bytes:
+    """The workspace's key for hashing erased identifiers, made on first use."""
+    key = conn.scalar(select(Workspace.hash_key).where(Workspace.id == workspace_id))
+    if not key:
+        key = secrets.token_hex(32)
+        conn.execute(update(Workspace).where(Workspace.id == workspace_id).values(hash_key=key))
+    return bytes.fromhex(key)
+
+
+def source_ids(conn: Connection, workspace_id: str, id_or_name: str) -> list[str]:
+    """The id of the workspace's source with this id or name (none if there is no such)."""
+    return list(
+        conn.scalars(
+            select(Source.id).where(
+                Source.workspace_id == workspace_id,
+                or_(Source.id == id_or_name, Source.name == id_or_name),
+            )
+        )
+    )

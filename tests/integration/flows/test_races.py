@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from nerve.db.dialect import database_now
+from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.flows import engine as flow_engine
 from nerve.flows import routing
 from nerve.flows.definition import validate
 from nerve.flows.executor import Executor
 from nerve.flows.models import FlowRun, FlowStep, Task
-from tests.factories import make_shop
+from tests.factories import attached, make_shop
 
 FLOW = {
     "name": "race",
@@ -42,18 +42,21 @@ def _race(engine: Engine, executor: Executor, workspace_id: str, n: int) -> str:
     """One run waiting for an event whose timeout is due now; deliver both at once."""
     person = f"prf_race_{n}"
     with write_transaction(engine) as conn:
-        routing.route_events(conn, workspace_id, [(n, _event("Product Added"), person)])
+        routing.route_events(
+            conn, attached(conn, workspace_id, [(n, _event("Product Added"), person)])
+        )
         run_id = conn.scalar(select(FlowRun.id).where(FlowRun.profile_id == person))
         assert run_id is not None
-        conn.execute(update(Task).where(Task.run_id == run_id).values(due_at=database_now(conn)))
+        conn.execute(
+            update(Task).where(Task.run_id == run_id).values(due_at=dialect_of(conn).now(conn))
+        )
     barrier = threading.Barrier(2)
 
     def deliver_event() -> None:
         barrier.wait()
         with write_transaction(engine) as conn:
-            routing.route_events(
-                conn, workspace_id, [(10_000 + n, _event("Checkout Started"), person)]
-            )
+            batch = attached(conn, workspace_id, [(10_000 + n, _event("Checkout Started"), person)])
+            routing.route_events(conn, batch)
 
     def fire_timeout() -> None:
         barrier.wait()

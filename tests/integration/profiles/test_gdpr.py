@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Engine, select, text
 from starlette.testclient import TestClient
 
+from nerve.audit.models import AuditRecord
 from nerve.db.engine import write_transaction
 from nerve.db.models import metadata
-from nerve.profiles.gdpr import is_erased
-from nerve.profiles.models import AuditRecord
+from nerve.privacy.service import is_erased
 from tests.factories import make_shop
 from tests.integration.profiles.test_identity import _get, _send, settle
 

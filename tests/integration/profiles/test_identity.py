@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from nerve.events.models import Event
 from nerve.identity.resolver import resolve_pending
+from nerve.pipeline import CONSUMERS
 from tests.factories import Shop, make_shop
 
 
@@ -17,7 +18,7 @@ def settle(engine: Engine) -> None:
     """Resolve every stored event now (the embedded worker may be doing the same)."""
     deadline = time.monotonic() + 10
     while True:
-        resolve_pending(engine)
+        resolve_pending(engine, CONSUMERS)
         with engine.connect() as conn:
             pending = conn.scalar(select(func.count()).where(Event.profile_id.is_(None)))
         if pending == 0:

@@ -11,12 +11,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from nerve.db.dialect import insert_ignoring_duplicates
+from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
+from nerve.errors import NotFound
 from nerve.events.models import Event
+from nerve.identity import service
 from nerve.identity.models import Identifier, Merge, Profile
-from nerve.identity.rules import load_rules
-from nerve.profiles import service
+from nerve.profiles import service as profiles
 from nerve.tracking.normalize import Envelope, normalize
 from tests.factories import make_shop
 from tests.integration.profiles.test_identity import settle
@@ -71,7 +72,9 @@ def _ingest(engine: Engine, shop: Any, messages: list[dict[str, Any]]) -> None:
     rows = [normalize(m, None, envelope, 32_000) for m in messages]
     with write_transaction(engine) as conn:
         conn.execute(
-            insert_ignoring_duplicates(conn.dialect, Event.__table__, ["source_id", "message_id"]),
+            dialect_of(conn).insert_ignoring_duplicates(
+                Event.__table__, ["source_id", "message_id"]
+            ),
             rows,
         )
     settle(engine)
@@ -160,7 +163,7 @@ def test_unmerge_after_merge_restores_the_previous_state(
     assume(new_log and all(kind == "merged" for _, kind, _ in new_log))
     with write_transaction(engine) as conn:
         for merge_id, _, merged_id in reversed(new_log):
-            service.unmerge(conn, shop.workspace_id, merged_id, merge_id)
+            service.unmerge(conn, shop.workspace_id, merged_id, merge_id, actor="test")
     identifiers_after, events_after = _state(engine, shop.workspace_id)
     assert {i: c for i, c in identifiers_after.items() if i in known} == identifiers_before
     assert {m: c for m, c in events_after.items() if m in events_before} == events_before
@@ -168,14 +171,12 @@ def test_unmerge_after_merge_restores_the_previous_state(
 
 def _traits_by_user(engine: Engine, workspace_id: str) -> dict[str, dict[str, Any]]:
     with engine.connect() as conn:
-        rules = load_rules(conn, workspace_id)
         found = {}
         for user in USERS:
             try:
-                root = service.lookup(conn, workspace_id, "user_id", user)
-            except Exception:
+                found[user] = profiles.lookup(conn, workspace_id, f"user_id:{user}").traits
+            except NotFound:
                 continue
-            found[user] = service.person(conn, workspace_id, root, rules)["traits"]
     return found
 
 

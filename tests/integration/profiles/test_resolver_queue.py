@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event, insert, update
 
-from nerve.db.dialect import unresolved_events
+from nerve.db.dialect import dialect_of
 from nerve.events.models import Event
 from tests.factories import make_shop
 
@@ -30,7 +30,7 @@ def _events(engine: Engine, count: int) -> None:
 def test_the_queue_gives_the_oldest_unresolved_events_in_order(engine: Engine) -> None:
     _events(engine, 30)
     with engine.connect() as conn:
-        rows = unresolved_events(conn, [Event.id, Event.payload], 5)
+        rows = dialect_of(conn).claim_unresolved_events(conn, [Event.id, Event.payload], 5)
     assert [row.id for row in rows] == [1, 2, 4, 5, 7]
     assert [row.payload["n"] for row in rows] == [0, 1, 3, 4, 6]  # JSON decoded
 
@@ -46,7 +46,7 @@ def test_on_sqlite_the_queue_reads_its_partial_index_without_sorting(engine: Eng
 
     with engine.connect() as conn:
         event.listen(conn, "before_cursor_execute", capture)
-        unresolved_events(conn, [Event.id], 5)
+        dialect_of(conn).claim_unresolved_events(conn, [Event.id], 5)
         event.remove(conn, "before_cursor_execute", capture)
         [(statement, parameters)] = [s for s in seen if s[0].startswith("SELECT")]
         plan = " ".join(

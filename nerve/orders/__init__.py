@@ -1,0 +1,1 @@
+"""Orders: each order once per workspace, from `Order Completed` events (later shop webhooks)."""

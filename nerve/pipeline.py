@@ -1,0 +1,21 @@
+"""The attached-event pipeline: every capability that must see each event identity resolution
+attaches, in the order they run, inside the resolver's transaction.
+
+Identity imports none of them; the runtime hands this list to the resolver. A capability that
+needs to see events (segments, carts, consent, ...) adds its consumer here, at the place its
+inputs are ready: flows run last, because their conditions read the person as the consumers
+before them left it.
+"""
+
+from __future__ import annotations
+
+from nerve.flows.routing import route_events
+from nerve.identity.attached import Consumer
+from nerve.orders.pipeline import record_orders
+from nerve.profiles.pipeline import update_profiles
+
+CONSUMERS: tuple[Consumer, ...] = (
+    Consumer("profiles", update_profiles),
+    Consumer("orders", record_orders),
+    Consumer("flows", route_events),
+)
