@@ -18,6 +18,8 @@ from sqlalchemy.sql import Insert
 
 from nerve.db import postgres, sqlite
 
+UnresolvedRow = tuple[int, str, str, datetime, datetime, dict[str, Any]]
+
 
 class TaskListener(Protocol):
     def start(self) -> None: ...
@@ -52,11 +54,13 @@ class Dialect(Protocol):
         """Take every lock in `keys` until the transaction ends, in ascending order (so two
         transactions locking overlapping sets never deadlock on them)."""
 
-    def claim_unresolved_events(
-        self, conn: Connection, columns: Sequence[Any], limit: int
-    ) -> list[Any]:
+    def claim_unresolved_events(self, conn: Connection, limit: int) -> list[UnresolvedRow]:
         """The identity resolver's queue: the oldest events not yet attached to a profile that
-        no other resolver holds, locked for this transaction."""
+        no other resolver holds, locked for this transaction, decoded: (id, workspace_id,
+        source_id, timestamp, received_at, payload)."""
+
+    def attach_events(self, conn: Connection, profile_of: list[tuple[str, int]]) -> None:
+        """Set each event's profile: (profile id, event id) pairs; they leave the queue."""
 
     def claim_tasks(
         self, conn: Connection, owner: str, limit: int, lease_seconds: int

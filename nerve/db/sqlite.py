@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, event, text
+import orjson
+from sqlalchemy import Connection, Engine, Select, event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Insert
 
@@ -28,6 +29,10 @@ def configure(engine: Engine, *, synchronous: str) -> None:
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _utc(stored: str) -> datetime:
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
 
 def datetime_text(value: datetime) -> str:
@@ -82,17 +87,26 @@ class SQLite:
         return None
 
     def claim_unresolved_events(
-        self, conn: Connection, columns: Sequence[Any], limit: int
-    ) -> list[Any]:
+        self, conn: Connection, limit: int
+    ) -> list[tuple[int, str, str, datetime, datetime, dict[str, Any]]]:
         # INDEXED BY: the planner otherwise takes the timeline index (profile_id IS NULL
         # matches it) and sorts the whole backlog for every batch. SQLAlchemy renders no
-        # SQLite hints.
-        names = ", ".join(column.name for column in columns)
-        query = text(
-            f"SELECT {names} FROM events INDEXED BY ix_events_unresolved"
-            " WHERE profile_id IS NULL ORDER BY id LIMIT :limit"
-        ).columns(*columns)
-        return list(conn.execute(query, {"limit": limit}).all())
+        # SQLite hints. Decoded here, not by SQLAlchemy's type processors: they were a fifth
+        # of the resolver's time.
+        rows = conn.exec_driver_sql(
+            "SELECT id, workspace_id, source_id, timestamp, received_at, payload FROM events"
+            " INDEXED BY ix_events_unresolved WHERE profile_id IS NULL ORDER BY id LIMIT ?",
+            (limit,),
+        ).all()
+        return [
+            (row[0], row[1], row[2], _utc(row[3]), _utc(row[4]), orjson.loads(row[5]))
+            for row in rows
+        ]
+
+    def attach_events(self, conn: Connection, profile_of: list[tuple[str, int]]) -> None:
+        # Straight to the driver's executemany: SQLAlchemy's parameter processing per row
+        # was a measurable share of resolution.
+        conn.exec_driver_sql("UPDATE events SET profile_id = ? WHERE id = ?", profile_of)
 
     def claim_tasks(
         self, conn: Connection, owner: str, limit: int, lease_seconds: int

@@ -1,4 +1,5 @@
-"""The queue of stored events waiting for identity resolution, and their attachment."""
+"""The queue of stored events waiting for identity resolution, and their attachment (the SQL is
+the dialect's: it is the resolver's hottest)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection
 
 from nerve.db.dialect import Dialect
-from nerve.events.models import Event
 
 
 @dataclass(frozen=True)
@@ -22,22 +22,13 @@ class PendingEvent:
     payload: dict[str, Any]
 
 
-_COLUMNS = (Event.id, Event.workspace_id, Event.source_id, Event.timestamp, Event.received_at,
-            Event.payload)  # fmt: skip
-
-
 def claim_unresolved(conn: Connection, dialect: Dialect, limit: int) -> list[PendingEvent]:
     """The oldest events not attached to a profile yet that no other resolver holds, locked
     for this transaction."""
-    return [PendingEvent(*row) for row in dialect.claim_unresolved_events(conn, _COLUMNS, limit)]
+    return [PendingEvent(*row) for row in dialect.claim_unresolved_events(conn, limit)]
 
 
-def attach(conn: Connection, profile_of: dict[int, str]) -> None:
+def attach(conn: Connection, dialect: Dialect, profile_of: dict[int, str]) -> None:
     """Attach each event (by id) to its (leaf) profile: it leaves the queue."""
     if profile_of:
-        conn.execute(
-            update(Event)
-            .where(Event.id == bindparam("b_id"))
-            .values(profile_id=bindparam("b_profile")),
-            [{"b_id": event, "b_profile": profile} for event, profile in profile_of.items()],
-        )
+        dialect.attach_events(conn, [(profile, event) for event, profile in profile_of.items()])

@@ -51,7 +51,8 @@ def resolve_pending(
                 for workspace_id, batch in sorted(by_workspace.items())
             }
         for workspace_id, batch in by_workspace.items():
-            _resolve_batch(conn, dialect, graphs[workspace_id], batch, consumers)
+            graph, mentioned = graphs[workspace_id]
+            _resolve_batch(conn, dialect, graph, batch, mentioned, consumers)
         return events
 
 
@@ -73,8 +74,9 @@ def _mentioned(events: list[PendingEvent], rules: MergeRules) -> list[list[Ident
 
 def _locked_graph(
     conn: Connection, dialect: Dialect, workspace_id: str, events: list[PendingEvent]
-) -> Graph:
-    """The graph of every person the batch touches, read after locking them.
+) -> tuple[Graph, list[list[Ident]]]:
+    """The graph of every person the batch touches, read after locking them, and the
+    identifiers each event carries.
 
     Identifiers are locked first (two resolvers must not create the same new identifier), then
     the people they belong to. A person can change between reading and locking (another
@@ -83,7 +85,8 @@ def _locked_graph(
     and each set in ascending order, so resolvers, unmerges and erasures never deadlock.
     """
     rules = load_rules(conn, workspace_id)
-    wanted = {i for found in _mentioned(events, rules) for i in found}
+    mentioned = _mentioned(events, rules)
+    wanted = {i for found in mentioned for i in found}
     wanted |= set(_alias_candidates(events))
     dialect.lock_all(conn, (named_key(workspace_id, i.type, i.value) for i in wanted))
     locked: set[str] = set()
@@ -91,7 +94,7 @@ def _locked_graph(
         graph = Graph(conn, workspace_id, rules)
         graph.preload(wanted)
         if not dialect.concurrent_writers or graph.roots <= locked:
-            return graph
+            return graph, mentioned
         lock_people(conn, dialect, workspace_id, graph.roots - locked)
         locked |= graph.roots
     raise PeopleKeptMoving(f"the people of {len(events)} events kept changing; retrying")
@@ -111,15 +114,17 @@ def _resolve_batch(
     dialect: Dialect,
     graph: Graph,
     events: list[PendingEvent],
+    mentioned: list[list[Ident]],
     consumers: Sequence[Consumer],
 ) -> None:
-    mentioned = _mentioned(events, graph.rules)
     leaves = [
         resolve_event(graph, event.id, event.payload, idents)
         for event, idents in zip(events, mentioned, strict=True)
     ]
     graph.flush()
-    queue.attach(conn, {event.id: leaf for event, leaf in zip(events, leaves, strict=True)})
+    queue.attach(
+        conn, dialect, {event.id: leaf for event, leaf in zip(events, leaves, strict=True)}
+    )
     attached = [
         AttachedEvent(e.id, e.source_id, e.timestamp, e.received_at, e.payload, leaf,
                       graph.cluster_of(leaf))
