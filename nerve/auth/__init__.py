@@ -1,1 +1,2 @@
-"""Secret API keys for the admin API."""
+"""Who may do what: secret API keys, the roles they carry, and the permission every admin route
+and CLI command declares."""

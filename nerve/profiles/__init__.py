@@ -1,1 +1,2 @@
-"""The 360° profile: traits with survivorship, computed attributes, timeline, GDPR export/erase."""
+"""The 360° profile: traits with survivorship, computed attributes, the one person view, and the
+timeline across heads."""
