@@ -28,6 +28,7 @@ class Receiver:
     delay: float = 0.0  # a slow receiver: seconds before it answers
     trickle: bool = False  # with `delay`: headers at once, then the body a byte at a time
     arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request
+    refusal: bytes = b""  # the body of a non-200 answer (a service echoing what it refused)
 
     def __post_init__(self) -> None:
         receiver = self
@@ -49,6 +50,8 @@ class Receiver:
                 if not receiver.trickle:
                     time.sleep(receiver.delay)
                 content = b"ok" * 5 if receiver.trickle else b""
+                if status != 200 and receiver.refusal:
+                    content = receiver.refusal
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()

@@ -4,10 +4,25 @@ shows it. A capability that stores something about a person adds its registratio
 from __future__ import annotations
 
 from nerve.events.privacy import EVENTS
+from nerve.flows.privacy import FLOWS
 from nerve.identity.privacy import IDENTITY
 from nerve.orders.privacy import ORDERS
 from nerve.privacy.subject import PersonalData
 from nerve.profiles.privacy import PROFILE, TRAIT_HISTORY
 
-# The identity graph comes last: the others are found through its profiles.
-REGISTRY: tuple[PersonalData, ...] = (PROFILE, TRAIT_HISTORY, ORDERS, EVENTS, IDENTITY)
+# Flows first: a waiting run must not fire while the rest is erased. The identity graph last:
+# the others are found through its profiles.
+REGISTRY: tuple[PersonalData, ...] = (FLOWS, PROFILE, TRAIT_HISTORY, ORDERS, EVENTS, IDENTITY)
+
+# Tables that hold nothing about a person, and why. A new table must be registered above or
+# named here (tests/integration/privacy/test_erasure.py checks).
+NOT_PERSONAL: dict[str, str] = {
+    "workspaces": "the shop's own settings",
+    "sources": "the shop's heads and their write keys",
+    "api_keys": "hashed secrets of the shop's team and systems",
+    "identity_rules": "merge rules",
+    "flows": "flow names",
+    "flow_versions": "flow definitions written by the shop",
+    "audit_log": "who did what to which id: the proof of an erasure names only the erased id",
+    "erased_identifiers": "keyed hashes, kept so erased addresses stay suppressed",
+}
