@@ -93,8 +93,9 @@ def _routing_failed(event_id: int) -> None:
 
 
 class _Router:
-    """Routes one batch's events; knows the batch's people and reads each person once per
-    event when a flow's conditions need them."""
+    """Routes one batch's events. Knows the batch's people, and reads a person's view at most
+    once per batch, only for flows whose conditions read it: the consumers that change it
+    (profiles, orders) ran before this one, and routing itself changes no trait."""
 
     def __init__(
         self,
@@ -104,6 +105,15 @@ class _Router:
         now: datetime,
     ) -> None:
         self.conn, self.batch, self.versions, self.now = conn, batch, versions, now
+        self._views: dict[str, dict[str, Any]] = {}
+
+    def profile(self, flow: FlowDefinition, person: str) -> dict[str, Any]:
+        """The person as `flow`'s conditions see them ({} when they read nothing of it)."""
+        if not flow.uses_profile:
+            return {}
+        if person not in self._views:
+            self._views[person] = person_of(self.conn, flow, self.batch.workspace_id, person)
+        return self._views[person]
 
     def profiles_of(self, *people: str) -> list[str]:
         """Every profile id of these people: runs and entries made under a profile that has
@@ -111,14 +121,13 @@ class _Router:
         return sorted({p for person in people for p in self.batch.people.get(person, {person})})
 
     def route(self, event_id: int, payload: dict[str, Any], person: str) -> None:
-        conn, workspace_id = self.conn, self.batch.workspace_id
         # Read per event: a run started or moved by an earlier event of this batch counts.
         for run in self._live_runs(person):
-            _steer(conn, run, payload, self.now)
+            _steer(self, run, payload, person)
         for version in self.versions:
             flow = version.definition
             if trigger_named(flow, payload) and trigger_matches(
-                flow, payload, person_of(conn, flow, workspace_id, person)
+                flow, payload, self.profile(flow, person)
             ):
                 _maybe_start(self, version, person, payload, event_id)
 
@@ -132,11 +141,12 @@ class _Router:
         return list(self.conn.execute(self.batch.dialect.for_update(query.order_by(FlowRun.id))))
 
 
-def _steer(conn: Connection, row: Any, payload: dict[str, Any], now: datetime) -> None:
+def _steer(router: _Router, row: Any, payload: dict[str, Any], person: str) -> None:
+    conn, now = router.conn, router.now
     flow = loadable(conn, row.version_id)
     if flow is None:
         return
-    run = as_run(row, person_of(conn, flow, row.workspace_id, row.profile_id))
+    run = as_run(row, router.profile(flow, person))
     left, goal = exit_reached(flow, run, payload)
     if left:
         outcome = "goal" if goal else "exited"
@@ -224,7 +234,7 @@ def _maybe_start(
         state_version=0, waiting_for=None, outcome=None, started_at=now, ended_at=None,
         state={"trigger": payload, "profile": {}, "data": {"event_id": event_id}},
     )  # fmt: skip
-    first = plan(flow, new, 0, flow.nodes[0].id, now, person_of(conn, flow, workspace_id, person))
+    first = plan(flow, new, 0, flow.nodes[0].id, now, router.profile(flow, person))
     first.steps.insert(0, step_row(new, None, "entered", {"event_id": event_id, "key": key}))
     conn.execute(insert(FlowRun).values(**(vars(new) | first.values | {"state_version": 1})))
     metrics.FLOW_RUNS.labels("started").inc()
