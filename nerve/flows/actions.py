@@ -152,3 +152,8 @@ LOCAL: dict[str, LocalAction] = {"update_profile": update_profile, "add_tag": ad
 
 def known(name: str) -> bool:
     return name in REMOTE_ACTIONS or name in LOCAL
+
+
+def names() -> list[str]:
+    """Every action a node can take, for messages that list them."""
+    return sorted({*REMOTE_ACTIONS, *LOCAL})

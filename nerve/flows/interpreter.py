@@ -163,7 +163,7 @@ def _branch(node: Node, run: Run) -> str:
     for case in node.branch:
         if case.otherwise or (case.when is not None and parse(case.when).test(scope(run))):
             return case.goto
-    return "next"
+    return node.next  # no case holds: on to `next` (by default the node below)
 
 
 def trigger_named(flow: FlowDefinition, event: dict[str, Any]) -> bool:
