@@ -216,7 +216,7 @@ def flows_apply(
     workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE,
     as_json: JsonFlag = False,
 ) -> None:
-    """Publish a flow definition as a new immutable version."""
+    """Publish a flow definition as a new immutable version (unless it is unchanged)."""
     from nerve.flows import engine as flow_engine
 
     if env not in flow_engine.ENVIRONMENTS:
@@ -224,10 +224,13 @@ def flows_apply(
     flow = _read_flow(file, as_json)
     with _session(Permission.FLOWS_WRITE, workspace, as_json) as (conn, principal):
         published = flow_engine.publish(conn, principal.workspace_id, flow, env)
+    version = f"{flow.name} v{published['version']}"
     _emit(
         as_json,
         published,
-        f"published {flow.name} v{published['version']} to {env}",
+        f"unchanged: {version} in {env} already has this definition"
+        if published["unchanged"]
+        else f"published {version} to {env}",
     )
 
 

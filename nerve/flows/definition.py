@@ -308,6 +308,12 @@ def validate(data: Any) -> FlowDefinition:
     return flow
 
 
+def canonical(flow: FlowDefinition) -> dict[str, Any]:
+    """The definition as it is stored: every field, defaults written out; two definitions that
+    mean the same compare equal in this form."""
+    return flow.model_dump(mode="json", by_alias=True, exclude_defaults=False)
+
+
 def json_schema() -> dict[str, Any]:
     schema = FlowDefinition.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

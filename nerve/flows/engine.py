@@ -20,7 +20,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from nerve import metrics
 from nerve.db.base import new_id
 from nerve.db.dialect import announce_tasks
-from nerve.flows.definition import FlowDefinition, InvalidFlow, validate
+from nerve.flows.definition import FlowDefinition, InvalidFlow, canonical, validate
 from nerve.flows.interpreter import (
     Act,
     AwaitEvent,
@@ -59,13 +59,24 @@ def definition_of(conn: Connection, version_id: str) -> FlowDefinition:
 def publish(
     conn: Connection, workspace_id: str, flow: FlowDefinition, environment: str
 ) -> dict[str, Any]:
-    """A new immutable version; waiting runs stay on the version they started on."""
+    """A new immutable version; waiting runs stay on the version they started on. A definition
+    equal to the latest version in that environment publishes nothing: that version comes
+    back, `unchanged`."""
+    definition = canonical(flow)
     flow_id = conn.scalar(
         select(Flow.id).where(Flow.workspace_id == workspace_id, Flow.name == flow.name)
     )
     if flow_id is None:
         flow_id = new_id("flw")
         conn.execute(insert(Flow).values(id=flow_id, workspace_id=workspace_id, name=flow.name))
+    current = conn.execute(
+        select(FlowVersion.id, FlowVersion.version, FlowVersion.definition)
+        .where(FlowVersion.flow_id == flow_id, FlowVersion.environment == environment)
+        .order_by(FlowVersion.version.desc())
+        .limit(1)
+    ).first()
+    if current is not None and _canonical_stored(current.definition) == definition:
+        return _published(flow_id, current.id, current.version, environment, unchanged=True)
     latest = conn.scalar(
         select(func.max(FlowVersion.version)).where(FlowVersion.flow_id == flow_id)
     )
@@ -77,15 +88,26 @@ def publish(
             flow_id=flow_id,
             version=number,
             environment=environment,
-            definition=flow.model_dump(mode="json", by_alias=True, exclude_defaults=False),
+            definition=definition,
         )
     )
-    return {
-        "flow_id": flow_id,
-        "version_id": version_id,
-        "version": number,
-        "environment": environment,
-    }
+    return _published(flow_id, version_id, number, environment, unchanged=False)
+
+
+def _canonical_stored(stored: Any) -> dict[str, Any] | None:
+    """A stored definition in today's canonical form (an older Nerve may have stored fewer
+    defaults), or None if it no longer validates — then anything new differs from it."""
+    try:
+        return canonical(validate(stored))
+    except InvalidFlow:
+        return None
+
+
+def _published(
+    flow_id: str, version_id: str, number: int, environment: str, *, unchanged: bool
+) -> dict[str, Any]:
+    return {"flow_id": flow_id, "version_id": version_id, "version": number,
+            "environment": environment, "unchanged": unchanged}  # fmt: skip
 
 
 def active_versions(conn: Connection, workspace_id: str) -> list[ActiveVersion]:

@@ -188,3 +188,17 @@ nodes:
     first = paths("1")
     assert len(first) == 40 and set(first.values()) == {"control", "discount"}
     assert paths("2") == first
+
+
+def test_applying_an_unchanged_flow_publishes_nothing(tmp_path: Path) -> None:
+    first = _json(_nerve(tmp_path, "flows", "apply", str(EXAMPLE), "--env", "production", "--json"))
+    assert (first["version"], first["unchanged"]) == (1, False)
+    human = _nerve(tmp_path, "flows", "apply", str(EXAMPLE), "--env", "production")
+    assert human.returncode == 0, human.stderr
+    assert "unchanged: abandoned_cart v1 in production" in human.stdout
+    again = _nerve(tmp_path, "flows", "apply", str(EXAMPLE), "--env", "production", "--json")
+    assert _json(again) == {**first, "unchanged": True}
+    changed = tmp_path / "abandoned_cart.yaml"
+    changed.write_text(EXAMPLE.read_text().replace("wait: 22h", "wait: 20h"))
+    newer = _json(_nerve(tmp_path, "flows", "apply", str(changed), "--env", "production", "--json"))
+    assert (newer["version"], newer["unchanged"]) == (2, False)
