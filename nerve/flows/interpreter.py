@@ -29,6 +29,16 @@ class Run:
     # Branches and splits taken by the last `decide`: (node, "branched"|"split", next node,
     # split path name).
     passed: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    # Every node the last `decide` reached.
+    visited: list[str] = field(default_factory=list)
+
+    def visit(self, node_id: str) -> int:
+        """Count a visit of the node in the run's data (`run.visits.<node>` in conditions):
+        the how-manyth time this run reaches it."""
+        visits = self.data.setdefault("visits", {})
+        visits[node_id] = visits.get(node_id, 0) + 1
+        self.visited.append(node_id)
+        return int(visits[node_id])
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,12 @@ def scope(run: Run, event: dict[str, Any] | None = None) -> dict[str, Any]:
     }
 
 
-def idempotency_key(run_id: str, node_id: str) -> str:
-    """Stable across attempts and replays of the same step: run + node."""
-    return hashlib.sha256(f"{run_id}:{node_id}".encode()).hexdigest()[:32]
+def idempotency_key(run_id: str, node_id: str, visit: int) -> str:
+    """Run + node + visit: the same for every attempt, replay and crash recovery of one visit
+    (it is decided once, when the run reaches the node, and kept with the task), and another
+    for each time a loop brings the run back — a receiver that drops duplicates must not drop
+    the second reminder as a copy of the first."""
+    return hashlib.sha256(f"{run_id}:{node_id}:{visit}".encode()).hexdigest()[:32]
 
 
 def split_choice(run: Run, node: Node) -> SplitPath:
@@ -121,10 +134,12 @@ def _local_time(now: datetime, wait: WaitUntil, run: Run) -> datetime:
 def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decision:
     """From `node_id`, follow instant nodes (branch, split) until something takes time."""
     run.passed.clear()
+    run.visited.clear()
     for _ in range(len(flow.nodes) + 1):
         if node_id == END:
             return Complete()
         node = flow.node(node_id)
+        visit = run.visit(node.id)
         if node.branch is not None:
             node_id = flow.after(node.id, _branch(node, run))
             run.data.setdefault("path", []).append(node.id)
@@ -152,7 +167,7 @@ def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decis
         else:
             assert node.action is not None
             return Act(
-                node.id, node.action, node.with_, idempotency_key(run.id, node.id),
+                node.id, node.action, node.with_, idempotency_key(run.id, node.id, visit),
                 flow.after(node.id, node.next),
             )  # fmt: skip
     raise ValueError("the flow loops through branches without waiting")

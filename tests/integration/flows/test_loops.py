@@ -1,0 +1,83 @@
+"""Flows that come back to a node — a reminder loop — on the real engine with a receiver on
+loopback: each visit is a step of its own with its own idempotency key, kept by its retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
+
+from nerve.flows.interpreter import idempotency_key
+from tests.factories import Shop, make_shop
+from tests.receivers import Receiver
+from tests.waiting import auth, until
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+def _reminders(url: str, again: str, wait: str = "0.2s") -> dict[str, Any]:
+    """A reminder, a pause, and back to the reminder while `again` holds."""
+    return {
+        "name": "reminders",
+        "trigger": {"event": "Checkout Started", "key": "properties.cart_id"},
+        "nodes": [
+            {"id": "remind", "action": "webhook", "with": {"url": f"{url}/remind"}, "retries": 3},
+            {"id": "pause", "wait": wait},
+            {"id": "again", "branch": [{"when": again, "goto": "remind"}]},
+        ],
+    }
+
+
+def _publish(client: TestClient, shop: Shop, flow: dict[str, Any]) -> None:
+    response = client.post(
+        "/api/v1/flows", params={"environment": "production"}, json=flow, headers=auth(shop)
+    )
+    assert response.status_code == 201, response.text
+
+
+def _track(client: TestClient, shop: Shop, user: str, event: str, **properties: Any) -> None:
+    message = {"userId": user, "event": event, "properties": properties}
+    response = client.post("/v1/track", json=message, auth=(shop.write_keys["web"], ""))
+    assert response.status_code == 200, response.text
+
+
+def _get(client: TestClient, shop: Shop, path: str, **params: Any) -> Any:
+    response = client.get(path, params=params, headers=auth(shop))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _runs(client: TestClient, shop: Shop, flow: str = "reminders", **params: Any) -> Any:
+    return _get(client, shop, f"/api/v1/flows/{flow}/runs", **params)["data"]
+
+
+def _dead_letters(client: TestClient, shop: Shop) -> Any:
+    return _get(client, shop, "/api/v1/dead-letters")["data"]
+
+
+def test_each_visit_of_a_loop_has_its_own_key_and_a_retry_keeps_it(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    receiver.answers = [503]  # the first visit's first attempt: retried later, same visit
+    _publish(client, shop, _reminders(receiver.url, again="run.visits.remind < 2"))
+    _track(client, shop, "anna", "Checkout Started", cart_id="c-1")
+    [run] = until(lambda: _runs(client, shop, status="completed"), seconds=30)
+
+    first, second = (d.headers["webhook-id"] for d in receiver.deliveries)
+    assert first != second  # a receiver that drops duplicates keeps both reminders
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [first, first, second]
+    assert [first, second] == [idempotency_key(run["id"], "remind", visit) for visit in (1, 2)]
+    details = _get(client, shop, f"/api/v1/runs/{run['id']}")
+    actions = [s["detail"]["idempotency_key"] for s in details["steps"] if s["kind"] == "action"]
+    assert actions == [first, second]
+    assert details["state"]["data"]["visits"] == {"remind": 2, "pause": 2, "again": 2}
+    assert _dead_letters(client, shop) == []
