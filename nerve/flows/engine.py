@@ -232,10 +232,7 @@ def plan(
                             "expected_version": expected + 1, "status": "pending",
                             "attempts": 0, "idempotency_key": ""}  # fmt: skip
     if isinstance(decision, Sleep):
-        values["node"] = decision.node
-        result.task = task | {"kind": "advance", "node": decision.node, "due_at": decision.until}
-        detail = {"until": decision.until.isoformat(), "then": decision.node}
-        result.step(decision.waiting_at, "waiting", detail)
+        _sleep(result, decision, task)
     elif isinstance(decision, AwaitEvent):
         values |= {"status": "waiting", "node": decision.node, "waiting_for": {
             "node": decision.node, "event": decision.event, "where": decision.where,
@@ -253,6 +250,17 @@ def plan(
         result.task = task | {"kind": "action", "node": decision.node, "due_at": now,
                               "idempotency_key": decision.idempotency_key}  # fmt: skip
     return result
+
+
+def _sleep(result: Plan, decision: Sleep, task: dict[str, Any]) -> None:
+    """The run shows where it is — at the wait — and where it goes on; the timer continues it
+    at the next node."""
+    until = decision.until.isoformat()
+    result.values["node"] = decision.waiting_at
+    result.values["waiting_for"] = {"node": decision.waiting_at, "until": until,
+                                    "next_node": decision.node}  # fmt: skip
+    result.task = task | {"kind": "advance", "node": decision.node, "due_at": decision.until}
+    result.step(decision.waiting_at, "waiting", {"until": until, "then": decision.node})
 
 
 def finish_plan(

@@ -1,9 +1,11 @@
 """Flows that come back to a node — a reminder loop — on the real engine with a receiver on
-loopback: each visit is a step of its own with its own idempotency key, kept by its retries."""
+loopback: each visit is a step of its own with its own idempotency key, kept by its retries; a
+run that sleeps shows the wait it is in."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -81,3 +83,34 @@ def test_each_visit_of_a_loop_has_its_own_key_and_a_retry_keeps_it(
     assert actions == [first, second]
     assert details["state"]["data"]["visits"] == {"remind": 2, "pause": 2, "again": 2}
     assert _dead_letters(client, shop) == []
+
+
+def test_a_sleeping_run_shows_the_wait_it_is_in_and_then_goes_on(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    flow = {
+        "name": "reminders",
+        "trigger": {"event": "Checkout Started"},
+        "nodes": [
+            {"id": "pause", "wait": "2s"},
+            {"id": "remind", "action": "webhook", "with": {"url": f"{receiver.url}/remind"}},
+        ],
+    }
+    _publish(client, shop, flow)
+    _track(client, shop, "anna", "Checkout Started")
+    [listed] = until(lambda: _runs(client, shop))
+    run = _get(client, shop, f"/api/v1/runs/{listed['id']}")
+    assert receiver.deliveries == []  # still asleep
+    for shown in (listed, run):
+        assert (shown["status"], shown["node"]) == ("active", "pause")
+        waiting = shown["waiting_for"]
+        assert waiting["node"] == "pause" and waiting["next_node"] == "remind"
+        due = datetime.fromisoformat(run["tasks"][0]["due_at"])
+        assert datetime.fromisoformat(waiting["until"]) == due
+    until(lambda: _runs(client, shop, status="completed"))
+    done = _get(client, shop, f"/api/v1/runs/{listed['id']}")
+    assert [(s["kind"], s["node"]) for s in done["steps"]] == [
+        ("entered", None), ("waiting", "pause"), ("action", "remind"), ("completed", None)
+    ]  # fmt: skip
+    assert len(receiver.deliveries) == 1 and done["waiting_for"] is None
