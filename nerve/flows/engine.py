@@ -8,6 +8,7 @@ and enqueuing the next task happen in one transaction. Due times come from the d
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,9 +29,10 @@ from nerve.flows.interpreter import (
     Decision,
     Run,
     Sleep,
+    StepFailed,
     decide,
 )
-from nerve.flows.models import Flow, FlowRun, FlowStep, FlowVersion, Task
+from nerve.flows.models import DeadLetter, Flow, FlowRun, FlowStep, FlowVersion, Task
 from nerve.identity.models import Profile
 from nerve.identity.rules import load_rules
 from nerve.profiles import service as profiles
@@ -184,6 +186,7 @@ class Plan:
     task: dict[str, Any] | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     outcome: str | None = None
+    dead_letter: str | None = None  # the run fails: `task` is dead, with this error
 
     def step(self, node: str | None, kind: str, detail: dict[str, Any]) -> None:
         self.steps.append(step_row(SimpleNamespace(workspace_id=self.workspace_id, id=self.run_id),
@@ -212,9 +215,14 @@ def plan(
     profile: dict[str, Any] | None = None,
 ) -> Plan:
     """Where the run goes from `node`, and the task that continues it. `profile`: the person
-    as `person_of` reads it (it is not stored with the run)."""
+    as `person_of` reads it (it is not stored with the run). A step that cannot be taken as
+    the flow is written fails the run into the dead-letter queue."""
+    before = copy.deepcopy(row.state or {})
     run = as_run(row, profile)
-    decision: Decision = decide(flow, run, node, now)
+    try:
+        decision: Decision = decide(flow, run, node, now)
+    except StepFailed as exc:
+        return failed_plan(row, expected, node, str(exc), now, before)
     state = {"trigger": run.trigger, "data": run.data}
     passed = [
         step_row(row, at, kind, {"goto": goto} | ({"path": path} if path else {}))
@@ -234,16 +242,7 @@ def plan(
     if isinstance(decision, Sleep):
         _sleep(result, decision, task)
     elif isinstance(decision, AwaitEvent):
-        values |= {"status": "waiting", "node": decision.node, "waiting_for": {
-            "node": decision.node, "event": decision.event, "where": decision.where,
-            "on_event": decision.on_event, "on_timeout": decision.on_timeout}}  # fmt: skip
-        result.task = task | {
-            "kind": "timeout",
-            "node": decision.on_timeout,
-            "due_at": decision.timeout_at,
-        }
-        detail = {"event": decision.event, "timeout": decision.timeout_at.isoformat()}
-        result.step(decision.node, "waiting_for_event", detail)
+        _await(result, decision, task)
     else:
         assert isinstance(decision, Act)
         values["node"] = decision.node
@@ -261,6 +260,34 @@ def _sleep(result: Plan, decision: Sleep, task: dict[str, Any]) -> None:
                                     "next_node": decision.node}  # fmt: skip
     result.task = task | {"kind": "advance", "node": decision.node, "due_at": decision.until}
     result.step(decision.waiting_at, "waiting", {"until": until, "then": decision.node})
+
+
+def _await(result: Plan, decision: AwaitEvent, task: dict[str, Any]) -> None:
+    """The run waits for the event at its node; the timeout task takes the other way."""
+    result.values |= {"status": "waiting", "node": decision.node, "waiting_for": {
+        "node": decision.node, "event": decision.event, "where": decision.where,
+        "on_event": decision.on_event, "on_timeout": decision.on_timeout}}  # fmt: skip
+    result.task = task | {
+        "kind": "timeout",
+        "node": decision.on_timeout,
+        "due_at": decision.timeout_at,
+    }
+    detail = {"event": decision.event, "timeout": decision.timeout_at.isoformat()}
+    result.step(decision.node, "waiting_for_event", detail)
+
+
+def failed_plan(row: Any, expected: int, node: str, error: str, now: datetime, state: Any) -> Plan:
+    """The run cannot go on from `node` as the flow is written: it fails, and a dead task that
+    would continue it there waits in the dead-letter queue for a look and a replay."""
+    values = {"status": "failed", "node": node, "waiting_for": None, "state": state,
+              "outcome": None, "ended_at": None}  # fmt: skip
+    failed = Plan(row.id, row.workspace_id, expected, values, outcome="failed", dead_letter=error)
+    failed.task = {"workspace_id": row.workspace_id, "run_id": row.id, "kind": "advance",
+                   "node": node, "expected_version": expected + 1, "due_at": now,
+                   "status": "dead", "attempts": 0, "idempotency_key": "",
+                   "last_error": {"message": error, "attempt": 0}}  # fmt: skip
+    failed.step(node, "error", {"attempt": 0, "error": error, "will_retry": False})
+    return failed
 
 
 def finish_plan(
@@ -283,17 +310,32 @@ def _written(conn: Connection, plans: list[Plan]) -> None:
 
 
 def enqueue(conn: Connection, plans: list[Plan]) -> None:
-    tasks = [p.task for p in plans if p.task is not None]
+    tasks = [p.task for p in plans if p.task is not None and p.dead_letter is None]
     if tasks:
         conn.execute(insert(Task), tasks)
         if any(task["kind"] == "action" for task in tasks):  # due now: wake the workers
             announce_tasks(conn)
+    for p in plans:
+        if p.dead_letter is not None:
+            _dead_letter(conn, p)
     steps = [s for p in plans for s in p.steps]
     if steps:
         conn.execute(insert(FlowStep), steps)
     for p in plans:
         if p.outcome is not None:
             metrics.FLOW_RUNS.labels(p.outcome).inc()
+
+
+def _dead_letter(conn: Connection, p: Plan) -> None:
+    assert p.task is not None
+    task_id = conn.execute(insert(Task).values(**p.task).returning(Task.id)).scalar_one()
+    conn.execute(
+        insert(DeadLetter).values(
+            id=new_id("dlq"), workspace_id=p.workspace_id, task_id=task_id, run_id=p.run_id,
+            node=p.task["node"], error={"message": p.dead_letter, "permanent": True}, attempts=0,
+        )
+    )  # fmt: skip
+    metrics.FLOW_DEAD_LETTERS.inc()
 
 
 def apply(conn: Connection, p: Plan) -> bool:

@@ -21,6 +21,7 @@ from nerve.flows.interpreter import (
     Complete,
     Run,
     Sleep,
+    StepFailed,
     decide,
     event_matches,
     exit_reached,
@@ -183,7 +184,11 @@ class Simulation:
 
     def _advance(self, run: Run, node: str, at: datetime) -> None:
         while True:
-            decision = decide(self.flow, run, node, at)
+            try:
+                decision = decide(self.flow, run, node, at)
+            except StepFailed as exc:  # the engine would dead-letter the run here
+                self._finish(at, run, "failed", {"node": node, "error": str(exc)})
+                return
             for passed, kind, goto, path in run.passed:
                 detail = {"node": passed, "goto": goto} | ({"path": path} if path else {})
                 self._log(at, run, kind, detail)

@@ -1,6 +1,7 @@
 """Flows that come back to a node — a reminder loop — on the real engine with a receiver on
 loopback: each visit is a step of its own with its own idempotency key, kept by its retries; a
-run that sleeps shows the wait it is in."""
+condition that would build too much fails its step cleanly; a run that sleeps shows the wait it
+is in."""
 
 from __future__ import annotations
 
@@ -114,3 +115,37 @@ def test_a_sleeping_run_shows_the_wait_it_is_in_and_then_goes_on(
         ("entered", None), ("waiting", "pause"), ("action", "remind"), ("completed", None)
     ]  # fmt: skip
     assert len(receiver.deliveries) == 1 and done["waiting_for"] is None
+
+
+def test_a_condition_that_would_build_too_much_fails_its_step_and_nothing_else(
+    client: TestClient, engine: Engine, receiver: Receiver
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    flow = {
+        "name": "greeting",
+        "trigger": {"event": "Signed Up"},
+        "nodes": [
+            {"id": "long", "branch": [{"when": "properties.word * properties.times == ''",
+                                       "goto": "end"}]},
+            {"id": "greet", "action": "webhook", "with": {"url": f"{receiver.url}/hello"}},
+        ],
+    }  # fmt: skip
+    _publish(client, shop, flow)
+    # A trigger condition that cannot be evaluated starts nothing, and other flows still start.
+    picky = {**flow, "name": "picky", "trigger": {"event": "Signed Up",
+             "where": "len(properties.word * properties.times) > 0"}}  # fmt: skip
+    _publish(client, shop, picky)
+    _track(client, shop, "anna", "Signed Up", word="spam", times=10**9)
+    _track(client, shop, "ben", "Signed Up", word="hi", times=2)
+
+    [letter] = until(lambda: _dead_letters(client, shop))
+    assert letter["node"] == "long"
+    assert "cannot evaluate" in letter["error"]["message"]
+    assert "longer than 65,536 characters" in letter["error"]["message"]
+    until(lambda: _runs(client, shop, "greeting", status="completed"))
+    [failed] = _runs(client, shop, "greeting", status="failed")
+    assert failed["node"] == "long"
+    assert len(receiver.deliveries) == 2  # Ben, greeted by both flows
+    # Ben's run only: Anna's event started no run of the picky flow.
+    until(lambda: _runs(client, shop, "picky", status="completed"))
+    assert len(_runs(client, shop, "picky")) == 1

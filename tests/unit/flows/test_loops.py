@@ -1,5 +1,6 @@
 """Loops on the time-travel simulator: each visit of a node is a step of its own, with its own
-idempotency key, as the engine derives it."""
+idempotency key, as the engine derives it; a condition beyond the limits fails its run as it
+would in the engine."""
 
 from __future__ import annotations
 
@@ -50,3 +51,18 @@ def test_each_visit_of_a_loop_shows_its_own_key_as_the_engine_derives_it() -> No
     assert keys == [idempotency_key("run-1", "remind", visit) for visit in (1, 2, 3)]
     assert len(set(keys)) == 3
     assert timeline[-1].what == "completed"
+
+
+def test_a_condition_beyond_the_limits_fails_the_run_and_no_other() -> None:
+    flow = load(
+        _flow(
+            """
+  - {id: long, branch: [{when: "properties.word * properties.times == ''", goto: end}]}
+  - {id: greet, action: add_tag, with: {tag: greeted}}
+"""
+        )
+    )
+    simulation = _simulate(flow, people=2, properties={"word": "spam", "times": 10**9})
+    failed = [e for e in simulation.timeline if e.what == "failed"]
+    assert [e.detail["node"] for e in failed] == ["long", "long"]
+    assert "longer than 65,536 characters" in failed[0].detail["error"]
