@@ -241,22 +241,33 @@ def flows_test(
     as_json: JsonFlag = False,
 ) -> None:
     """Time-travel: run the flow on a simulated clock against scripted events."""
-    from nerve.flows.simulate import ScenarioError, Simulation, read_scenario, timeline_json
+    from nerve.flows.simulate import (
+        ScenarioError,
+        Simulation,
+        SimulationBudget,
+        read_scenario,
+        stopped_json,
+        timeline_json,
+    )
 
     flow = _read_flow(file, as_json)
     try:
         scenario = read_scenario(events.read_text())
     except (OSError, ScenarioError) as exc:
         _fail(InvalidInput(f"cannot use {events}: {exc}"), as_json)
-    timeline = Simulation(flow).run(scenario)
+    simulation = Simulation(flow, SimulationBudget.configured(get_settings()))
+    timeline = simulation.run(scenario)
     if as_json:
-        typer.echo(json.dumps({"flow": flow.name, "timeline": timeline_json(timeline)}))
+        result = {"flow": flow.name, "timeline": timeline_json(timeline)}
+        typer.echo(json.dumps(result | {"stopped": stopped_json(simulation.stopped)}))
         return
     for entry in timeline:
         detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
         console.print(
             f"{entry.at:%Y-%m-%d %H:%M}  {entry.run:<8} {entry.what}  [dim]{detail}[/dim]"
         )
+    if simulation.stopped is not None:  # what happened until then is above
+        console.print(f"[yellow]{simulation.stopped.message}[/yellow]")
 
 
 @flows_app.command("prune")

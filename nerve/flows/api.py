@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from nerve.auth.api import PUBLIC, requires
 from nerve.auth.roles import Permission
@@ -15,6 +15,7 @@ from nerve.db.session import Db, WriteDb
 from nerve.errors import InvalidInput
 from nerve.flows import bodies, engine, service, simulate
 from nerve.flows.definition import InvalidFlow, json_schema, validate
+from nerve.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["flows"])
 
@@ -86,6 +87,7 @@ def _refused_as_invalid_flow() -> Iterator[None]:
 
 @router.post("/flows/test")
 def test_flow(
+    request: Request,
     key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
     flow: Annotated[dict[str, Any], Body(description="A draft flow definition")],
     events: Annotated[
@@ -93,14 +95,15 @@ def test_flow(
     ],
 ) -> dict[str, Any]:
     """Time travel for a draft: what the flow would do with these events, delivering nothing
-    (the same simulator as `nerve flows test`)."""
+    (the same simulator as `nerve flows test`). A test that reaches its budget of steps or
+    seconds answers with what happened until then, and `stopped` says so."""
+    settings: Settings = request.app.state.settings
     with _refused_as_invalid_flow():
         draft = validate(flow)
     try:
-        timeline = simulate.run(draft, events)
+        return simulate.run(draft, events, simulate.SimulationBudget.configured(settings))
     except simulate.ScenarioError as exc:
         raise InvalidInput(str(exc)) from None
-    return {"timeline": timeline}
 
 
 @router.get("/flows/{flow_id}/versions")

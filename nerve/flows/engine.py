@@ -21,6 +21,8 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from nerve import metrics
 from nerve.db.base import new_id
 from nerve.db.dialect import announce_tasks
+from nerve.flows import budget
+from nerve.flows.budget import StepBudget
 from nerve.flows.definition import FlowDefinition, InvalidFlow, canonical, validate
 from nerve.flows.interpreter import (
     Act,
@@ -213,17 +215,22 @@ def plan(
     node: str,
     now: datetime,
     profile: dict[str, Any] | None = None,
+    limits: StepBudget | None = None,
 ) -> Plan:
     """Where the run goes from `node`, and the task that continues it. `profile`: the person
-    as `person_of` reads it (it is not stored with the run). A step that cannot be taken as
-    the flow is written fails the run into the dead-letter queue."""
+    as `person_of` reads it (it is not stored with the run). Every node reached is counted
+    against the run's step budget; with `limits` (the workers'), a run over them fails."""
     before = copy.deepcopy(row.state or {})
     run = as_run(row, profile)
     try:
         decision: Decision = decide(flow, run, node, now)
     except StepFailed as exc:
         return failed_plan(row, expected, node, str(exc), now, before)
-    state = {"trigger": run.trigger, "data": run.data}
+    spent = budget.spend(before.get("budget"), len(run.visited), now)
+    over = limits.exceeded(spent) if limits is not None else None
+    if over is not None and not isinstance(decision, Complete):  # ending anyway: let it
+        return failed_plan(row, expected, node, over, now, before)
+    state = {"trigger": run.trigger, "data": run.data, "budget": spent}
     passed = [
         step_row(row, at, kind, {"goto": goto} | ({"path": path} if path else {}))
         for at, kind, goto, path in run.passed

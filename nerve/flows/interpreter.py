@@ -35,7 +35,7 @@ class Run:
     # Branches and splits taken by the last `decide`: (node, "branched"|"split", next node,
     # split path name).
     passed: list[tuple[str, str, str, str | None]] = field(default_factory=list)
-    # Every node the last `decide` reached.
+    # Every node the last `decide` reached: the steps it spent (see budget.py).
     visited: list[str] = field(default_factory=list)
 
     def visit(self, node_id: str) -> int:

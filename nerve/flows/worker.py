@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from nerve.db.dialect import maintenance_warnings, task_listener
 from nerve.db.postgres import TaskListener
+from nerve.flows.budget import StepBudget
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
 from nerve.flows.retention import Retention
 from nerve.settings import Settings
@@ -45,9 +46,12 @@ class FlowWorker:
         retention: Retention | None = None,
         poll_seconds: float | None = None,
         executor: TaskExecutor | None = None,
+        budget: StepBudget | None = None,
     ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.executor = executor or Executor(engine, owner, lease_seconds=lease_seconds)
+        self.executor = executor or Executor(
+            engine, owner, lease_seconds=lease_seconds, budget=budget
+        )
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
         self._concurrency = concurrency
@@ -71,6 +75,7 @@ class FlowWorker:
             lease_seconds=settings.flow_lease_seconds,
             retention=retention,
             poll_seconds=settings.flow_poll_seconds,
+            budget=StepBudget(settings.flow_run_steps_per_hour, settings.flow_run_steps_total),
         )
 
     def start(self) -> None:

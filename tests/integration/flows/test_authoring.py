@@ -1,9 +1,11 @@
 """Writing flows over the admin API as a marketer's tools do: publishing the same definition
-again publishes nothing, YAML is read as `nerve flows apply` reads it, and a loop without a
-wait is refused with its nodes."""
+again publishes nothing, YAML is read as `nerve flows apply` reads it, a loop without a wait
+is refused with its nodes, and a time-travel test that would run forever answers at its
+budget."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +13,8 @@ import yaml
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from nerve.app import create_app
+from nerve.settings import Settings
 from tests.factories import Shop, make_shop
 from tests.waiting import auth
 
@@ -127,3 +131,28 @@ def test_a_loop_without_a_wait_is_refused_naming_its_nodes(
         error = _error(response, 400, "invalid_flow")
         assert error["details"] == [{"path": "nodes[0]", "reason": "remind → again → remind loops "
             "back without waiting; put a wait or wait_for_event on the way"}]  # fmt: skip
+
+
+@pytest.fixture
+def small_test_client(settings: Settings) -> Iterator[TestClient]:
+    small = settings.model_copy(update={"flow_test_max_steps": 300})
+    with TestClient(create_app(small)) as client:
+        yield client
+
+
+def test_a_time_travel_test_that_would_run_forever_answers_at_its_budget(
+    small_test_client: TestClient, engine: Engine
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    forever = {**FLOW, "nodes": [FLOW["nodes"][1], {"id": "pause", "wait": "1d"},
+                                 {"id": "again", "branch": [{"else": True, "goto": "remind"}]}]}  # fmt: skip
+    events = [{"userId": "anna", "event": "Checkout Started", "properties": {"cart_id": "c"},
+               "timestamp": "2026-03-01T10:00:00Z"}]  # fmt: skip
+    response = small_test_client.post(
+        "/api/v1/flows/test", json={"flow": forever, "events": events}, headers=auth(shop)
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["stopped"]["budget"] == "steps"
+    assert "NERVE_FLOW_TEST_MAX_STEPS" in body["stopped"]["message"]
+    assert sum(e["what"] == "action webhook" for e in body["timeline"]) == 100  # 3 steps a day
