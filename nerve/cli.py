@@ -216,7 +216,7 @@ def flows_apply(
     workspace: WorkspaceOption = workspace_service.DEFAULT_WORKSPACE,
     as_json: JsonFlag = False,
 ) -> None:
-    """Publish a flow definition as a new immutable version."""
+    """Publish a flow definition as a new immutable version (unless it is unchanged)."""
     from nerve.flows import engine as flow_engine
 
     if env not in flow_engine.ENVIRONMENTS:
@@ -224,10 +224,13 @@ def flows_apply(
     flow = _read_flow(file, as_json)
     with _session(Permission.FLOWS_WRITE, workspace, as_json) as (conn, principal):
         published = flow_engine.publish(conn, principal.workspace_id, flow, env)
+    version = f"{flow.name} v{published['version']}"
     _emit(
         as_json,
         published,
-        f"published {flow.name} v{published['version']} to {env}",
+        f"unchanged: {version} in {env} already has this definition"
+        if published["unchanged"]
+        else f"published {version} to {env}",
     )
 
 
@@ -238,22 +241,33 @@ def flows_test(
     as_json: JsonFlag = False,
 ) -> None:
     """Time-travel: run the flow on a simulated clock against scripted events."""
-    from nerve.flows.simulate import ScenarioError, Simulation, read_scenario, timeline_json
+    from nerve.flows.simulate import (
+        ScenarioError,
+        Simulation,
+        SimulationBudget,
+        read_scenario,
+        stopped_json,
+        timeline_json,
+    )
 
     flow = _read_flow(file, as_json)
     try:
         scenario = read_scenario(events.read_text())
     except (OSError, ScenarioError) as exc:
         _fail(InvalidInput(f"cannot use {events}: {exc}"), as_json)
-    timeline = Simulation(flow).run(scenario)
+    simulation = Simulation(flow, SimulationBudget.configured(get_settings()))
+    timeline = simulation.run(scenario)
     if as_json:
-        typer.echo(json.dumps({"flow": flow.name, "timeline": timeline_json(timeline)}))
+        result = {"flow": flow.name, "timeline": timeline_json(timeline)}
+        typer.echo(json.dumps(result | {"stopped": stopped_json(simulation.stopped)}))
         return
     for entry in timeline:
         detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
         console.print(
             f"{entry.at:%Y-%m-%d %H:%M}  {entry.run:<8} {entry.what}  [dim]{detail}[/dim]"
         )
+    if simulation.stopped is not None:  # what happened until then is above
+        console.print(f"[yellow]{simulation.stopped.message}[/yellow]")
 
 
 @flows_app.command("prune")

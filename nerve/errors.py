@@ -49,6 +49,13 @@ class PayloadTooLarge(NerveError):
     status = 413
 
 
+class UnsupportedMediaType(NerveError):
+    """The body is in a format this endpoint does not read."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
 class Unauthorized(NerveError):
     """Missing or unknown credentials."""
 

@@ -31,6 +31,30 @@ class Settings(BaseSettings):
     flow_run_retention_days: float = Field(default=90, gt=0)
     # Finished tasks of live runs (their steps keep the history).
     flow_task_retention_days: float = Field(default=1, gt=0)
+    flow_run_steps_per_hour: int = Field(
+        default=200,
+        ge=1,
+        description="Steps (nodes reached) one run may take within an hour; a run beyond it "
+        "goes to the dead-letter queue instead of looping on (a wait of a second, a flood of "
+        "events). A replay gives the run a fresh budget.",
+    )
+    flow_run_steps_total: int = Field(
+        default=5_000,
+        ge=1,
+        description="Steps one run may take in all before it goes to the dead-letter queue.",
+    )
+    flow_test_max_steps: int = Field(
+        default=100_000,
+        ge=1,
+        description="Steps a time-travel test (`nerve flows test`, POST /api/v1/flows/test) "
+        "takes over all its runs before it stops and answers with what it did so far.",
+    )
+    flow_test_max_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Wall-clock seconds a time-travel test may run before it stops and answers "
+        "with what it did so far.",
+    )
 
     # The CLI acts with this secret key's role and workspace; unset, the CLI is the operator
     # (who can reach the database, and so is admin).

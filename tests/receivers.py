@@ -22,7 +22,8 @@ class Delivery:
 @dataclass
 class Receiver:
     fail_with: int | None = None  # answer this status instead of 200 while set
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)  # the requests answered 200
+    requests: list[Delivery] = field(default_factory=list)  # every request, however answered
     attempts: int = 0
     answers: list[int] = field(default_factory=list)  # answer these first, one per request
     delay: float = 0.0  # a slow receiver: seconds before it answers
@@ -40,8 +41,10 @@ class Receiver:
                 receiver.attempts += 1
                 status = receiver.answers.pop(0) if receiver.answers else receiver.fail_with
                 status = status or 200
+                request = Delivery(self.path, dict(self.headers), body)
+                receiver.requests.append(request)
                 if status == 200:
-                    receiver.deliveries.append(Delivery(self.path, dict(self.headers), body))
+                    receiver.deliveries.append(request)
                 # A slow answer: the caller may have given up waiting and hung up.
                 with contextlib.suppress(OSError):
                     self._answer(status)

@@ -1,9 +1,9 @@
 """Actions a flow node can take, behind one stable interface, with a registry.
 
 Remote actions (webhook; later email, SMS, push, Slack) run outside the database transaction
-and must be idempotent at the receiver: they pass the run+node idempotency key on. Local
-actions (update_profile, add_tag) run inside the transaction that completes the step.
-Staging runs use a recording sender that delivers nothing.
+and must be idempotent at the receiver: they pass the step's idempotency key (run + node +
+visit) on. Local actions (update_profile, add_tag) run inside the transaction that completes
+the step. Staging runs use a recording sender that delivers nothing.
 """
 
 from __future__ import annotations
@@ -147,3 +147,8 @@ LOCAL: dict[str, LocalAction] = {"update_profile": update_profile, "add_tag": ad
 
 def known(name: str) -> bool:
     return name in REMOTE_ACTIONS or name in LOCAL
+
+
+def names() -> list[str]:
+    """Every action a node can take, for messages that list them."""
+    return sorted({*REMOTE_ACTIONS, *LOCAL})

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from nerve.auth.api import PUBLIC, requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
 from nerve.errors import InvalidInput
-from nerve.flows import engine, service, simulate
-from nerve.flows.definition import FlowDefinition, InvalidFlow, json_schema, validate
+from nerve.flows import bodies, engine, service, simulate
+from nerve.flows.definition import InvalidFlow, json_schema, validate
+from nerve.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["flows"])
 
@@ -30,21 +33,52 @@ def list_flows(
     return {"data": service.list_flows(db, key.workspace_id)}
 
 
-@router.post("/flows", status_code=201)
+_DEFINITION_SCHEMA = {
+    "type": "object",
+    "description": "A flow definition; its JSON Schema is served at /api/v1/flows/schema",
+}
+_FLOW_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A flow definition as JSON, or as YAML (what `nerve flows apply` reads)",
+        "content": {media: {"schema": _DEFINITION_SCHEMA} for media in (bodies.JSON, *bodies.YAML)},
+    }
+}
+
+
+@router.post(
+    "/flows",
+    status_code=201,
+    openapi_extra=_FLOW_BODY,
+    responses={
+        200: {"description": "Unchanged: the latest version in this environment is the same"},
+        413: {"description": "The body is larger than 1 MiB"},
+        415: {"description": "The body is neither JSON nor YAML"},
+    },
+)
 def publish_flow(
+    body: Annotated[bodies.FlowBody, Depends(bodies.flow_body)],  # read before taking the db
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
-    definition: Annotated[
-        dict[str, Any], Body(description="A flow definition (see /flows/schema)")
-    ],
+    response: Response,
     environment: Annotated[Literal["staging", "production"], Query()] = "staging",
 ) -> dict[str, Any]:
-    return engine.publish(db, key.workspace_id, _validated(definition), environment)
+    """Publish a new version (201) — or nothing, when the definition equals the latest version
+    in that environment: that version, `unchanged: true` (200)."""
+    media = bodies.media_type(body.content_type)
+    with _refused_as_invalid_flow():
+        flow = validate(bodies.data_of(body.content, media))
+    published = engine.publish(db, key.workspace_id, flow, environment)
+    if published["unchanged"]:
+        response.status_code = 200
+    return published
 
 
-def _validated(definition: dict[str, Any]) -> FlowDefinition:
+@contextmanager
+def _refused_as_invalid_flow() -> Iterator[None]:
+    """InvalidFlow as a 400 `invalid_flow` with every problem in `details`."""
     try:
-        return validate(definition)
+        yield
     except InvalidFlow as exc:
         error = InvalidInput("the flow is invalid", details=exc.problems)
         error.code = "invalid_flow"
@@ -53,6 +87,7 @@ def _validated(definition: dict[str, Any]) -> FlowDefinition:
 
 @router.post("/flows/test")
 def test_flow(
+    request: Request,
     key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
     flow: Annotated[dict[str, Any], Body(description="A draft flow definition")],
     events: Annotated[
@@ -60,12 +95,15 @@ def test_flow(
     ],
 ) -> dict[str, Any]:
     """Time travel for a draft: what the flow would do with these events, delivering nothing
-    (the same simulator as `nerve flows test`)."""
+    (the same simulator as `nerve flows test`). A test that reaches its budget of steps or
+    seconds answers with what happened until then, and `stopped` says so."""
+    settings: Settings = request.app.state.settings
+    with _refused_as_invalid_flow():
+        draft = validate(flow)
     try:
-        timeline = simulate.run(_validated(flow), events)
+        return simulate.run(draft, events, simulate.SimulationBudget.configured(settings))
     except simulate.ScenarioError as exc:
         raise InvalidInput(str(exc)) from None
-    return {"timeline": timeline}
 
 
 @router.get("/flows/{flow_id}/versions")

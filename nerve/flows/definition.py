@@ -13,14 +13,22 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from nerve.flows import actions
+from nerve.flows import graph, problems
 from nerve.flows.durations import parse_duration
 from nerve.flows.expressions import ExpressionError, parse
+from nerve.flows.graph import END, NEXT
 
-END = "end"
-NEXT = "next"
+__all__ = ["END", "NEXT", "FlowDefinition", "InvalidFlow", "load", "validate"]
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 Target = Annotated[str, Field(description="A node id, `next` or `end`")]
@@ -98,7 +106,7 @@ class WaitUntil(_Strict):
         # YAML 1.1 reads an unquoted 18:00 as the number 1080 (base 60), which pydantic
         # would take for 00:18.
         if not isinstance(value, str | time):
-            raise ValueError('a time of day in quotes, e.g. "09:00"')
+            raise ValueError('must be a time of day in quotes, e.g. "09:00"')
         return value
 
     @field_validator("timezone")
@@ -199,24 +207,17 @@ class FlowDefinition(_Strict):
     trigger: Trigger
     exit: list[Exit] = Field(default_factory=list)
     nodes: list[Node] = Field(min_length=1)
+    _positions: dict[str, int] = PrivateAttr(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _graph(self) -> FlowDefinition:
-        ids = [node.id for node in self.nodes]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"node ids must be unique: {', '.join(duplicates)}")
-        known = {*ids, END, NEXT}
-        for node in self.nodes:
-            for target in targets(node):
-                if target not in known:
-                    raise ValueError(f"node {node.id!r} goes to unknown node {target!r}")
-            if node.action is not None and not actions.known(node.action):
-                raise ValueError(f"node {node.id!r} uses unknown action {node.action!r}")
-        return self
+    def _position(self, node_id: str) -> int:
+        """Where a node is in `nodes`; an index, because a decision looks nodes up often."""
+        if not self._positions:
+            for position, node in enumerate(self.nodes):
+                self._positions.setdefault(node.id, position)
+        return self._positions[node_id]
 
     def node(self, node_id: str) -> Node:
-        return next(n for n in self.nodes if n.id == node_id)
+        return self.nodes[self._position(node_id)]
 
     @property
     def uses_profile(self) -> bool:
@@ -235,20 +236,11 @@ class FlowDefinition(_Strict):
         """Resolve `next`/`end`/an id to the id of the node to run next (or END)."""
         if target != NEXT:
             return target
-        index = [n.id for n in self.nodes].index(node_id)
+        index = self._position(node_id)
         return self.nodes[index + 1].id if index + 1 < len(self.nodes) else END
 
 
 _PROFILE = re.compile(r"\bprofile\b")
-
-
-def targets(node: Node) -> list[str]:
-    found = [node.next]
-    if node.wait_for_event:
-        found += [node.wait_for_event.on_event, node.wait_for_event.on_timeout]
-    found += [case.goto for case in node.branch or []]
-    found += [path.goto for path in node.split or []]
-    return found
 
 
 class InvalidFlow(ValueError):
@@ -257,36 +249,69 @@ class InvalidFlow(ValueError):
         self.problems = problems
 
 
-def _path(location: tuple[Any, ...]) -> str:
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part not in ("function-after", "str", "WaitUntil") and not str(part).startswith(
-            "function"
-        ):
-            path += f".{part}" if path else str(part)
-    return path or "(flow)"
+# Plain reasons for fields whose type alone does not say what to write (a choice of forms, a
+# pattern); see problems.py.
+_HINTS = {
+    "(flow)": "a flow is a mapping with name, trigger and nodes",
+    "reentry": "must be once, once_per_key, always, or {every_days: N}",
+    "wait": 'must be a duration (30s, 15m, 2h, 3d) or {until: "09:00"}',
+    "timeout": "must be a duration such as 30s, 15m, 2h or 3d",
+    "until": 'must be a time of day in quotes, e.g. "09:00"',
+    "name": "must be snake_case: lowercase letters, digits and _, starting with a letter",
+}
+# A YAML file is a tree of at most this many values once its aliases are expanded: a few
+# lines of anchors can otherwise stand for billions of values ("billion laughs").
+MAX_VALUES = 100_000
 
 
-def load(text: str) -> FlowDefinition:
-    """Parse YAML or JSON text into a validated flow, or raise InvalidFlow with every problem."""
+def read(text: str) -> Any:
+    """YAML or JSON text as data, or InvalidFlow at `(file)`."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidFlow([{"path": "(file)", "reason": f"not valid YAML/JSON: {exc}"}]) from None
-    return validate(data)
+    if _expands_beyond(data, MAX_VALUES):
+        reason = f"the file holds more than {MAX_VALUES:,} values (counting what aliases repeat)"
+        raise InvalidFlow([{"path": "(file)", "reason": reason}])
+    return data
+
+
+def _expands_beyond(data: Any, limit: int) -> bool:
+    count, stack = 0, [data]
+    while stack:
+        count += 1
+        if count > limit:
+            return True
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def load(text: str) -> FlowDefinition:
+    """Parse YAML or JSON text into a validated flow, or raise InvalidFlow with every problem."""
+    return validate(read(text))
 
 
 def validate(data: Any) -> FlowDefinition:
+    """The flow, or InvalidFlow with every problem: first the fields, then the node graph."""
     try:
-        return FlowDefinition.model_validate(data)
+        flow = FlowDefinition.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            {"path": _path(error["loc"]), "reason": error["msg"].removeprefix("Value error, ")}
-            for error in exc.errors()
-        ]
-        raise InvalidFlow(problems) from None
+        raise InvalidFlow(problems.describe(exc, data, FlowDefinition, _HINTS)) from None
+    found = graph.problems(flow)
+    if found:
+        raise InvalidFlow(found)
+    return flow
+
+
+def canonical(flow: FlowDefinition) -> dict[str, Any]:
+    """The definition as it is stored: every field, defaults written out; two definitions that
+    mean the same compare equal in this form."""
+    return flow.model_dump(mode="json", by_alias=True, exclude_defaults=False)
 
 
 def json_schema() -> dict[str, Any]:

@@ -8,6 +8,7 @@ and enqueuing the next task happen in one transaction. Due times come from the d
 
 from __future__ import annotations
 
+import copy
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,9 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from nerve import metrics
 from nerve.db.base import new_id
 from nerve.db.dialect import dialect_of
-from nerve.flows.definition import FlowDefinition, InvalidFlow, validate
+from nerve.flows import budget
+from nerve.flows.budget import StepBudget
+from nerve.flows.definition import FlowDefinition, InvalidFlow, canonical, validate
 from nerve.flows.interpreter import (
     Act,
     AwaitEvent,
@@ -28,9 +31,10 @@ from nerve.flows.interpreter import (
     Decision,
     Run,
     Sleep,
+    StepFailed,
     decide,
 )
-from nerve.flows.models import Flow, FlowRun, FlowStep, FlowVersion, Task
+from nerve.flows.models import DeadLetter, Flow, FlowRun, FlowStep, FlowVersion, Task
 from nerve.profiles.view import person_of_profile
 
 log = structlog.get_logger(__name__)
@@ -57,13 +61,24 @@ def definition_of(conn: Connection, version_id: str) -> FlowDefinition:
 def publish(
     conn: Connection, workspace_id: str, flow: FlowDefinition, environment: str
 ) -> dict[str, Any]:
-    """A new immutable version; waiting runs stay on the version they started on."""
+    """A new immutable version; waiting runs stay on the version they started on. A definition
+    equal to the latest version in that environment publishes nothing: that version comes
+    back, `unchanged`."""
+    definition = canonical(flow)
     flow_id = conn.scalar(
         select(Flow.id).where(Flow.workspace_id == workspace_id, Flow.name == flow.name)
     )
     if flow_id is None:
         flow_id = new_id("flw")
         conn.execute(insert(Flow).values(id=flow_id, workspace_id=workspace_id, name=flow.name))
+    current = conn.execute(
+        select(FlowVersion.id, FlowVersion.version, FlowVersion.definition)
+        .where(FlowVersion.flow_id == flow_id, FlowVersion.environment == environment)
+        .order_by(FlowVersion.version.desc())
+        .limit(1)
+    ).first()
+    if current is not None and _canonical_stored(current.definition) == definition:
+        return _published(flow_id, current.id, current.version, environment, unchanged=True)
     latest = conn.scalar(
         select(func.max(FlowVersion.version)).where(FlowVersion.flow_id == flow_id)
     )
@@ -75,15 +90,26 @@ def publish(
             flow_id=flow_id,
             version=number,
             environment=environment,
-            definition=flow.model_dump(mode="json", by_alias=True, exclude_defaults=False),
+            definition=definition,
         )
     )
-    return {
-        "flow_id": flow_id,
-        "version_id": version_id,
-        "version": number,
-        "environment": environment,
-    }
+    return _published(flow_id, version_id, number, environment, unchanged=False)
+
+
+def _canonical_stored(stored: Any) -> dict[str, Any] | None:
+    """A stored definition in today's canonical form (an older Nerve may have stored fewer
+    defaults), or None if it no longer validates — then anything new differs from it."""
+    try:
+        return canonical(validate(stored))
+    except InvalidFlow:
+        return None
+
+
+def _published(
+    flow_id: str, version_id: str, number: int, environment: str, *, unchanged: bool
+) -> dict[str, Any]:
+    return {"flow_id": flow_id, "version_id": version_id, "version": number,
+            "environment": environment, "unchanged": unchanged}  # fmt: skip
 
 
 def active_versions(conn: Connection, workspace_id: str) -> list[ActiveVersion]:
@@ -156,6 +182,7 @@ class Plan:
     task: dict[str, Any] | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     outcome: str | None = None
+    dead_letter: str | None = None  # the run fails: `task` is dead, with this error
 
     def step(self, node: str | None, kind: str, detail: dict[str, Any]) -> None:
         self.steps.append(step_row(SimpleNamespace(workspace_id=self.workspace_id, id=self.run_id),
@@ -182,12 +209,22 @@ def plan(
     node: str,
     now: datetime,
     profile: dict[str, Any] | None = None,
+    limits: StepBudget | None = None,
 ) -> Plan:
     """Where the run goes from `node`, and the task that continues it. `profile`: the person
-    as `person_of` reads it (it is not stored with the run)."""
+    as `person_of` reads it (it is not stored with the run). Every node reached is counted
+    against the run's step budget; with `limits` (the workers'), a run over them fails."""
+    before = copy.deepcopy(row.state or {})
     run = as_run(row, profile)
-    decision: Decision = decide(flow, run, node, now)
-    state = {"trigger": run.trigger, "data": run.data}
+    try:
+        decision: Decision = decide(flow, run, node, now)
+    except StepFailed as exc:
+        return failed_plan(row, expected, node, str(exc), now, before)
+    spent = budget.spend(before.get("budget"), len(run.visited), now)
+    over = limits.exceeded(spent) if limits is not None else None
+    if over is not None and not isinstance(decision, Complete):  # ending anyway: let it
+        return failed_plan(row, expected, node, over, now, before)
+    state = {"trigger": run.trigger, "data": run.data, "budget": spent}
     passed = [
         step_row(row, at, kind, {"goto": goto} | ({"path": path} if path else {}))
         for at, kind, goto, path in run.passed
@@ -204,27 +241,54 @@ def plan(
                             "expected_version": expected + 1, "status": "pending",
                             "attempts": 0, "idempotency_key": ""}  # fmt: skip
     if isinstance(decision, Sleep):
-        values["node"] = decision.node
-        result.task = task | {"kind": "advance", "node": decision.node, "due_at": decision.until}
-        detail = {"until": decision.until.isoformat(), "then": decision.node}
-        result.step(decision.waiting_at, "waiting", detail)
+        _sleep(result, decision, task)
     elif isinstance(decision, AwaitEvent):
-        values |= {"status": "waiting", "node": decision.node, "waiting_for": {
-            "node": decision.node, "event": decision.event, "where": decision.where,
-            "on_event": decision.on_event, "on_timeout": decision.on_timeout}}  # fmt: skip
-        result.task = task | {
-            "kind": "timeout",
-            "node": decision.on_timeout,
-            "due_at": decision.timeout_at,
-        }
-        detail = {"event": decision.event, "timeout": decision.timeout_at.isoformat()}
-        result.step(decision.node, "waiting_for_event", detail)
+        _await(result, decision, task)
     else:
         assert isinstance(decision, Act)
         values["node"] = decision.node
         result.task = task | {"kind": "action", "node": decision.node, "due_at": now,
                               "idempotency_key": decision.idempotency_key}  # fmt: skip
     return result
+
+
+def _sleep(result: Plan, decision: Sleep, task: dict[str, Any]) -> None:
+    """The run shows where it is — at the wait — and where it goes on; the timer continues it
+    at the next node."""
+    until = decision.until.isoformat()
+    result.values["node"] = decision.waiting_at
+    result.values["waiting_for"] = {"node": decision.waiting_at, "until": until,
+                                    "next_node": decision.node}  # fmt: skip
+    result.task = task | {"kind": "advance", "node": decision.node, "due_at": decision.until}
+    result.step(decision.waiting_at, "waiting", {"until": until, "then": decision.node})
+
+
+def _await(result: Plan, decision: AwaitEvent, task: dict[str, Any]) -> None:
+    """The run waits for the event at its node; the timeout task takes the other way."""
+    result.values |= {"status": "waiting", "node": decision.node, "waiting_for": {
+        "node": decision.node, "event": decision.event, "where": decision.where,
+        "on_event": decision.on_event, "on_timeout": decision.on_timeout}}  # fmt: skip
+    result.task = task | {
+        "kind": "timeout",
+        "node": decision.on_timeout,
+        "due_at": decision.timeout_at,
+    }
+    detail = {"event": decision.event, "timeout": decision.timeout_at.isoformat()}
+    result.step(decision.node, "waiting_for_event", detail)
+
+
+def failed_plan(row: Any, expected: int, node: str, error: str, now: datetime, state: Any) -> Plan:
+    """The run cannot go on from `node` as the flow is written: it fails, and a dead task that
+    would continue it there waits in the dead-letter queue for a look and a replay."""
+    values = {"status": "failed", "node": node, "waiting_for": None, "state": state,
+              "outcome": None, "ended_at": None}  # fmt: skip
+    failed = Plan(row.id, row.workspace_id, expected, values, outcome="failed", dead_letter=error)
+    failed.task = {"workspace_id": row.workspace_id, "run_id": row.id, "kind": "advance",
+                   "node": node, "expected_version": expected + 1, "due_at": now,
+                   "status": "dead", "attempts": 0, "idempotency_key": "",
+                   "last_error": {"message": error, "attempt": 0}}  # fmt: skip
+    failed.step(node, "error", {"attempt": 0, "error": error, "will_retry": False})
+    return failed
 
 
 def finish_plan(
@@ -247,17 +311,32 @@ def _written(conn: Connection, plans: list[Plan]) -> None:
 
 
 def enqueue(conn: Connection, plans: list[Plan]) -> None:
-    tasks = [p.task for p in plans if p.task is not None]
+    tasks = [p.task for p in plans if p.task is not None and p.dead_letter is None]
     if tasks:
         conn.execute(insert(Task), tasks)
         if any(task["kind"] == "action" for task in tasks):  # due now: wake the workers
             dialect_of(conn).announce_tasks(conn)
+    for p in plans:
+        if p.dead_letter is not None:
+            _dead_letter(conn, p)
     steps = [s for p in plans for s in p.steps]
     if steps:
         conn.execute(insert(FlowStep), steps)
     for p in plans:
         if p.outcome is not None:
             metrics.FLOW_RUNS.labels(p.outcome).inc()
+
+
+def _dead_letter(conn: Connection, p: Plan) -> None:
+    assert p.task is not None
+    task_id = conn.execute(insert(Task).values(**p.task).returning(Task.id)).scalar_one()
+    conn.execute(
+        insert(DeadLetter).values(
+            id=new_id("dlq"), workspace_id=p.workspace_id, task_id=task_id, run_id=p.run_id,
+            node=p.task["node"], error={"message": p.dead_letter, "permanent": True}, attempts=0,
+        )
+    )  # fmt: skip
+    metrics.FLOW_DEAD_LETTERS.inc()
 
 
 def apply(conn: Connection, p: Plan) -> bool:

@@ -17,6 +17,7 @@ from nerve.db.base import new_id
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.flows import actions
+from nerve.flows.budget import StepBudget
 from nerve.flows.definition import InvalidFlow
 from nerve.flows.durations import parse_duration
 from nerve.flows.engine import (
@@ -77,11 +78,13 @@ class Executor:
         lease_seconds: int = 60,
         remote: dict[str, actions.RemoteAction] | None = None,
         staging: actions.RecordingSender | None = None,
+        budget: StepBudget | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
         self.owner = owner
         self.lease_seconds = lease_seconds
+        self.budget = budget or StepBudget()
         self.remote = remote if remote is not None else actions.remote_senders()
         self.staging = staging or actions.RecordingSender()
 
@@ -175,7 +178,7 @@ class Executor:
                 metrics.FLOW_TIMER_LAG.observe(max(0.0, (now - task.due_at).total_seconds()))
                 flow = definition_of(conn, run.version_id)
                 profile = person_of(conn, flow, run.workspace_id, run.profile_id)
-                step = plan(flow, run, task.expected_version, task.node, now, profile)
+                step = plan(flow, run, task.expected_version, task.node, now, profile, self.budget)
                 if task.kind == "timeout":
                     step.step(run.node, "timed_out", {})
                 plans.append(step)
@@ -208,12 +211,9 @@ class Executor:
             run = runs[task.run_id]
             metrics.FLOW_TIMER_LAG.observe(max(0.0, (now - task.due_at).total_seconds()))
             flow = flows.get(run.version_id)
-            if flow is None:  # stored by an older Nerve and no longer valid: dead-letter it
-                metrics.FLOW_ACTION_ERRORS.labels("engine").inc()
-                self._fail(
-                    task, run, "engine error: the flow version cannot be loaded", permanent=True
-                )
+            if self._refused(task, run, flow is not None):
                 continue
+            assert flow is not None
             node = flow.node(task.node)
             assert node.action is not None
             call = actions.ActionCall(
@@ -225,6 +225,18 @@ class Executor:
             )  # fmt: skip
             attempts.append(Attempt(task, run, call, node.action, flow.after(node.id, node.next)))
         return attempts
+
+    def _refused(self, task: Any, run: Any, loaded: bool) -> bool:
+        """Dead-letter an action that must not be attempted: its flow version no longer loads,
+        or the run is over its step budget (reached on an event: routing counts, never stops)."""
+        if not loaded:  # stored by an older Nerve and no longer valid
+            metrics.FLOW_ACTION_ERRORS.labels("engine").inc()
+            self._fail(task, run, "engine error: the flow version cannot be loaded", permanent=True)
+            return True
+        over = self.budget.exceeded((run.state or {}).get("budget"))
+        if over is not None:
+            self._fail(task, run, over, permanent=True)
+        return over is not None
 
     def attempt(self, attempt: Attempt) -> Attempt:
         """Call the receiver of a remote action (outside any transaction). Local actions run
@@ -312,7 +324,9 @@ class Executor:
                     continue
                 flow = definition_of(conn, run.version_id)
                 profile = person_of(conn, flow, run.workspace_id, run.profile_id)
-                step = plan(flow, run, task.expected_version, attempt.then, now, profile)
+                step = plan(
+                    flow, run, task.expected_version, attempt.then, now, profile, self.budget
+                )
                 step.steps.insert(0, step_row(run, task.node, "action", detail))
                 plans.append(step)
                 planned.add(run.id)

@@ -7,14 +7,20 @@ interpreter where a run goes from a node and gets back one `Decision`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
 
 from nerve.flows.definition import END, FlowDefinition, Node, SplitPath, WaitUntil
 from nerve.flows.durations import parse_duration
-from nerve.flows.expressions import parse
+from nerve.flows.expressions import EvaluationError, parse
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,6 +35,25 @@ class Run:
     # Branches and splits taken by the last `decide`: (node, "branched"|"split", next node,
     # split path name).
     passed: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    # Every node the last `decide` reached: the steps it spent (see budget.py).
+    visited: list[str] = field(default_factory=list)
+
+    def visit(self, node_id: str) -> int:
+        """Count a visit of the node in the run's data (`run.visits.<node>` in conditions):
+        the how-manyth time this run reaches it."""
+        visits = self.data.setdefault("visits", {})
+        visits[node_id] = visits.get(node_id, 0) + 1
+        self.visited.append(node_id)
+        return int(visits[node_id])
+
+
+class StepFailed(Exception):
+    """A step that cannot be taken as the flow is written — a condition that cannot be
+    evaluated within the limits: the run goes to the dead-letter queue, with the reason."""
+
+    def __init__(self, node: str, reason: str) -> None:
+        super().__init__(f"node {node}: {reason}")
+        self.node = node
 
 
 @dataclass(frozen=True)
@@ -79,9 +104,12 @@ def scope(run: Run, event: dict[str, Any] | None = None) -> dict[str, Any]:
     }
 
 
-def idempotency_key(run_id: str, node_id: str) -> str:
-    """Stable across attempts and replays of the same step: run + node."""
-    return hashlib.sha256(f"{run_id}:{node_id}".encode()).hexdigest()[:32]
+def idempotency_key(run_id: str, node_id: str, visit: int) -> str:
+    """Run + node + visit: the same for every attempt, replay and crash recovery of one visit
+    (it is decided once, when the run reaches the node, and kept with the task), and another
+    for each time a loop brings the run back — a receiver that drops duplicates must not drop
+    the second reminder as a copy of the first."""
+    return hashlib.sha256(f"{run_id}:{node_id}:{visit}".encode()).hexdigest()[:32]
 
 
 def split_choice(run: Run, node: Node) -> SplitPath:
@@ -119,12 +147,15 @@ def _local_time(now: datetime, wait: WaitUntil, run: Run) -> datetime:
 
 
 def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decision:
-    """From `node_id`, follow instant nodes (branch, split) until something takes time."""
+    """From `node_id`, follow instant nodes (branch, split) until something takes time.
+    Raises StepFailed when a branch's condition cannot be evaluated."""
     run.passed.clear()
+    run.visited.clear()
     for _ in range(len(flow.nodes) + 1):
         if node_id == END:
             return Complete()
         node = flow.node(node_id)
+        visit = run.visit(node.id)
         if node.branch is not None:
             node_id = flow.after(node.id, _branch(node, run))
             run.data.setdefault("path", []).append(node.id)
@@ -152,18 +183,35 @@ def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decis
         else:
             assert node.action is not None
             return Act(
-                node.id, node.action, node.with_, idempotency_key(run.id, node.id),
+                node.id, node.action, node.with_, idempotency_key(run.id, node.id, visit),
                 flow.after(node.id, node.next),
             )  # fmt: skip
-    raise ValueError("the flow loops through branches without waiting")
+    # Validation refuses loops without a wait; a version stored before it did fails here.
+    raise StepFailed(node_id, "the flow loops through branches without waiting")
 
 
 def _branch(node: Node, run: Run) -> str:
     assert node.branch is not None
     for case in node.branch:
-        if case.otherwise or (case.when is not None and parse(case.when).test(scope(run))):
+        if case.otherwise:
             return case.goto
-    return "next"
+        assert case.when is not None
+        try:
+            if parse(case.when).test(scope(run)):
+                return case.goto
+        except EvaluationError as exc:
+            raise StepFailed(node.id, f"cannot evaluate {case.when!r}: {exc}") from None
+    return node.next  # no case holds: on to `next` (by default the node below)
+
+
+def _or_not(condition: str, evaluate: Callable[[], T]) -> T | None:
+    """A trigger, exit or wait condition that cannot be evaluated within the limits does not
+    hold (logged): one event must not stop other flows, or other runs, from seeing it."""
+    try:
+        return evaluate()
+    except EvaluationError as exc:
+        log.warning("flow_condition_failed", condition=condition, error=str(exc))
+        return None
 
 
 def trigger_named(flow: FlowDefinition, event: dict[str, Any]) -> bool:
@@ -174,16 +222,19 @@ def trigger_named(flow: FlowDefinition, event: dict[str, Any]) -> bool:
 def trigger_matches(flow: FlowDefinition, event: dict[str, Any], profile: dict[str, Any]) -> bool:
     if not trigger_named(flow, event):
         return False
-    if flow.trigger.where is None:
-        return True
-    probe = Run("probe", "", event, profile)
-    return parse(flow.trigger.where).test(scope(probe))
+    names = scope(Run("probe", "", event, profile))
+    where, key = flow.trigger.where, flow.trigger.key
+    if where is not None and not _or_not(where, lambda: parse(where).test(names)):
+        return False
+    # A key that cannot be evaluated within the limits starts no run (rather than one keyed "").
+    return key is None or _or_not(key, lambda: parse(key).evaluate(names) or True) is not None
 
 
 def trigger_key(flow: FlowDefinition, event: dict[str, Any]) -> str:
-    if flow.trigger.key is None:
+    key = flow.trigger.key
+    if key is None:
         return ""
-    value = parse(flow.trigger.key).evaluate(scope(Run("probe", "", event)))
+    value = _or_not(key, lambda: parse(key).evaluate(scope(Run("probe", "", event))))
     return "" if value is None else str(value)[:255]
 
 
@@ -192,10 +243,14 @@ def exit_reached(flow: FlowDefinition, run: Run, event: dict[str, Any]) -> tuple
     for condition in flow.exit:
         if event.get("event") != condition.event:
             continue
-        if condition.where is None or parse(condition.where).test(scope(run, event)):
+        if condition.where is None or _holds(condition.where, run, event):
             return True, condition.goal
     return False, False
 
 
 def event_matches(where: str | None, run: Run, event: dict[str, Any]) -> bool:
-    return where is None or parse(where).test(scope(run, event))
+    return where is None or _holds(where, run, event)
+
+
+def _holds(where: str, run: Run, event: dict[str, Any]) -> bool:
+    return bool(_or_not(where, lambda: parse(where).test(scope(run, event))))

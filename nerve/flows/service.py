@@ -85,7 +85,8 @@ def list_dead_letters(
 
 
 def replay(conn: Connection, workspace_id: str, dead_letter_id: str) -> dict[str, Any]:
-    """Run the step again with the same idempotency key, so a receiver that did get it dedupes."""
+    """Run the step again with the same idempotency key, so a receiver that did get it dedupes;
+    the run gets a fresh step budget."""
     letter = conn.execute(
         select(DeadLetter).where(
             DeadLetter.workspace_id == workspace_id, DeadLetter.id == dead_letter_id
@@ -112,10 +113,12 @@ def replay(conn: Connection, workspace_id: str, dead_letter_id: str) -> dict[str
         .where(Task.id == letter.task_id, Task.status == "dead")
         .values(status="pending", attempts=0, due_at=now, owner=None, lease_until=None)
     )
+    # A replay is someone's decision that the run may go on: with a fresh step budget.
+    state = conn.scalar(select(FlowRun.state).where(FlowRun.id == letter.run_id)) or {}
     conn.execute(
         update(FlowRun)
         .where(FlowRun.id == letter.run_id, FlowRun.status == "failed")
-        .values(status="active")
+        .values(status="active", state={k: v for k, v in state.items() if k != "budget"})
     )
     dialect.announce_tasks(conn)
     return {"id": letter.id, "task_id": letter.task_id, "run_id": letter.run_id, "replayed": True}

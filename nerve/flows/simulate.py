@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
+from nerve.flows import budget
+from nerve.flows.budget import StepBudget
 from nerve.flows.definition import FlowDefinition, Reentry
 from nerve.flows.interpreter import (
     Act,
@@ -21,12 +24,14 @@ from nerve.flows.interpreter import (
     Complete,
     Run,
     Sleep,
+    StepFailed,
     decide,
     event_matches,
     exit_reached,
     trigger_key,
     trigger_matches,
 )
+from nerve.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,41 @@ class Entry:
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be read: the line and the reason."""
+
+
+@dataclass(frozen=True)
+class SimulationBudget:
+    """How far one time-travel test goes: steps over all its runs and wall-clock seconds
+    (NERVE_FLOW_TEST_MAX_*) — a flow that loops through a wait forever would otherwise travel
+    on forever — and each run's own step budget, as in the engine."""
+
+    steps: int = 100_000
+    seconds: float = 10.0
+    run: StepBudget = field(default_factory=StepBudget)
+
+    @classmethod
+    def configured(cls, settings: Settings) -> SimulationBudget:
+        run = StepBudget(settings.flow_run_steps_per_hour, settings.flow_run_steps_total)
+        return cls(settings.flow_test_max_steps, settings.flow_test_max_seconds, run)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """The test stopped at its budget; the timeline shows what happened until then."""
+
+    budget: str  # steps | seconds
+    at: datetime  # the simulated time it had reached
+    message: str
+
+
+class _OutOfBudget(Exception):
+    def __init__(self, stopped: Stopped) -> None:
+        super().__init__(stopped.message)
+        self.stopped = stopped
+
+
+def _stop(kind: str, at: datetime, why: str) -> NoReturn:
+    raise _OutOfBudget(Stopped(kind, at, f"{why}; the timeline shows what happened until then"))
 
 
 def read_scenario(text: str) -> list[dict[str, Any]]:
@@ -100,9 +140,14 @@ class _Waiting:
 
 
 class Simulation:
-    def __init__(self, flow: FlowDefinition) -> None:
+    def __init__(self, flow: FlowDefinition, limits: SimulationBudget | None = None) -> None:
         self.flow = flow
+        self.limits = limits or SimulationBudget()
         self.timeline: list[Entry] = []
+        self.stopped: Stopped | None = None
+        self._steps = 0
+        self._deadline = 0.0
+        self._spent: dict[str, dict[str, Any]] = {}  # run id → its step budget spent
         self._queue: list[tuple[datetime, int, str, Any]] = []
         self._seq = itertools.count()
         self._runs: dict[str, Run] = {}
@@ -112,10 +157,20 @@ class Simulation:
         self._people: dict[str, dict[str, Any]] = {}
 
     def run(self, events: list[dict[str, Any]]) -> list[Entry]:
+        """The timeline; if the test stopped at its budget, `stopped` says so."""
+        self._deadline = time.monotonic() + self.limits.seconds
         for event in events:
             self._push(event["_at"], "event", event)
+        try:
+            self._travel()
+        except _OutOfBudget as out:
+            self.stopped = out.stopped
+        return self.timeline
+
+    def _travel(self) -> None:
         while self._queue:
             at, _, kind, item = heapq.heappop(self._queue)
+            self._check_clock(at)
             if kind == "event":
                 self._on_event(at, item)
             elif kind == "wake" and item[0].id in self._runs:
@@ -124,7 +179,21 @@ class Simulation:
                 waiting = self._waiting.pop(item.id)
                 self._log(at, item, "wait_for_event timed out", {"node": waiting.wait.node})
                 self._advance(item, waiting.wait.on_timeout, at)
-        return self.timeline
+
+    def _check_clock(self, at: datetime) -> None:
+        if time.monotonic() > self._deadline:
+            why = f"stopped after {self.limits.seconds:g} s, the longest a test runs"
+            _stop("seconds", at, f"{why} (NERVE_FLOW_TEST_MAX_SECONDS)")
+
+    def _spend(self, run: Run, at: datetime) -> str | None:
+        """Count the nodes the last decision reached: the test's steps, and the run's budget
+        (why the run fails, if it is over)."""
+        self._steps += len(run.visited)
+        if self._steps > self.limits.steps:
+            why = f"stopped after {self.limits.steps:,} steps, the most a test takes"
+            _stop("steps", at, f"{why} (NERVE_FLOW_TEST_MAX_STEPS)")
+        self._spent[run.id] = budget.spend(self._spent.get(run.id), len(run.visited), at)
+        return self.limits.run.exceeded(self._spent[run.id])
 
     def _push(self, at: datetime, kind: str, item: Any) -> None:
         heapq.heappush(self._queue, (at, next(self._seq), kind, item))
@@ -183,7 +252,16 @@ class Simulation:
 
     def _advance(self, run: Run, node: str, at: datetime) -> None:
         while True:
-            decision = decide(self.flow, run, node, at)
+            self._check_clock(at)
+            try:
+                decision = decide(self.flow, run, node, at)
+            except StepFailed as exc:  # the engine would dead-letter the run here
+                self._finish(at, run, "failed", {"node": node, "error": str(exc)})
+                return
+            over = self._spend(run, at)
+            if over is not None and not isinstance(decision, Complete):  # as the engine does
+                self._finish(at, run, "failed", {"node": node, "error": over})
+                return
             for passed, kind, goto, path in run.passed:
                 detail = {"node": passed, "goto": goto} | ({"path": path} if path else {})
                 self._log(at, run, kind, detail)
@@ -226,10 +304,21 @@ class Simulation:
         self._log(at, run, reason, detail)
 
 
-def run(flow: FlowDefinition, events: list[Any]) -> list[dict[str, Any]]:
-    """Simulate `events` (Segment-shaped, each with `timestamp`), the timeline as JSON."""
+def run(
+    flow: FlowDefinition, events: list[Any], limits: SimulationBudget | None = None
+) -> dict[str, Any]:
+    """Simulate `events` (Segment-shaped, each with `timestamp`): the timeline as JSON, and
+    whether the test stopped at its budget."""
     scenario = [scenario_event(event, f"events[{n}]") for n, event in enumerate(events)]
-    return timeline_json(Simulation(flow).run(scenario))
+    simulation = Simulation(flow, limits)
+    timeline = timeline_json(simulation.run(scenario))
+    return {"timeline": timeline, "stopped": stopped_json(simulation.stopped)}
+
+
+def stopped_json(stopped: Stopped | None) -> dict[str, Any] | None:
+    if stopped is None:
+        return None
+    return {"budget": stopped.budget, "at": stopped.at.isoformat(), "message": stopped.message}
 
 
 def timeline_json(timeline: list[Entry]) -> list[dict[str, Any]]:

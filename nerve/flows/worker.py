@@ -21,13 +21,12 @@ import structlog
 from sqlalchemy import Engine
 
 from nerve.db.dialect import TaskListener, dialect_of
+from nerve.flows.budget import StepBudget
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
 from nerve.flows.retention import Retention
 from nerve.settings import Settings
 
 log = structlog.get_logger(__name__)
-# Idle polling finds timers that became due; new due-now work wakes the worker directly.
-_POLL_SECONDS = {"sqlite": 0.05, "postgresql": 0.5}
 _RESCUE_EVERY_SECONDS = 1.0
 _CLAIM_BATCH = 128
 _PRUNE_EVERY_SECONDS = 600
@@ -44,9 +43,12 @@ class FlowWorker:
         retention: Retention | None = None,
         poll_seconds: float | None = None,
         executor: TaskExecutor | None = None,
+        budget: StepBudget | None = None,
     ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.executor = executor or Executor(engine, owner, lease_seconds=lease_seconds)
+        self.executor = executor or Executor(
+            engine, owner, lease_seconds=lease_seconds, budget=budget
+        )
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
         self._concurrency = concurrency
@@ -71,6 +73,7 @@ class FlowWorker:
             lease_seconds=settings.flow_lease_seconds,
             retention=retention,
             poll_seconds=settings.flow_poll_seconds,
+            budget=StepBudget(settings.flow_run_steps_per_hour, settings.flow_run_steps_total),
         )
 
     def start(self) -> None:

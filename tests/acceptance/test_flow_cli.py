@@ -188,3 +188,53 @@ nodes:
     first = paths("1")
     assert len(first) == 40 and set(first.values()) == {"control", "discount"}
     assert paths("2") == first
+
+
+def test_applying_an_unchanged_flow_publishes_nothing(tmp_path: Path) -> None:
+    first = _json(_nerve(tmp_path, "flows", "apply", str(EXAMPLE), "--env", "production", "--json"))
+    assert (first["version"], first["unchanged"]) == (1, False)
+    human = _nerve(tmp_path, "flows", "apply", str(EXAMPLE), "--env", "production")
+    assert human.returncode == 0, human.stderr
+    assert "unchanged: abandoned_cart v1 in production" in human.stdout
+    again = _nerve(tmp_path, "flows", "apply", str(EXAMPLE), "--env", "production", "--json")
+    assert _json(again) == {**first, "unchanged": True}
+    changed = tmp_path / "abandoned_cart.yaml"
+    changed.write_text(EXAMPLE.read_text().replace("wait: 22h", "wait: 20h"))
+    newer = _json(_nerve(tmp_path, "flows", "apply", str(changed), "--env", "production", "--json"))
+    assert (newer["version"], newer["unchanged"]) == (2, False)
+
+
+FOREVER = """
+name: nag
+trigger: {event: Signed Up}
+nodes:
+  - {id: remind, action: webhook, with: {url: "http://127.0.0.1/nag"}}
+  - {id: pause, wait: 1d}
+  - {id: again, branch: [{else: true, goto: remind}]}
+"""
+
+
+def test_a_time_travel_test_that_would_run_forever_stops_at_its_budget(tmp_path: Path) -> None:
+    flow = tmp_path / "nag.yaml"
+    flow.write_text(FOREVER)
+    scenario = _scenario(
+        tmp_path / "sign_up.jsonl",
+        [{"userId": "anna", "event": "Signed Up", "timestamp": "2026-11-02T10:00:00Z"}],
+    )
+    args = ("flows", "test", str(flow), "--events", str(scenario))
+    human = _nerve(tmp_path, *args, NERVE_FLOW_TEST_MAX_STEPS="60")
+    assert human.returncode == 0, human.stderr
+    lines = human.stdout.splitlines()
+    assert sum("action webhook" in line for line in lines) == 20  # 3 steps a day
+    assert lines[-1].startswith("stopped after 60 steps, the most a test takes")
+    as_json = _json(_nerve(tmp_path, *args, "--json", NERVE_FLOW_TEST_MAX_STEPS="60"))
+    assert as_json["stopped"]["budget"] == "steps" and len(as_json["timeline"]) > 20
+
+    loop = tmp_path / "spin.yaml"
+    loop.write_text(FOREVER.replace("  - {id: pause, wait: 1d}\n", ""))
+    refused = _nerve(tmp_path, "flows", "validate", str(loop), "--json")
+    assert refused.returncode != 0
+    [problem] = _json(refused)["error"]["details"]
+    assert problem["path"] == "nodes[0]" and problem["reason"].startswith(
+        "remind → again → remind loops back without waiting"
+    )

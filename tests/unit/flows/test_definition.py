@@ -53,10 +53,17 @@ nodes:
     assert "duration" in problems["nodes[0].wait"] and "100" in problems["nodes[2]"]
 
 
-def test_graph_problems() -> None:
+def test_graph_problems_point_at_the_field_to_change() -> None:
     base = "name: f\ntrigger: {event: E}\nnodes:\n"
-    assert "unique" in _problems(base + "  - {id: a, wait: 1h}\n  - {id: a, wait: 1h}\n")["(flow)"]
-    assert "unknown node" in _problems(base + "  - {id: a, wait: 1h, next: nowhere}\n")["(flow)"]
+    assert _problems(base + "  - {id: a, wait: 1h}\n  - {id: a, wait: 1h}\n") == {
+        "nodes[1].id": "'a' is already the id of nodes[0]; ids must be unique"
+    }
+    assert _problems(
+        base + "  - {id: a, wait: 1h}\n  - {id: b, branch: [{else: true, goto: c}]}\n"
+    ) == {"nodes[1].branch[0].goto": "there is no node 'c'; use a node id, `next` or `end`"}
+    assert _problems(base + "  - {id: a, action: sms}\n") == {
+        "nodes[0].action": "unknown action 'sms'; known actions: add_tag, update_profile, webhook"
+    }
     assert "(file)" in _problems("name: [unclosed")
 
 
