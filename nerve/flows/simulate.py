@@ -31,6 +31,7 @@ from nerve.flows.interpreter import (
     trigger_key,
     trigger_matches,
 )
+from nerve.profiles.sketch import PersonSketch
 from nerve.settings import Settings
 
 
@@ -108,31 +109,6 @@ def scenario_event(event: Any, where: str) -> dict[str, Any]:
     return event | {"_at": at if at.tzinfo is not None else at.replace(tzinfo=UTC)}
 
 
-def _observe(person: dict[str, Any], event: dict[str, Any]) -> None:
-    """The scenario's people, as conditions see them: traits from identify calls (and
-    context.traits), order count and spend from Order Completed (once per order id), and the
-    time zone the device reported. A reduced version of the engine's profile."""
-    context: dict[str, Any] = event.get("context") or {}
-    if not isinstance(context, dict):
-        context = {}
-    for source in (context.get("traits"), event.get("traits")):
-        if isinstance(source, dict):
-            person["traits"].update(source)
-    computed = person["computed"]
-    if isinstance(context.get("timezone"), str):
-        computed["timezone"] = context["timezone"]
-    properties: dict[str, Any] = event.get("properties") or {}
-    if not isinstance(properties, dict):
-        properties = {}
-    order = properties.get("order_id")
-    if event.get("event") == "Order Completed" and order not in person["orders"]:
-        person["orders"].add(order)
-        total = properties.get("total", properties.get("revenue", 0))
-        computed["order_count"] += 1
-        computed["total_spent"] += float(total) if isinstance(total, int | float) else 0.0
-        computed["last_order_at"] = event["_at"]
-
-
 @dataclass
 class _Waiting:
     run: Run
@@ -154,7 +130,7 @@ class Simulation:
         self._waiting: dict[str, _Waiting] = {}
         self._entries: dict[tuple[str, str], datetime] = {}
         self._ids = itertools.count(1)
-        self._people: dict[str, dict[str, Any]] = {}
+        self._people: dict[str, PersonSketch] = {}
 
     def run(self, events: list[dict[str, Any]]) -> list[Entry]:
         """The timeline; if the test stopped at its budget, `stopped` says so."""
@@ -201,18 +177,14 @@ class Simulation:
     def _log(self, at: datetime, run: Run, what: str, detail: dict[str, Any] | None = None) -> None:
         self.timeline.append(Entry(at, run.id, what, detail or {}))
 
-    def _person(self, person: str) -> dict[str, Any]:
-        """One dict per person, shared by their runs: decisions see them as they are now."""
-        return self._people.setdefault(
-            person,
-            {"traits": {}, "orders": set(),
-             "computed": {"order_count": 0, "total_spent": 0.0, "last_order_at": None}},
-        )  # fmt: skip
-
     def _on_event(self, at: datetime, event: dict[str, Any]) -> None:
         person = str(event.get("userId") or event.get("anonymousId"))
-        profile = self._person(person)
-        _observe(profile, event)
+        sketch = self._people.setdefault(person, PersonSketch(person))
+        sketch.observe(event, at)
+        # The person view, as the engine reads it fresh for each decision.
+        profile = sketch.view()
+        for run in [r for r in self._runs.values() if r.profile_id == person]:
+            run.profile = profile
         for run in [r for r in self._runs.values() if r.profile_id == person]:
             left, goal = exit_reached(self.flow, run, event)
             if left:

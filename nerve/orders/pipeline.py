@@ -18,9 +18,12 @@ def order_of(payload: dict[str, Any]) -> tuple[str, float, str | None] | None:
     if not isinstance(properties, dict):
         return None
     order_id = properties.get("order_id")
-    amount = properties.get("total", properties.get("revenue"))
-    if order_id in (None, "") or isinstance(amount, bool) or not isinstance(amount, int | float):
+    if order_id in (None, "") or isinstance(order_id, dict | list):
         return None
+    # An order without an amount is still an order (counted, worth 0).
+    amount = properties.get("total", properties.get("revenue"))
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        amount = 0.0
     currency = properties.get("currency")
     return str(order_id)[:255], float(amount), currency[:8] if isinstance(currency, str) else None
 
