@@ -12,7 +12,7 @@ from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
 from nerve.errors import InvalidInput
 from nerve.flows import engine, service, simulate
-from nerve.flows.definition import FlowDefinition, InvalidFlow, json_schema, validate
+from nerve.flows.definition import json_schema, validate
 
 router = APIRouter(prefix="/api/v1", tags=["flows"])
 
@@ -39,16 +39,7 @@ def publish_flow(
     ],
     environment: Annotated[Literal["staging", "production"], Query()] = "staging",
 ) -> dict[str, Any]:
-    return engine.publish(db, key.workspace_id, _validated(definition), environment)
-
-
-def _validated(definition: dict[str, Any]) -> FlowDefinition:
-    try:
-        return validate(definition)
-    except InvalidFlow as exc:
-        error = InvalidInput("the flow is invalid", details=exc.problems)
-        error.code = "invalid_flow"
-        raise error from None
+    return engine.publish(db, key.workspace_id, validate(definition), environment)
 
 
 @router.post("/flows/test")
@@ -62,7 +53,7 @@ def test_flow(
     """Time travel for a draft: what the flow would do with these events, delivering nothing
     (the same simulator as `nerve flows test`)."""
     try:
-        timeline = simulate.run(_validated(flow), events)
+        timeline = simulate.run(validate(flow), events)
     except simulate.ScenarioError as exc:
         raise InvalidInput(str(exc)) from None
     return {"timeline": timeline}

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from nerve.errors import InvalidFlow as InvalidFlow  # raised by load and validate
 from nerve.flows import actions
 from nerve.flows.durations import parse_duration
 from nerve.flows.expressions import ExpressionError, parse
@@ -249,12 +250,6 @@ def targets(node: Node) -> list[str]:
     found += [case.goto for case in node.branch or []]
     found += [path.goto for path in node.split or []]
     return found
-
-
-class InvalidFlow(ValueError):
-    def __init__(self, problems: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{p['path']}: {p['reason']}" for p in problems))
-        self.problems = problems
 
 
 def _path(location: tuple[Any, ...]) -> str:

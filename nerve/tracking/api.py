@@ -14,9 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from nerve import metrics
-from nerve.errors import InvalidInput, error_response
+from nerve.errors import InvalidInput, Rejected, error_response
 from nerve.tracking import service
-from nerve.tracking.normalize import Limits, Rejected
+from nerve.tracking.normalize import Limits
 from nerve.workspaces.service import SourceInfo
 
 _SUCCESS = orjson.dumps({"success": True})
@@ -25,13 +25,13 @@ _SUCCESS = orjson.dumps({"success": True})
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Rejected("request_too_large", f"the body exceeds {limit} bytes", 413)
+        raise Rejected("request_too_large", f"the body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Rejected("request_too_large", f"the body exceeds {limit} bytes", 413)
+            raise Rejected("request_too_large", f"the body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -42,14 +42,14 @@ async def _source(request: Request, body_key: object) -> SourceInfo:
         write_key = body_key
     if write_key is None:
         raise Rejected(
-            "missing_write_key", "send the write key as Basic-auth username or `writeKey`", 401
+            "missing_write_key", "send the write key as Basic-auth username or `writeKey`"
         )
     keys: service.WriteKeys = request.app.state.write_keys
     hit, source = keys.cached(write_key)
     if not hit:
         source = await run_in_threadpool(keys.load, write_key)
     if source is None:
-        raise Rejected("invalid_write_key", "unknown write key", 401)
+        raise Rejected("invalid_write_key", "unknown write key")
     return source
 
 
