@@ -252,6 +252,22 @@ def error_schema() -> dict[str, Any]:
     }
 
 
+def documented(*errors: type[NerveError]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route for errors it raises beyond those its kind of route gives anyway
+    (input, credentials, an id in the path: nerve/openapi.py adds those), in the Error schema."""
+    return {cls.status: response_document(cls.status) for cls in errors}
+
+
+def response_document(status: int) -> dict[str, Any]:
+    """The OpenAPI response object of one error status."""
+    known = _BY_STATUS.get(status)
+    meaning = (known.__doc__ or "").strip() if known else "Error"
+    return {
+        "description": meaning,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
 def as_nerve_error(exc: BaseException) -> NerveError:
     """What the framework raises, as the domain error that says the same."""
     if isinstance(exc, NerveError):

@@ -17,7 +17,7 @@ from nerve.events.schemas import EventPage
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
-@router.get("/events", response_model=EventPage)
+@router.get("/events", response_model=EventPage, response_model_exclude_unset=True)
 def list_events(
     db: Db,
     key: Annotated[Principal, requires(Permission.EVENTS_READ)],

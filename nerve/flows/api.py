@@ -10,63 +10,72 @@ from nerve.auth.api import PUBLIC, requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
-from nerve.errors import InvalidInput
+from nerve.errors import Conflict, InvalidInput, documented
 from nerve.flows import engine, service, simulate
 from nerve.flows.definition import json_schema, validate
+from nerve.flows.schemas import (
+    DeadLetterList,
+    Environment,
+    FlowList,
+    FlowRunDetail,
+    FlowRunList,
+    FlowSchema,
+    FlowTestRequest,
+    FlowTestResult,
+    FlowVersionList,
+    PublishedVersion,
+    Replayed,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["flows"])
 
 
-@router.get("/flows/schema", openapi_extra=PUBLIC)
+@router.get("/flows/schema", response_model=FlowSchema, openapi_extra=PUBLIC)
 def flow_schema() -> dict[str, Any]:
     """The JSON Schema every flow definition is validated against."""
     return json_schema()
 
 
-@router.get("/flows")
+@router.get("/flows", response_model=FlowList)
 def list_flows(
     db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)]
 ) -> dict[str, Any]:
     return {"data": service.list_flows(db, key.workspace_id)}
 
 
-@router.post("/flows", status_code=201)
+@router.post("/flows", status_code=201, response_model=PublishedVersion)
 def publish_flow(
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
     definition: Annotated[
         dict[str, Any], Body(description="A flow definition (see /flows/schema)")
     ],
-    environment: Annotated[Literal["staging", "production"], Query()] = "staging",
+    environment: Annotated[Environment, Query()] = "staging",
 ) -> dict[str, Any]:
     return engine.publish(db, key.workspace_id, validate(definition), environment)
 
 
-@router.post("/flows/test")
+@router.post("/flows/test", response_model=FlowTestResult)
 def test_flow(
-    key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
-    flow: Annotated[dict[str, Any], Body(description="A draft flow definition")],
-    events: Annotated[
-        list[dict[str, Any]], Body(description="Scripted events, each with a `timestamp`")
-    ],
+    key: Annotated[Principal, requires(Permission.FLOWS_WRITE)], draft: FlowTestRequest
 ) -> dict[str, Any]:
     """Time travel for a draft: what the flow would do with these events, delivering nothing
     (the same simulator as `nerve flows test`)."""
     try:
-        timeline = simulate.run(validate(flow), events)
+        timeline = simulate.run(validate(draft.flow), draft.events)
     except simulate.ScenarioError as exc:
         raise InvalidInput(str(exc)) from None
     return {"timeline": timeline}
 
 
-@router.get("/flows/{flow_id}/versions")
+@router.get("/flows/{flow_id}/versions", response_model=FlowVersionList)
 def list_versions(
     db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)], flow_id: str
 ) -> dict[str, Any]:
     return {"data": service.list_versions(db, key.workspace_id, flow_id)}
 
 
-@router.get("/flows/{flow_id}/runs")
+@router.get("/flows/{flow_id}/runs", response_model=FlowRunList)
 def list_runs(
     db: Db,
     key: Annotated[Principal, requires(Permission.FLOWS_READ)],
@@ -77,14 +86,14 @@ def list_runs(
     return {"data": service.list_runs(db, key.workspace_id, flow_id, status, limit)}
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", response_model=FlowRunDetail)
 def get_run(
     db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)], run_id: str
 ) -> dict[str, Any]:
     return service.get_run(db, key.workspace_id, run_id)
 
 
-@router.get("/dead-letters")
+@router.get("/dead-letters", response_model=DeadLetterList)
 def list_dead_letters(
     db: Db,
     key: Annotated[Principal, requires(Permission.FLOWS_READ)],
@@ -93,7 +102,11 @@ def list_dead_letters(
     return {"data": service.list_dead_letters(db, key.workspace_id, include_replayed)}
 
 
-@router.post("/dead-letters/{dead_letter_id}/replay")
+@router.post(
+    "/dead-letters/{dead_letter_id}/replay",
+    response_model=Replayed,
+    responses=documented(Conflict),
+)
 def replay_dead_letter(
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.DEAD_LETTERS_REPLAY)],

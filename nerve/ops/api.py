@@ -13,8 +13,9 @@ from starlette.responses import Response
 
 from nerve.auth.api import PUBLIC
 from nerve.db.session import Db
-from nerve.errors import Unavailable
+from nerve.errors import Unavailable, documented
 from nerve.flows import backlog
+from nerve.ops.schemas import Health
 
 router = APIRouter(tags=["operations"])
 
@@ -24,7 +25,9 @@ def _database_ok(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
-@router.get("/healthz", openapi_extra=PUBLIC)
+@router.get(
+    "/healthz", response_model=Health, responses=documented(Unavailable), openapi_extra=PUBLIC
+)
 async def healthz(request: Request) -> dict[str, str]:
     try:
         await run_in_threadpool(_database_ok, request.app.state.engine)

@@ -5,17 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
+from nerve.errors import Conflict, NotFound, documented
 from nerve.identity.rules import load_rules
 from nerve.profiles import gdpr, service
 from nerve.profiles.schemas import (
+    MergeLog,
     Person,
+    ProfileExport,
     TimelinePage,
+    Unmerged,
+    UnmergeRequest,
     decode_timeline_cursor,
     encode_timeline_cursor,
 )
@@ -23,7 +27,7 @@ from nerve.profiles.schemas import (
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
 
-@router.get("", response_model=Person)
+@router.get("", response_model=Person, responses=documented(NotFound))
 def lookup_profile(
     db: Db,
     key: Annotated[Principal, requires(Permission.PROFILES_READ)],
@@ -43,7 +47,10 @@ def get_profile(
     return service.person(db, key.workspace_id, root, load_rules(db, key.workspace_id))
 
 
-@router.get("/{profile_id}/timeline", response_model=TimelinePage)
+# exclude_unset: an event's optional Segment fields appear only when the head sent them.
+@router.get(
+    "/{profile_id}/timeline", response_model=TimelinePage, response_model_exclude_unset=True
+)
 def get_timeline(
     db: Db,
     key: Annotated[Principal, requires(Permission.PROFILES_READ)],
@@ -57,7 +64,7 @@ def get_timeline(
     return TimelinePage(data=events, next_cursor=encode_timeline_cursor(last) if last else None)
 
 
-@router.get("/{profile_id}/merges")
+@router.get("/{profile_id}/merges", response_model=MergeLog)
 def get_merges(
     db: Db, key: Annotated[Principal, requires(Permission.PROFILES_READ)], profile_id: str
 ) -> dict[str, Any]:
@@ -65,11 +72,7 @@ def get_merges(
     return {"data": service.merges(db, key.workspace_id, root)}
 
 
-class UnmergeRequest(BaseModel):
-    merge_id: str | None = None
-
-
-@router.post("/{profile_id}/unmerge")
+@router.post("/{profile_id}/unmerge", response_model=Unmerged, responses=documented(Conflict))
 def unmerge_profile(
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.PROFILES_UNMERGE)],
@@ -80,7 +83,7 @@ def unmerge_profile(
     return service.unmerge(db, key.workspace_id, profile_id, merge_id)
 
 
-@router.get("/{profile_id}/export")
+@router.get("/{profile_id}/export", response_model=ProfileExport, response_model_exclude_unset=True)
 def export_profile(
     db: Db, key: Annotated[Principal, requires(Permission.PROFILES_EXPORT)], profile_id: str
 ) -> dict[str, Any]:

@@ -10,19 +10,100 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from nerve.errors import InvalidInput
+from nerve.events.schemas import Event
+
+
+class PersonIdentifier(BaseModel):
+    type: str = Field(description="anonymous_id, user_id, email, phone or an outside system's")
+    value: str
+
+
+class SourceSeen(BaseModel):
+    id: str
+    name: str
+    kind: str = Field(description="web, app, kiosk, pos or server")
+    last_seen: datetime = Field(description="The person's latest event from this head")
+
+
+class ComputedAttributes(BaseModel):
+    first_seen: datetime | None = Field(description="Time of the person's earliest event")
+    last_seen: datetime | None = Field(description="Time of the person's latest event")
+    sources: list[SourceSeen] = Field(description="The heads the person used, by name")
+    order_count: int
+    total_spent: float = Field(description="Sum of the orders' totals, rounded to cents")
+    average_order_value: float | None = Field(description="null before the first order")
+    last_order_at: datetime | None
+    timezone: str | None = Field(description="The latest IANA time zone a head reported")
+    interests: dict[str, float] = Field(
+        description="Decayed interest scores such as `category:Running Shoes`, highest first"
+    )
 
 
 class Person(BaseModel):
     id: str = Field(description="The surviving profile id of this person")
     merged_ids: list[str] = Field(description="Profiles merged into this one")
-    identifiers: list[dict[str, str]]
-    traits: dict[str, Any]
-    computed: dict[str, Any]
+    identifiers: list[PersonIdentifier]
+    traits: dict[str, Any] = Field(description="The surviving value of each trait")
+    computed: ComputedAttributes
 
 
 class TimelinePage(BaseModel):
-    data: list[dict[str, Any]]
-    next_cursor: str | None
+    data: list[Event] = Field(description="Events of every head, in event-time order")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class MergeRecord(BaseModel):
+    """One entry of the merge log, with the reason for it."""
+
+    id: str
+    kind: str = Field(description="merged, rejected (a refused merge), relinked or unmerged")
+    survivor_id: str
+    merged_id: str
+    event_id: int | None = Field(description="The event that caused it; null when manual")
+    rule: str
+    reason: str
+    details: Any = Field(description="What the rule saw")
+    created_at: datetime
+    undone_at: datetime | None
+
+
+class MergeLog(BaseModel):
+    data: list[MergeRecord] = Field(description="Oldest first")
+
+
+class UnmergeRequest(BaseModel):
+    merge_id: str | None = Field(
+        default=None, description="The merge to undo; default: the latest into this profile"
+    )
+
+
+class Unmerged(BaseModel):
+    survivor_id: str = Field(description="The person the merged profile left")
+    restored_id: str = Field(description="The profile that is a person of its own again")
+
+
+class TraitObservation(BaseModel):
+    name: str
+    value: Any
+    observed_at: datetime
+    event_id: int | None
+
+
+class OrderRecord(BaseModel):
+    order_id: str
+    total: float
+    currency: str | None
+    ordered_at: datetime
+
+
+class ProfileExport(BaseModel):
+    """Everything held about one person (GDPR Art. 15 and 20)."""
+
+    profile: Person
+    trait_history: list[TraitObservation] = Field(description="Every trait value ever seen")
+    orders: list[OrderRecord]
+    merges: list[MergeRecord]
+    events: list[Event]
 
 
 def encode_timeline_cursor(last: tuple[datetime, int]) -> str:
