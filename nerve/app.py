@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from nerve import __version__, metrics
+from nerve import __version__, metrics, openapi
 from nerve.errors import NerveError, UnexpectedErrors, as_nerve_error, error_response
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(metrics.RequestMetricsMiddleware)
     _install_error_mapping(app)
+    openapi.install(app)
     return app
 
 

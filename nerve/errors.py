@@ -258,12 +258,12 @@ def documented(*errors: type[NerveError]) -> dict[int | str, dict[str, Any]]:
     return {cls.status: response_document(cls.status) for cls in errors}
 
 
-def response_document(status: int) -> dict[str, Any]:
+def response_document(status: int, description: str | None = None) -> dict[str, Any]:
     """The OpenAPI response object of one error status."""
     known = _BY_STATUS.get(status)
     meaning = (known.__doc__ or "").strip() if known else "Error"
     return {
-        "description": meaning,
+        "description": description or meaning,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 

@@ -36,8 +36,19 @@ async def healthz(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus metrics",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
+    openapi_extra=PUBLIC,
+)
 def prometheus_metrics(db: Db) -> Response:
+    """Metrics in the Prometheus text format, for scraping."""
     return Response(
         generate_latest() + generate_latest(_DatabaseGauges(backlog.gauges(db))),
         media_type=CONTENT_TYPE_LATEST,
