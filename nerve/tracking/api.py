@@ -1,22 +1,25 @@
 """Tracking routes: `/v1/{identify,track,page,screen,group,alias,batch,import}` and short paths.
 
-Plain Starlette endpoints (no FastAPI dependency solving) because this is the hottest path.
+Plain Starlette endpoints (no FastAPI dependency solving) because this is the hottest path;
+nerve/tracking/schemas.py describes them in the OpenAPI document.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from nerve import metrics
 from nerve.errors import InvalidInput, Rejected, error_response
 from nerve.tracking import service
-from nerve.tracking.normalize import Limits
+from nerve.tracking.normalize import BATCH_PATHS, SINGLE_PATHS, Limits
 from nerve.workspaces.service import SourceInfo
 
 _SUCCESS = orjson.dumps({"success": True})
@@ -58,10 +61,9 @@ def _rejection_response(exc: Rejected) -> Response:
     return error_response(exc)
 
 
-async def track(request: Request) -> Response:
+async def track(path: str, request: Request) -> Response:
     received_at = datetime.now(UTC)
     limits: Limits = request.app.state.limits
-    path = request.path_params["path"]
     try:
         raw = await _read_limited(request, limits.max_request_bytes)
         is_batch, body = service.read_request(
@@ -84,13 +86,34 @@ async def track(request: Request) -> Response:
     )
 
 
+async def unknown_path(request: Request) -> Response:
+    path = request.path_params["path"]
+    return _rejection_response(Rejected("not_found", f"/v1/{path} is not a tracking endpoint"))
+
+
 async def ping(request: Request) -> Response:
     """Answers like a tracking call but stores nothing: the benchmarks' bare baseline."""
     await request.body()
     return Response(_SUCCESS, media_type="application/json")
 
 
+class _NamedRoute(Route):
+    """A route that names itself in the scope as FastAPI's routes do, so request metrics are
+    labelled by its path (`/v1/track`), and any unknown path by `/v1/{path}`: one label each,
+    never the raw path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
 routes = [
-    Route("/v1/ping", ping, methods=["POST"]),
-    Route("/v1/{path}", track, methods=["POST"]),
+    *(
+        _NamedRoute(f"/v1/{path}", partial(track, path), methods=["POST"], name=f"track_{path}")
+        for path in (*SINGLE_PATHS, *sorted(BATCH_PATHS))
+    ),
+    _NamedRoute("/v1/ping", ping, methods=["POST"]),
+    _NamedRoute("/v1/{path}", unknown_path, methods=["POST"]),
 ]
