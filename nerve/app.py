@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Marketing-automation brain for headless commerce.",
         lifespan=lifespan,
+        docs_url=None,  # served by nerve/openapi.py from local files, not a CDN
+        redoc_url=None,
     )
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)

@@ -63,8 +63,19 @@ class _Call(BaseModel):
     )
 
 
+def _example(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+_AT = {"timestamp": "2026-11-02T10:00:00Z"}
+
+
 class IdentifyCall(_Call):
     """Who the person is: traits such as email, phone, name."""
+
+    model_config = _example(
+        {"userId": "anna", "anonymousId": "a-phone", "traits": {"email": "anna@example.com"}} | _AT
+    )
 
     type: Literal["identify"] = Field("identify", description="Optional: the path decides")
     traits: dict[str, Any] | None = Field(None, description="email, phone, firstName ...")
@@ -72,6 +83,16 @@ class IdentifyCall(_Call):
 
 class TrackCall(_Call):
     """Something the person did."""
+
+    model_config = _example(
+        {
+            "anonymousId": "a-phone",
+            "event": "Product Added",
+            "properties": {"product_id": "RUN-1", "category": "Running Shoes", "price": 120},
+            "context": {"timezone": "Europe/Berlin"},
+        }
+        | _AT
+    )
 
     type: Literal["track"] = Field("track", description="Optional: the path decides")
     event: Annotated[str, Field(min_length=1, max_length=255)] = Field(
@@ -85,6 +106,10 @@ class TrackCall(_Call):
 class PageCall(_Call):
     """A page the person viewed on a website."""
 
+    model_config = _example(
+        {"anonymousId": "a-laptop", "name": "Running Shoes", "properties": {"path": "/running"}}
+    )
+
     type: Literal["page"] = Field("page", description="Optional: the path decides")
     name: str | None = None
     category: str | None = None
@@ -93,6 +118,8 @@ class PageCall(_Call):
 
 class ScreenCall(_Call):
     """A screen the person viewed in an app."""
+
+    model_config = _example({"userId": "anna", "name": "Cart"})
 
     type: Literal["screen"] = Field("screen", description="Optional: the path decides")
     name: str | None = None
@@ -103,6 +130,8 @@ class ScreenCall(_Call):
 class GroupCall(_Call):
     """The person belongs to a group: a company, a household, an account."""
 
+    model_config = _example({"userId": "anna", "groupId": "acme", "traits": {"plan": "b2b"}})
+
     type: Literal["group"] = Field("group", description="Optional: the path decides")
     groupId: _Id
     traits: dict[str, Any] | None = Field(None, description="About the group")
@@ -110,6 +139,8 @@ class GroupCall(_Call):
 
 class AliasCall(_Call):
     """Another id of the same person (previousId) is now known by userId."""
+
+    model_config = _example({"userId": "anna", "previousId": "guest-7"})
 
     type: Literal["alias"] = Field("alias", description="Optional: the path decides")
     previousId: _Id
@@ -141,7 +172,20 @@ class BatchRequest(BaseModel):
     """Many calls in one request; `type` says what each is. A bad message is reported, the
     good ones are stored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "batch": [
+                        {"type": "identify", "userId": "anna", "traits": {"plan": "gold"}},
+                        {"type": "track", "userId": "anna", "event": "Order Completed"},
+                    ],
+                    "sentAt": "2026-11-02T10:00:00Z",
+                }
+            ]
+        },
+    )
 
     batch: list[_BatchMessage] = Field(
         min_length=1, max_length=2500, description="The calls (at most 2500 by default)"

@@ -4,6 +4,8 @@ endpoints with their Segment messages and write key."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,3 +117,27 @@ def test_the_tracking_endpoints_are_described_with_segment_messages_and_the_writ
     assert len(batch["properties"]["batch"]["items"]["oneOf"]) == 6
     result = _resolve(document, {"$ref": "#/components/schemas/BatchResult"})
     assert {"success", "accepted", "rejected"} <= set(result["properties"])
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_pages_load_everything_from_this_server(tmp_path: Path, page: str) -> None:
+    """Nothing from a CDN: the page works on a network without internet."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/unused.db", _env_file=None))  # type: ignore[call-arg]
+    client = TestClient(app)
+    response = client.get(page)
+    assert response.status_code == 200
+    html = response.text
+    assert "/openapi.json" in html
+    external = re.findall(r"""(?:src|href|url)\s*[=:(]\s*['"]?(https?://[^'")\s>]+)""", html)
+    assert external == []
+    assets = re.findall(r"""['"](/docs/assets/[^'"]+)['"]""", html)
+    assert len(assets) >= 2, html
+    for asset in assets:
+        served = client.get(asset)
+        assert served.status_code == 200, asset
+        assert len(served.content) > 500, asset
+    if page == "/docs":
+        assert '"validatorUrl": null' in html  # no badge from validator.swagger.io
+        script = client.get("/docs/assets/swagger-ui-bundle.js")
+        assert "javascript" in script.headers["content-type"]
+        assert b"SwaggerUIBundle" in script.content
