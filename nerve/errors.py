@@ -274,7 +274,7 @@ def as_nerve_error(exc: BaseException) -> NerveError:
         return exc
     if isinstance(exc, RequestValidationError):
         details = [
-            {"location": list(e["loc"]), "message": e["msg"], "type": e["type"]}
+            {"location": list(e["loc"]), "message": _reason(e), "type": e["type"]}
             for e in exc.errors()
         ]
         return InvalidInput("the request is invalid", details=_jsonable(details))
@@ -368,6 +368,14 @@ def _request_id(scope: Scope) -> str:
             if _REQUEST_ID.match(given):
                 return given
     return uuid.uuid4().hex
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    """The validation message; for a body that is not JSON, also what the parser said."""
+    said = (error.get("ctx") or {}).get("error")
+    if error["type"] == "json_invalid" and isinstance(said, str):
+        return f"{error['msg']}: {said}"
+    return str(error["msg"])
 
 
 def _jsonable(value: Any) -> Any:

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC, requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
@@ -27,7 +28,7 @@ from nerve.flows.schemas import (
     Replayed,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["flows"])
+router = APIRouter(prefix="/api/v1", tags=["flows"], route_class=AdminRoute)
 
 
 @router.get("/flows/schema", response_model=FlowSchema, openapi_extra=PUBLIC)

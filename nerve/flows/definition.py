@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from nerve.errors import InvalidFlow as InvalidFlow  # raised by load and validate
 from nerve.flows import actions
-from nerve.flows.durations import parse_duration
+from nerve.flows.durations import MAX_DAYS, parse_duration
 from nerve.flows.expressions import ExpressionError, parse
 
 END = "end"
@@ -46,7 +46,9 @@ def _duration(value: str) -> str:
 
 
 class Reentry(_Strict):
-    every_days: int = Field(ge=1, description="At most one run per profile in this many days")
+    every_days: int = Field(
+        ge=1, le=MAX_DAYS, description="At most one run per profile in this many days"
+    )
 
 
 # What can start a run. Later capabilities register theirs here (segment entered/exited,

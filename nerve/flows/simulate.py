@@ -229,7 +229,10 @@ class Simulation:
 def run(flow: FlowDefinition, events: list[Any]) -> list[dict[str, Any]]:
     """Simulate `events` (Segment-shaped, each with `timestamp`), the timeline as JSON."""
     scenario = [scenario_event(event, f"events[{n}]") for n, event in enumerate(events)]
-    return timeline_json(Simulation(flow).run(scenario))
+    try:
+        return timeline_json(Simulation(flow).run(scenario))
+    except OverflowError:  # a wait from an event near 9999-12-31
+        raise ScenarioError("the scenario runs past the year 9999") from None
 
 
 def timeline_json(timeline: list[Entry]) -> list[dict[str, Any]]:

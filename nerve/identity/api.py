@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
@@ -13,7 +14,7 @@ from nerve.db.session import Db, WriteDb
 from nerve.identity import service
 from nerve.identity.rules import MergeRules
 
-router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
+router = APIRouter(prefix="/api/v1/identity", tags=["identity"], route_class=AdminRoute)
 
 
 @router.get("/rules", response_model=MergeRules)

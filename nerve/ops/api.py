@@ -11,13 +11,14 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC
 from nerve.db.session import Db
 from nerve.errors import Unavailable, documented
 from nerve.flows import backlog
 from nerve.ops.schemas import Health
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=AdminRoute)
 
 
 def _database_ok(engine: Engine) -> None:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
@@ -24,7 +25,7 @@ from nerve.profiles.schemas import (
     encode_timeline_cursor,
 )
 
-router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"], route_class=AdminRoute)
 
 
 @router.get("", response_model=Person, responses=documented(NotFound))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from nerve.errors import InvalidInput
 from nerve.events.schemas import Event
+from nerve.events.service import MAX_EVENT_ID
 
 
 class PersonIdentifier(BaseModel):
@@ -116,8 +117,11 @@ def decode_timeline_cursor(cursor: str) -> tuple[datetime, int]:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, rest = text.partition(":")
         at, _, event_id = rest.partition("|")
-        if kind != "t":
+        moment, last_id = datetime.fromisoformat(at), int(event_id)
+        # Cursors this API made hold a UTC time and a 64-bit id; a forged one gets a 400, not
+        # a query that cannot be bound.
+        if kind != "t" or moment.tzinfo is None or not 0 <= last_id <= MAX_EVENT_ID:
             raise ValueError(kind)
-        return datetime.fromisoformat(at), int(event_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return moment.astimezone(UTC), last_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("invalid cursor", details={"cursor": cursor}) from None

@@ -23,6 +23,7 @@ from nerve.tracking.normalize import BATCH_PATHS, SINGLE_PATHS, Limits
 from nerve.workspaces.service import SourceInfo
 
 _SUCCESS = orjson.dumps({"success": True})
+MAX_WRITE_KEY_LENGTH = 64  # the sources.write_key column
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -47,6 +48,9 @@ async def _source(request: Request, body_key: object) -> SourceInfo:
         raise Rejected(
             "missing_write_key", "send the write key as Basic-auth username or `writeKey`"
         )
+    if len(write_key) > MAX_WRITE_KEY_LENGTH or "\x00" in write_key:
+        # No source has such a key; PostgreSQL could not even be asked (no NUL in text).
+        raise Rejected("invalid_write_key", "unknown write key")
     keys: service.WriteKeys = request.app.state.write_keys
     hit, source = keys.cached(write_key)
     if not hit:

@@ -89,8 +89,12 @@ def _parse_time(value: Any, field: str) -> datetime | None:
     except ValueError:
         raise Rejected("invalid_timestamp", f"{field} is not an ISO 8601 time: {value!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+        return moment.replace(tzinfo=UTC)
+    try:
+        # In UTC now: 0001-01-01T00:00:00+01:00 lies in year 0, which no datetime can hold.
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise Rejected("invalid_timestamp", f"{field} is out of range: {value!r}") from None
 
 
 def _identifier(value: Any, field: str) -> str | None:
