@@ -15,6 +15,7 @@ from nerve.errors import Conflict, InvalidInput, documented
 from nerve.flows import engine, service, simulate
 from nerve.flows.definition import json_schema, validate
 from nerve.flows.schemas import (
+    EXAMPLE_FLOW,
     DeadLetterList,
     Environment,
     FlowList,
@@ -49,7 +50,11 @@ def publish_flow(
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
     definition: Annotated[
-        dict[str, Any], Body(description="A flow definition (see /flows/schema)")
+        dict[str, Any],
+        Body(
+            description="A flow definition (see /flows/schema)",
+            openapi_examples={"abandoned_cart": {"value": EXAMPLE_FLOW}},
+        ),
     ],
     environment: Annotated[Environment, Query()] = "staging",
 ) -> dict[str, Any]:

@@ -9,6 +9,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Environment = Literal["staging", "production"]
 
+# A small, valid flow for the documentation's examples: one reminder for an abandoned cart.
+EXAMPLE_FLOW: dict[str, Any] = {
+    "name": "abandoned_cart",
+    "trigger": {"event": "Checkout Started", "key": "properties.cart_id"},
+    "exit": [
+        {
+            "event": "Order Completed",
+            "where": "properties.cart_id == trigger.properties.cart_id",
+            "goal": True,
+        }
+    ],
+    "nodes": [
+        {"id": "pause", "wait": "1h"},
+        {"id": "remind", "action": "webhook", "with": {"url": "https://shop.example/remind"}},
+    ],
+}
+
 
 class FlowSchema(BaseModel):
     """A JSON Schema (draft 2020-12) document."""
@@ -61,6 +78,24 @@ class FlowVersionList(BaseModel):
 
 
 class FlowTestRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "flow": EXAMPLE_FLOW,
+                    "events": [
+                        {
+                            "userId": "anna",
+                            "event": "Checkout Started",
+                            "properties": {"cart_id": "c-1"},
+                            "timestamp": "2026-11-02T10:00:00Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     flow: dict[str, Any] = Field(description="A draft flow definition (see /flows/schema)")
     events: list[dict[str, Any]] = Field(
         description="Scripted Segment events, each with a `timestamp`"

@@ -32,7 +32,13 @@ router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"], route_class=Adm
 def lookup_profile(
     db: Db,
     key: Annotated[Principal, requires(Permission.PROFILES_READ)],
-    identifier: Annotated[str, Query(description="TYPE:VALUE, e.g. email:anna@example.com")],
+    identifier: Annotated[
+        str,
+        Query(
+            description="TYPE:VALUE, e.g. email:anna@example.com",
+            examples=["email:anna@example.com", "user_id:anna", "phone:+4915112345678"],
+        ),
+    ],
 ) -> dict[str, Any]:
     rules = load_rules(db, key.workspace_id)
     kind, value = service.parse_identifier(identifier, rules)
