@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from nerve import __version__, metrics, openapi
-from nerve.errors import NerveError, UnexpectedErrors, as_nerve_error, error_response
+from nerve.errors import NerveError, UnexpectedErrors, response_to
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
 from nerve.flows import api as flows_api
@@ -92,9 +92,8 @@ def _install_error_mapping(app: FastAPI) -> None:
     """Errors become HTTP responses in the contract's shape: domain errors and what the
     framework raises through the handlers, anything else through `UnexpectedErrors`."""
 
-    async def mapped(_: Request, exc: Exception) -> Response:
-        headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
-        return error_response(as_nerve_error(exc), headers=headers)
+    async def mapped(request: Request, exc: Exception) -> Response:
+        return response_to(exc, request.scope)
 
     for kind in (NerveError, RequestValidationError, StarletteHTTPException):
         app.add_exception_handler(kind, mapped)

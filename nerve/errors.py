@@ -318,6 +318,29 @@ def error_response(error: NerveError, headers: Mapping[str, str] | None = None) 
     )
 
 
+def response_to(exc: BaseException, scope: Scope) -> Response:
+    """The answer to a request that raised `exc`. An internal error is logged here, once, with
+    its traceback, under the request id its answer names."""
+    error = as_nerve_error(exc)
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    if error.status == 500:
+        request_id = _request_id(scope)
+        _log_failure(exc, scope, request_id)
+        error.details = {"request_id": request_id}
+        headers["X-Request-ID"] = request_id
+    return error_response(error, headers=headers)
+
+
+def _log_failure(exc: BaseException, scope: Scope, request_id: str) -> None:
+    log.error(
+        "request_failed",
+        request_id=request_id,
+        method=scope.get("method"),
+        path=scope.get("path"),
+        exc_info=exc,
+    )
+
+
 class UnexpectedErrors:
     """Any exception no handler took becomes a JSON 500 in the contract's shape, logged once
     with its traceback under the request id the response names (Starlette's own last resort
@@ -332,29 +355,18 @@ class UnexpectedErrors:
             return
         started = False
 
-        async def send_tracking_start(message: Message) -> None:
+        async def send_noting_start(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, receive, send_tracking_start)
+            await self.app(scope, receive, send_noting_start)
         except Exception as exc:
-            request_id = _request_id(scope)
-            log.error(
-                "request_failed",
-                request_id=request_id,
-                method=scope.get("method"),
-                path=scope.get("path"),
-                exc_info=exc,
-            )
-            if started:  # too late for a response of ours; the client sees the cut
+            if started:  # too late for an answer of ours: the client sees the response cut
+                _log_failure(exc, scope, _request_id(scope))
                 return
-            error = as_nerve_error(exc)
-            if error.status == 500:
-                error.details = {"request_id": request_id}
-            response = error_response(error, headers={"X-Request-ID": request_id})
-            await response(scope, receive, send)
+            await response_to(exc, scope)(scope, receive, send)
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
