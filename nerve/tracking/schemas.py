@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import models_json_schema
 
+from nerve.auth.api import WRITE_KEY
 from nerve.errors import REJECTIONS, RejectionCode, response_document
 from nerve.tracking.normalize import BATCH_PATHS, SINGLE_PATHS
 
@@ -282,7 +283,7 @@ def _operation(
         "description": "Segment's HTTP Tracking API. The body may be gzip- or deflate-"
         "compressed (Content-Encoding) and sent as text/plain, as analytics.js does.",
         "operationId": f"tracking_{path}",
-        "x-nerve-access": "write-key",
+        **WRITE_KEY,
         "security": [{"WriteKey": []}, {}],
         "requestBody": {
             "required": True,
