@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,8 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from nerve import __version__, metrics
-from nerve.errors import InvalidInput, NerveError, NotFound, error_response
+from nerve import __version__, metrics, openapi
+from nerve.errors import NerveError, UnexpectedErrors, response_to
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
 from nerve.flows import api as flows_api
@@ -67,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Marketing-automation brain for headless commerce.",
         lifespan=lifespan,
+        docs_url=None,  # served by nerve/openapi.py from local files, not a CDN
+        redoc_url=None,
     )
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy_api.router)
     app.include_router(identity_api.router)
     app.include_router(flows_api.router)
+    app.add_middleware(UnexpectedErrors)  # innermost: its 500s still get CORS and metrics
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
@@ -85,45 +87,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(metrics.RequestMetricsMiddleware)
     _install_error_mapping(app)
+    openapi.install(app)
     return app
 
 
 def _install_error_mapping(app: FastAPI) -> None:
-    """The one place where errors become HTTP responses in the contract's shape."""
+    """Errors become HTTP responses in the contract's shape: domain errors and what the
+    framework raises through the handlers, anything else through `UnexpectedErrors`."""
 
-    async def nerve_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, NerveError)
-        return error_response(exc)
+    async def mapped(request: Request, exc: Exception) -> Response:
+        return response_to(exc, request.scope)
 
-    async def validation_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        details = [
-            {"location": list(e["loc"]), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors()
-        ]
-        return error_response(InvalidInput("the request is invalid", details=_jsonable(details)))
-
-    async def http_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        error: NerveError
-        if exc.status_code == 404:
-            error = NotFound("no such resource")
-        else:
-            error = NerveError(str(exc.detail))
-            error.status = exc.status_code
-            error.code = {405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(error, headers=exc.headers)
-
-    app.add_exception_handler(NerveError, nerve_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
+    for kind in (NerveError, RequestValidationError, StarletteHTTPException):
+        app.add_exception_handler(kind, mapped)

@@ -19,7 +19,7 @@ from nerve.auth.roles import ADMIN, Permission, authorize
 from nerve.auth.service import Principal
 from nerve.db import migrate
 from nerve.db.engine import make_engine
-from nerve.errors import InvalidInput, NerveError
+from nerve.errors import InvalidFlow, InvalidInput, NerveError
 from nerve.services import provide_services
 from nerve.settings import get_settings
 from nerve.workspaces import service as workspace_service
@@ -186,16 +186,14 @@ def demo(
 
 
 def _read_flow(path: Path, as_json: bool) -> Any:
-    from nerve.flows.definition import InvalidFlow, load
+    from nerve.flows.definition import load
 
     try:
         return load(path.read_text())
     except OSError as exc:
         _fail(InvalidInput(f"cannot read {path}: {exc.strerror}"), as_json)
     except InvalidFlow as exc:
-        error = InvalidInput("the flow is invalid", details=exc.problems)
-        error.code = "invalid_flow"
-        _fail(error, as_json)
+        _fail(exc, as_json)
 
 
 @flows_app.command("validate")

@@ -39,6 +39,8 @@ def _authorized_key(
 
 # Routes anyone may call (the flow JSON Schema, health): declared so, like a permission.
 PUBLIC: dict[str, Any] = {"x-nerve-access": "public"}
+# The tracking endpoints: a source's write key, not a secret key, so no role applies.
+WRITE_KEY: dict[str, Any] = {"x-nerve-access": "write-key"}
 
 
 def requires(permission: Permission) -> Any:

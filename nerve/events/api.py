@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
@@ -14,10 +15,10 @@ from nerve.db.session import Db
 from nerve.events import service
 from nerve.events.schemas import EventPage
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = APIRouter(prefix="/api/v1", tags=["events"], route_class=AdminRoute)
 
 
-@router.get("/events", response_model=EventPage)
+@router.get("/events", response_model=EventPage, response_model_exclude_unset=True)
 def list_events(
     db: Db,
     key: Annotated[Principal, requires(Permission.EVENTS_READ)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
@@ -30,15 +30,31 @@ def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"e:{last_id}".encode()).decode().rstrip("=")
 
 
+# Event ids are 64-bit; a larger one in a forged cursor could not even be bound to the query.
+MAX_EVENT_ID = 2**63 - 1
+
+
 def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "e":
+        last_id = int(value)
+        if kind != "e" or not 0 <= last_id <= MAX_EVENT_ID:
             raise ValueError(kind)
-        return int(value)
+        return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("invalid cursor", details={"cursor": cursor}) from None
+
+
+def in_utc(moment: datetime, name: str) -> datetime:
+    """A time from a query in UTC; without a zone it is taken as UTC, as the Tracking API takes
+    a message's time."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 lies in year 0
+        raise InvalidInput(f"{name} is out of range", details={name: str(moment)}) from None
 
 
 def list_events(
@@ -60,9 +76,9 @@ def list_events(
     if where.anonymous_id:
         query = query.where(Event.anonymous_id == where.anonymous_id)
     if where.since:
-        query = query.where(Event.timestamp >= where.since)
+        query = query.where(Event.timestamp >= in_utc(where.since, "since"))
     if where.until:
-        query = query.where(Event.timestamp < where.until)
+        query = query.where(Event.timestamp < in_utc(where.until, "until"))
     if cursor:
         query = query.where(Event.id > decode_cursor(cursor))
     rows = conn.execute(query.order_by(Event.id).limit(limit + 1)).all()

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC, requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
-from nerve.errors import InvalidInput
+from nerve.errors import Conflict, InvalidInput, PayloadTooLarge, UnsupportedMediaType, documented
 from nerve.flows import bodies, engine, service, simulate
-from nerve.flows.definition import InvalidFlow, json_schema, validate
+from nerve.flows.definition import json_schema, validate
+from nerve.flows.schemas import (
+    EXAMPLE_FLOW,
+    DeadLetterList,
+    Environment,
+    FlowList,
+    FlowRunDetail,
+    FlowRunList,
+    FlowSchema,
+    FlowTestRequest,
+    FlowTestResult,
+    FlowVersionList,
+    PublishedVersion,
+    Replayed,
+)
 from nerve.settings import Settings
 
-router = APIRouter(prefix="/api/v1", tags=["flows"])
+router = APIRouter(prefix="/api/v1", tags=["flows"], route_class=AdminRoute)
 
 
-@router.get("/flows/schema", openapi_extra=PUBLIC)
+@router.get("/flows/schema", response_model=FlowSchema, openapi_extra=PUBLIC)
 def flow_schema() -> dict[str, Any]:
     """The JSON Schema every flow definition is validated against."""
     return json_schema()
 
 
-@router.get("/flows")
+@router.get("/flows", response_model=FlowList)
 def list_flows(
     db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)]
 ) -> dict[str, Any]:
@@ -41,7 +54,10 @@ _FLOW_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "A flow definition as JSON, or as YAML (what `nerve flows apply` reads)",
-        "content": {media: {"schema": _DEFINITION_SCHEMA} for media in (bodies.JSON, *bodies.YAML)},
+        "content": {
+            bodies.JSON: {"schema": _DEFINITION_SCHEMA, "example": EXAMPLE_FLOW},
+            **{media: {"schema": _DEFINITION_SCHEMA} for media in bodies.YAML},
+        },
     }
 }
 
@@ -49,11 +65,14 @@ _FLOW_BODY: dict[str, Any] = {
 @router.post(
     "/flows",
     status_code=201,
+    response_model=PublishedVersion,
     openapi_extra=_FLOW_BODY,
     responses={
-        200: {"description": "Unchanged: the latest version in this environment is the same"},
-        413: {"description": "The body is larger than 1 MiB"},
-        415: {"description": "The body is neither JSON nor YAML"},
+        200: {
+            "description": "Unchanged: the latest version in this environment is the same",
+            "model": PublishedVersion,
+        },
+        **documented(PayloadTooLarge, UnsupportedMediaType),
     },
 )
 def publish_flow(
@@ -61,59 +80,42 @@ def publish_flow(
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
     response: Response,
-    environment: Annotated[Literal["staging", "production"], Query()] = "staging",
+    environment: Annotated[Environment, Query()] = "staging",
 ) -> dict[str, Any]:
     """Publish a new version (201) — or nothing, when the definition equals the latest version
     in that environment: that version, `unchanged: true` (200)."""
-    media = bodies.media_type(body.content_type)
-    with _refused_as_invalid_flow():
-        flow = validate(bodies.data_of(body.content, media))
+    flow = validate(bodies.data_of(body.content, bodies.media_type(body.content_type)))
     published = engine.publish(db, key.workspace_id, flow, environment)
     if published["unchanged"]:
         response.status_code = 200
     return published
 
 
-@contextmanager
-def _refused_as_invalid_flow() -> Iterator[None]:
-    """InvalidFlow as a 400 `invalid_flow` with every problem in `details`."""
-    try:
-        yield
-    except InvalidFlow as exc:
-        error = InvalidInput("the flow is invalid", details=exc.problems)
-        error.code = "invalid_flow"
-        raise error from None
-
-
-@router.post("/flows/test")
+@router.post("/flows/test", response_model=FlowTestResult)
 def test_flow(
     request: Request,
     key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
-    flow: Annotated[dict[str, Any], Body(description="A draft flow definition")],
-    events: Annotated[
-        list[dict[str, Any]], Body(description="Scripted events, each with a `timestamp`")
-    ],
+    draft: FlowTestRequest,
 ) -> dict[str, Any]:
     """Time travel for a draft: what the flow would do with these events, delivering nothing
     (the same simulator as `nerve flows test`). A test that reaches its budget of steps or
     seconds answers with what happened until then, and `stopped` says so."""
     settings: Settings = request.app.state.settings
-    with _refused_as_invalid_flow():
-        draft = validate(flow)
+    flow = validate(draft.flow)
     try:
-        return simulate.run(draft, events, simulate.SimulationBudget.configured(settings))
+        return simulate.run(flow, draft.events, simulate.SimulationBudget.configured(settings))
     except simulate.ScenarioError as exc:
         raise InvalidInput(str(exc)) from None
 
 
-@router.get("/flows/{flow_id}/versions")
+@router.get("/flows/{flow_id}/versions", response_model=FlowVersionList)
 def list_versions(
     db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)], flow_id: str
 ) -> dict[str, Any]:
     return {"data": service.list_versions(db, key.workspace_id, flow_id)}
 
 
-@router.get("/flows/{flow_id}/runs")
+@router.get("/flows/{flow_id}/runs", response_model=FlowRunList)
 def list_runs(
     db: Db,
     key: Annotated[Principal, requires(Permission.FLOWS_READ)],
@@ -124,14 +126,14 @@ def list_runs(
     return {"data": service.list_runs(db, key.workspace_id, flow_id, status, limit)}
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", response_model=FlowRunDetail)
 def get_run(
     db: Db, key: Annotated[Principal, requires(Permission.FLOWS_READ)], run_id: str
 ) -> dict[str, Any]:
     return service.get_run(db, key.workspace_id, run_id)
 
 
-@router.get("/dead-letters")
+@router.get("/dead-letters", response_model=DeadLetterList)
 def list_dead_letters(
     db: Db,
     key: Annotated[Principal, requires(Permission.FLOWS_READ)],
@@ -140,7 +142,11 @@ def list_dead_letters(
     return {"data": service.list_dead_letters(db, key.workspace_id, include_replayed)}
 
 
-@router.post("/dead-letters/{dead_letter_id}/replay")
+@router.post(
+    "/dead-letters/{dead_letter_id}/replay",
+    response_model=Replayed,
+    responses=documented(Conflict),
+)
 def replay_dead_letter(
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.DEAD_LETTERS_REPLAY)],

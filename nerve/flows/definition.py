@@ -23,8 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from nerve.errors import InvalidFlow as InvalidFlow  # raised by load and validate
 from nerve.flows import graph, problems
-from nerve.flows.durations import parse_duration
+from nerve.flows.durations import MAX_DAYS, parse_duration
 from nerve.flows.expressions import ExpressionError, parse
 from nerve.flows.graph import END, NEXT
 
@@ -53,7 +54,9 @@ def _duration(value: str) -> str:
 
 
 class Reentry(_Strict):
-    every_days: int = Field(ge=1, description="At most one run per profile in this many days")
+    every_days: int = Field(
+        ge=1, le=MAX_DAYS, description="At most one run per profile in this many days"
+    )
 
 
 # What can start a run. Later capabilities register theirs here (segment entered/exited,
@@ -241,12 +244,6 @@ class FlowDefinition(_Strict):
 
 
 _PROFILE = re.compile(r"\bprofile\b")
-
-
-class InvalidFlow(ValueError):
-    def __init__(self, problems: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{p['path']}: {p['reason']}" for p in problems))
-        self.problems = problems
 
 
 # Plain reasons for fields whose type alone does not say what to write (a choice of forms, a

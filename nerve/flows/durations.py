@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Ten years: longer waits are typos, and past ~2.7 million years no timedelta can hold one.
+MAX_DAYS = 3650
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _ISO = re.compile(
     r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
@@ -25,4 +27,6 @@ def parse_duration(text: str) -> timedelta:
         seconds = sum(float(number) * _UNITS[unit] for number, unit in found)
     if seconds <= 0:
         raise ValueError("a duration must be longer than zero")
+    if seconds > MAX_DAYS * 86400:
+        raise ValueError(f"a duration is at most {MAX_DAYS} days")
     return timedelta(seconds=seconds)

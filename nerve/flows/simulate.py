@@ -141,6 +141,8 @@ class Simulation:
             self._travel()
         except _OutOfBudget as out:
             self.stopped = out.stopped
+        except OverflowError:  # a wait from an event near 9999-12-31
+            raise ScenarioError("the scenario runs past the year 9999") from None
         return self.timeline
 
     def _travel(self) -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
+from nerve.errors import Conflict, documented
 from nerve.identity import service
 from nerve.identity.rules import MergeRules
+from nerve.identity.schemas import MergeLog, Unmerged, UnmergeRequest
 
-router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
-profile_router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+router = APIRouter(prefix="/api/v1/identity", tags=["identity"], route_class=AdminRoute)
+profile_router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"], route_class=AdminRoute)
 
 
 @router.get("/rules", response_model=MergeRules)
@@ -34,7 +36,7 @@ def put_rules(
     return service.set_rules(db, key.workspace_id, rules, actor=key.key_id)
 
 
-@profile_router.get("/{profile_id}/merges")
+@profile_router.get("/{profile_id}/merges", response_model=MergeLog)
 def get_merges(
     db: Db, key: Annotated[Principal, requires(Permission.PROFILES_READ)], profile_id: str
 ) -> dict[str, Any]:
@@ -42,11 +44,9 @@ def get_merges(
     return {"data": service.merges(db, key.workspace_id, person)}
 
 
-class UnmergeRequest(BaseModel):
-    merge_id: str | None = None
-
-
-@profile_router.post("/{profile_id}/unmerge")
+@profile_router.post(
+    "/{profile_id}/unmerge", response_model=Unmerged, responses=documented(Conflict)
+)
 def unmerge_profile(
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.PROFILES_UNMERGE)],

@@ -20,7 +20,10 @@ class MergeRules(BaseModel):
         "with different values of such a type are never merged.",
     )
     max_anonymous_ids: int = Field(
-        default=100, ge=1, description="A profile holds at most this many anonymous ids."
+        default=100,
+        ge=1,
+        le=1_000_000,  # stored as JSON: a bound keeps it a 64-bit integer
+        description="A profile holds at most this many anonymous ids.",
     )
     priority: list[str] = Field(default=DEFAULT_PRIORITY)
     external_id_traits: list[str] = Field(

@@ -11,12 +11,14 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC
 from nerve.db.session import Db
-from nerve.errors import Unavailable
+from nerve.errors import Unavailable, documented
 from nerve.flows import backlog
+from nerve.ops.schemas import Health
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=AdminRoute)
 
 
 def _database_ok(engine: Engine) -> None:
@@ -24,7 +26,9 @@ def _database_ok(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
-@router.get("/healthz", openapi_extra=PUBLIC)
+@router.get(
+    "/healthz", response_model=Health, responses=documented(Unavailable), openapi_extra=PUBLIC
+)
 async def healthz(request: Request) -> dict[str, str]:
     try:
         await run_in_threadpool(_database_ok, request.app.state.engine)
@@ -33,8 +37,19 @@ async def healthz(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus metrics",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
+    openapi_extra=PUBLIC,
+)
 def prometheus_metrics(db: Db) -> Response:
+    """Metrics in the Prometheus text format, for scraping."""
     return Response(
         generate_latest() + generate_latest(_DatabaseGauges(backlog.gauges(db))),
         media_type=CONTENT_TYPE_LATEST,

@@ -6,16 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
 from nerve.privacy import service
+from nerve.privacy.schemas import ProfileExport
 
-router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"], route_class=AdminRoute)
 
 
-@router.get("/{profile_id}/export")
+# exclude_unset: an event's optional Segment fields appear only when the head sent them.
+@router.get("/{profile_id}/export", response_model=ProfileExport, response_model_exclude_unset=True)
 def export_profile(
     db: Db, key: Annotated[Principal, requires(Permission.PROFILES_EXPORT)], profile_id: str
 ) -> dict[str, Any]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db
+from nerve.errors import NotFound, documented
 from nerve.profiles import service
 from nerve.profiles.schemas import (
     Person,
@@ -18,32 +20,42 @@ from nerve.profiles.schemas import (
     encode_timeline_cursor,
 )
 
-router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
-Reader = Annotated[Principal, requires(Permission.PROFILES_READ)]
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"], route_class=AdminRoute)
 
 
-@router.get("", response_model=Person)
+@router.get("", response_model=Person, responses=documented(NotFound))
 def lookup_profile(
     db: Db,
-    key: Reader,
-    identifier: Annotated[str, Query(description="TYPE:VALUE, e.g. email:anna@example.com")],
+    key: Annotated[Principal, requires(Permission.PROFILES_READ)],
+    identifier: Annotated[
+        str,
+        Query(
+            description="TYPE:VALUE, e.g. email:anna@example.com",
+            examples=["email:anna@example.com", "user_id:anna", "phone:+4915112345678"],
+        ),
+    ],
 ) -> Person:
     return service.lookup(db, key.workspace_id, identifier)
 
 
 @router.get("/{profile_id}", response_model=Person)
-def get_profile(db: Db, key: Reader, profile_id: str) -> Person:
+def get_profile(
+    db: Db, key: Annotated[Principal, requires(Permission.PROFILES_READ)], profile_id: str
+) -> Person:
     return service.get(db, key.workspace_id, profile_id)
 
 
-@router.get("/{profile_id}/timeline", response_model=TimelinePage)
+# exclude_unset: an event's optional Segment fields appear only when the head sent them.
+@router.get(
+    "/{profile_id}/timeline", response_model=TimelinePage, response_model_exclude_unset=True
+)
 def get_timeline(
     db: Db,
-    key: Reader,
+    key: Annotated[Principal, requires(Permission.PROFILES_READ)],
     profile_id: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
-) -> TimelinePage:
+) -> dict[str, Any]:
     after = decode_timeline_cursor(cursor) if cursor else None
     events, last = service.timeline(db, key.workspace_id, profile_id, limit, after)
-    return TimelinePage(data=events, next_cursor=encode_timeline_cursor(last) if last else None)
+    return {"data": events, "next_cursor": encode_timeline_cursor(last) if last else None}

@@ -1,42 +1,42 @@
-"""The typed person view and the other shapes of the profile API."""
+"""Response shapes of the profile API."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from nerve.errors import InvalidInput
+from nerve.events.schemas import Event
+from nerve.events.service import MAX_EVENT_ID
 
 
-class IdentifierOut(BaseModel):
-    type: str = Field(description="user_id, anonymous_id, email, phone, or an outside system's id")
+class PersonIdentifier(BaseModel):
+    type: str = Field(description="anonymous_id, user_id, email, phone or an outside system's")
     value: str
 
 
 class SourceSeen(BaseModel):
     id: str
     name: str
-    kind: str
-    last_seen: datetime
+    kind: str = Field(description="web, app, kiosk, pos or server")
+    last_seen: datetime = Field(description="The person's latest event from this head")
 
 
-class Computed(BaseModel):
-    """Attributes computed from the person's events across every head."""
-
-    first_seen: datetime | None
-    last_seen: datetime | None
-    sources: list[SourceSeen] = Field(description="The heads the person used, with last use")
+class ComputedAttributes(BaseModel):
+    first_seen: datetime | None = Field(description="Time of the person's earliest event")
+    last_seen: datetime | None = Field(description="Time of the person's latest event")
+    sources: list[SourceSeen] = Field(description="The heads the person used, by name")
     order_count: int
-    total_spent: float
-    average_order_value: float | None
+    total_spent: float = Field(description="Sum of the orders' totals, rounded to cents")
+    average_order_value: float | None = Field(description="null before the first order")
     last_order_at: datetime | None
-    timezone: str | None = Field(description="IANA time zone last reported by a device")
+    timezone: str | None = Field(description="The latest IANA time zone a head reported")
     interests: dict[str, float] = Field(
-        description='Decayed interest scores, strongest first, e.g. {"category:Running": 7.2}'
+        description="Decayed interest scores such as `category:Running Shoes`, highest first"
     )
 
 
@@ -47,14 +47,21 @@ class Person(BaseModel):
 
     id: str = Field(description="The surviving profile id of this person")
     merged_ids: list[str] = Field(description="Profiles merged into this one")
-    identifiers: list[IdentifierOut]
-    traits: dict[str, Any]
-    computed: Computed
+    identifiers: list[PersonIdentifier]
+    traits: dict[str, Any] = Field(description="The surviving value of each trait")
+    computed: ComputedAttributes
 
 
 class TimelinePage(BaseModel):
-    data: list[dict[str, Any]]
-    next_cursor: str | None
+    data: list[Event] = Field(description="Events of every head, in event-time order")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class TraitObservation(BaseModel):
+    name: str
+    value: Any
+    observed_at: datetime
+    event_id: int | None
 
 
 def encode_timeline_cursor(last: tuple[datetime, int]) -> str:
@@ -67,8 +74,11 @@ def decode_timeline_cursor(cursor: str) -> tuple[datetime, int]:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, rest = text.partition(":")
         at, _, event_id = rest.partition("|")
-        if kind != "t":
+        moment, last_id = datetime.fromisoformat(at), int(event_id)
+        # Cursors this API made hold a UTC time and a 64-bit id; a forged one gets a 400, not
+        # a query that cannot be bound.
+        if kind != "t" or moment.tzinfo is None or not 0 <= last_id <= MAX_EVENT_ID:
             raise ValueError(kind)
-        return datetime.fromisoformat(at), int(event_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return moment.astimezone(UTC), last_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("invalid cursor", details={"cursor": cursor}) from None

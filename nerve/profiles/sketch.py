@@ -12,7 +12,7 @@ from nerve.identity.extract import identifiers, traits_of
 from nerve.identity.rules import MergeRules
 from nerve.orders.pipeline import order_of
 from nerve.profiles import computed, traits
-from nerve.profiles.schemas import Computed, IdentifierOut, Person
+from nerve.profiles.schemas import ComputedAttributes, Person, PersonIdentifier
 
 _RULES = MergeRules()
 
@@ -50,9 +50,9 @@ class PersonSketch:
         return Person(
             id=self.person_id,
             merged_ids=[],
-            identifiers=[IdentifierOut(type=t, value=v) for t, v in sorted(self._identifiers)],
+            identifiers=[PersonIdentifier(type=t, value=v) for t, v in sorted(self._identifiers)],
             traits={name: value for name, (_, value) in sorted(self._traits.items())},
-            computed=Computed(
+            computed=ComputedAttributes(
                 first_seen=stats.first_seen,
                 last_seen=stats.last_seen,
                 sources=[],

@@ -12,7 +12,7 @@ from nerve.identity.rules import MergeRules, load_rules
 from nerve.orders import service as orders
 from nerve.profiles import computed, traits
 from nerve.profiles.models import ProfileAttributes, ProfileTrait
-from nerve.profiles.schemas import Computed, IdentifierOut, Person, SourceSeen
+from nerve.profiles.schemas import ComputedAttributes, Person, PersonIdentifier, SourceSeen
 from nerve.workspaces import service as workspaces
 
 
@@ -46,10 +46,10 @@ def person(
         id=person_id,
         merged_ids=sorted(i for i in profile_ids if i != person_id),
         identifiers=[
-            IdentifierOut(type=t, value=v) for t, v in identity.identifiers_of(conn, profile_ids)
+            PersonIdentifier(type=t, value=v) for t, v in identity.identifiers_of(conn, profile_ids)
         ],
         traits={name: value for name, (value, _) in sorted(surviving.items())},
-        computed=Computed(
+        computed=ComputedAttributes(
             first_seen=stats.first_seen,
             last_seen=stats.last_seen,
             sources=seen,

@@ -1,37 +1,41 @@
 """Tracking routes: `/v1/{identify,track,page,screen,group,alias,batch,import}` and short paths.
 
-Plain Starlette endpoints (no FastAPI dependency solving) because this is the hottest path.
+Plain Starlette endpoints (no FastAPI dependency solving) because this is the hottest path;
+nerve/tracking/schemas.py describes them in the OpenAPI document.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from nerve import metrics
-from nerve.errors import InvalidInput, error_response
+from nerve.errors import InvalidInput, Rejected, error_response
 from nerve.tracking import service
-from nerve.tracking.normalize import Limits, Rejected
+from nerve.tracking.normalize import BATCH_PATHS, SINGLE_PATHS, Limits
 from nerve.workspaces.service import SourceInfo
 
 _SUCCESS = orjson.dumps({"success": True})
+MAX_WRITE_KEY_LENGTH = 64  # the sources.write_key column
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Rejected("request_too_large", f"the body exceeds {limit} bytes", 413)
+        raise Rejected("request_too_large", f"the body exceeds {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Rejected("request_too_large", f"the body exceeds {limit} bytes", 413)
+            raise Rejected("request_too_large", f"the body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -42,14 +46,17 @@ async def _source(request: Request, body_key: object) -> SourceInfo:
         write_key = body_key
     if write_key is None:
         raise Rejected(
-            "missing_write_key", "send the write key as Basic-auth username or `writeKey`", 401
+            "missing_write_key", "send the write key as Basic-auth username or `writeKey`"
         )
+    if len(write_key) > MAX_WRITE_KEY_LENGTH or "\x00" in write_key:
+        # No source has such a key; PostgreSQL could not even be asked (no NUL in text).
+        raise Rejected("invalid_write_key", "unknown write key")
     keys: service.WriteKeys = request.app.state.write_keys
     hit, source = keys.cached(write_key)
     if not hit:
         source = await run_in_threadpool(keys.load, write_key)
     if source is None:
-        raise Rejected("invalid_write_key", "unknown write key", 401)
+        raise Rejected("invalid_write_key", "unknown write key")
     return source
 
 
@@ -58,10 +65,9 @@ def _rejection_response(exc: Rejected) -> Response:
     return error_response(exc)
 
 
-async def track(request: Request) -> Response:
+async def track(path: str, request: Request) -> Response:
     received_at = datetime.now(UTC)
     limits: Limits = request.app.state.limits
-    path = request.path_params["path"]
     try:
         raw = await _read_limited(request, limits.max_request_bytes)
         is_batch, body = service.read_request(
@@ -84,13 +90,34 @@ async def track(request: Request) -> Response:
     )
 
 
+async def unknown_path(request: Request) -> Response:
+    path = request.path_params["path"]
+    return _rejection_response(Rejected("not_found", f"/v1/{path} is not a tracking endpoint"))
+
+
 async def ping(request: Request) -> Response:
     """Answers like a tracking call but stores nothing: the benchmarks' bare baseline."""
     await request.body()
     return Response(_SUCCESS, media_type="application/json")
 
 
+class _NamedRoute(Route):
+    """A route that names itself in the scope as FastAPI's routes do, so request metrics are
+    labelled by its path (`/v1/track`), and any unknown path by `/v1/{path}`: one label each,
+    never the raw path."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
 routes = [
-    Route("/v1/ping", ping, methods=["POST"]),
-    Route("/v1/{path}", track, methods=["POST"]),
+    *(
+        _NamedRoute(f"/v1/{path}", partial(track, path), methods=["POST"], name=f"track_{path}")
+        for path in (*SINGLE_PATHS, *sorted(BATCH_PATHS))
+    ),
+    _NamedRoute("/v1/ping", ping, methods=["POST"]),
+    _NamedRoute("/v1/{path}", unknown_path, methods=["POST"]),
 ]

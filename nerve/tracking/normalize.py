@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from nerve.errors import NerveError
+from nerve.errors import Rejected
 
 EVENT_TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
 # Full and analytics.js short paths under /v1/.
@@ -38,15 +38,6 @@ MAX_ID_LENGTH = 255
 _NAMESPACE = uuid.UUID("6f1d2c36-52a3-4c38-9f38-5b0d3b7f1e55")
 
 
-class Rejected(NerveError):
-    """A message (or a whole request) that cannot be accepted, with a stable code."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
 @dataclass(frozen=True)
 class Limits:
     max_event_bytes: int
@@ -68,7 +59,7 @@ def decode_body(raw: bytes, content_encoding: str | None, limit: int) -> bytes:
     except zlib.error as exc:
         raise Rejected("invalid_encoding", f"body is not valid {encoding}: {exc}") from exc
     if len(body) > limit or inflater.unconsumed_tail:
-        raise Rejected("request_too_large", f"body exceeds {limit} bytes", 413)
+        raise Rejected("request_too_large", f"body exceeds {limit} bytes")
     return body
 
 
@@ -98,8 +89,12 @@ def _parse_time(value: Any, field: str) -> datetime | None:
     except ValueError:
         raise Rejected("invalid_timestamp", f"{field} is not an ISO 8601 time: {value!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+        return moment.replace(tzinfo=UTC)
+    try:
+        # In UTC now: 0001-01-01T00:00:00+01:00 lies in year 0, which no datetime can hold.
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise Rejected("invalid_timestamp", f"{field} is out of range: {value!r}") from None
 
 
 def _identifier(value: Any, field: str) -> str | None:
@@ -225,7 +220,7 @@ def normalize(
     except TypeError as exc:  # e.g. an integer beyond 64 bits
         raise Rejected("invalid_message", f"message cannot be stored: {exc}") from exc
     if len(document) > max_bytes:
-        raise Rejected("event_too_large", f"message is larger than {max_bytes} bytes", 413)
+        raise Rejected("event_too_large", f"message is larger than {max_bytes} bytes")
     if b"\\u0000" in document:
         # PostgreSQL text and JSONB cannot hold NUL characters.
         raise Rejected("invalid_character", "message contains a NUL (\\u0000) character")

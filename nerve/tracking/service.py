@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from nerve import metrics
+from nerve.errors import Rejected, RejectionCode
 from nerve.events.writer import EventWriter
 from nerve.tracking.normalize import (
     BATCH_PATHS,
     SINGLE_PATHS,
     Envelope,
     Limits,
-    Rejected,
     decode_body,
     normalize,
     parse_json_object,
@@ -67,7 +67,7 @@ def write_key_from_basic_auth(header: str | None) -> str | None:
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise Rejected("invalid_authorization", "malformed Basic credentials", 401) from None
+        raise Rejected("invalid_authorization", "malformed Basic credentials") from None
     return decoded.partition(":")[0] or None
 
 
@@ -77,16 +77,16 @@ def read_request(
     """Decode and parse a tracking request body; returns (is_batch, body)."""
     is_batch = path in BATCH_PATHS
     if not is_batch and path not in SINGLE_PATHS:
-        raise Rejected("not_found", f"/v1/{path} is not a tracking endpoint", 404)
+        raise Rejected("not_found", f"/v1/{path} is not a tracking endpoint")
     limit = limits.max_request_bytes if is_batch else limits.max_event_bytes
-    code = "request_too_large" if is_batch else "event_too_large"
+    code: RejectionCode = "request_too_large" if is_batch else "event_too_large"
     if len(raw) > limit:
-        raise Rejected(code, f"the body exceeds {limit} bytes", 413)
+        raise Rejected(code, f"the body exceeds {limit} bytes")
     try:
         body = decode_body(raw, content_encoding, limit)
     except Rejected as exc:
         if exc.status == 413:
-            raise Rejected(code, exc.message, 413) from None
+            raise Rejected(code, exc.message) from None
         raise
     return is_batch, parse_json_object(body)
 
@@ -112,7 +112,7 @@ def build_rows(
         raise Rejected("invalid_batch", "`batch` is empty")
     if len(items) > limits.max_batch_events:
         raise Rejected(
-            "too_many_events", f"a batch holds at most {limits.max_batch_events} messages", 413
+            "too_many_events", f"a batch holds at most {limits.max_batch_events} messages"
         )
     context, integrations = body.get("context"), body.get("integrations")
     if context is not None and not isinstance(context, dict):

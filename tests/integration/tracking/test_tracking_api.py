@@ -351,3 +351,40 @@ def test_openapi_document_describes_the_admin_api(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     assert "/api/v1/events" in document["paths"]
     _error(client.get("/api/v1/nowhere"), 404, "not_found")
+
+
+def _request_counts(client: TestClient) -> dict[tuple[str, str, str], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+        for family in text_string_to_metric_families(client.get("/metrics").text)
+        for s in family.samples
+        if s.name == "nerve_http_request_duration_seconds_count"
+    }
+
+
+def test_request_metrics_name_the_tracking_endpoint_that_served_them(
+    client: TestClient, shop: Shop
+) -> None:
+    auth = (shop.write_keys["web"], "")
+    before = _request_counts(client)
+    client.post("/v1/track", json={"userId": "u", "event": "E"}, auth=auth)
+    client.post("/v1/t", json={"userId": "u", "event": "E"}, auth=auth)
+    client.post("/v1/batch", json={"batch": [{"type": "page", "userId": "u"}]}, auth=auth)
+    client.post("/v1/track", json={"userId": "u"}, auth=auth)  # missing_event
+    for unknown in ("xyz", "abc", "trak"):
+        _error(client.post(f"/v1/{unknown}", json={}, auth=auth), 404, "not_found")
+    after = _request_counts(client)
+
+    def grew(route: str, status: str) -> float:
+        key = ("POST", route, status)
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew("/v1/track", "200") == 1 and grew("/v1/t", "200") == 1
+    assert grew("/v1/batch", "200") == 1 and grew("/v1/track", "400") == 1
+    # Unknown paths share one label: a scanner cannot grow the label set.
+    assert grew("/v1/{path}", "404") == 3
+    routes = {route for _, route, _ in after}
+    assert not routes & {"/v1/xyz", "/v1/abc", "/v1/trak"}
+    assert grew("unmatched", "200") == 0

@@ -78,3 +78,14 @@ def test_durations(text: str, seconds: int) -> None:
 def test_the_json_schema_is_published_shape() -> None:
     schema = json_schema()
     assert schema["title"] == "Nerve flow definition" and "nodes" in schema["properties"]
+
+
+def test_waits_and_reentry_are_bounded_to_ten_years() -> None:
+    # Beyond ~2.7 million years no timedelta holds a wait: that was an OverflowError (a 500
+    # from the API), now it is a problem of the flow like any other.
+    base = "name: f\ntrigger: {event: E%s}\nnodes:\n  - {id: a, wait: %s}\n"
+    assert "at most 3650 days" in _problems(base % ("", "99999999999d"))["nodes[0].wait"]
+    assert "at most 3650 days" in _problems(base % ("", "3651d"))["nodes[0].wait"]
+    reentry = _problems(base % (", reentry: {every_days: 1000000000000}", "1h"))
+    assert "3650" in reentry["trigger.reentry.every_days"]
+    assert parse_duration("3650d").days == 3650

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from nerve.flows.definition import load
-from nerve.flows.simulate import Simulation, read_scenario
+from nerve.flows.simulate import ScenarioError, Simulation, read_scenario, run
 
 FLOWS = Path(__file__).parents[3] / "flows"
 
@@ -87,3 +89,10 @@ nodes:
     tags = [(e.detail["with"]["tag"]) for e in timeline if e.what == "action add_tag"]
     # The same order sent twice counts once; the trial customer never enters.
     assert tags == ["regular", "regular", "vip"]
+
+
+def test_a_scenario_that_runs_past_the_year_9999_is_a_scenario_error() -> None:
+    flow = load("name: f\ntrigger: {event: E}\nnodes:\n  - {id: a, wait: 1h}\n")
+    events = [{"userId": "u", "event": "E", "timestamp": "9999-12-31T23:30:00Z"}]
+    with pytest.raises(ScenarioError, match="9999"):
+        run(flow, events)

@@ -91,6 +91,22 @@ def test_numeric_ids_are_stringified() -> None:
         ({"userId": "u", "event": "E", "properties": [1]}, "track", "invalid_field"),
         ({"userId": "u", "event": "E", "timestamp": "yesterday"}, "track", "invalid_timestamp"),
         ({"userId": "u", "event": "E", "timestamp": 1700000000}, "track", "invalid_timestamp"),
+        # In UTC these fall outside years 1-9999: a clear rejection, not a server error.
+        (
+            {"userId": "u", "event": "E", "timestamp": "0001-01-01T00:00:00+23:59"},
+            "track",
+            "invalid_timestamp",
+        ),
+        (
+            {"userId": "u", "event": "E", "timestamp": "9999-12-31T23:59:59-01:00"},
+            "track",
+            "invalid_timestamp",
+        ),
+        (
+            {"userId": "u", "event": "E", "sentAt": "0001-01-01T00:00:00+01:00"},
+            "track",
+            "invalid_timestamp",
+        ),
         ({"userId": "x" * 256, "event": "E"}, "track", "invalid_identifier"),
         ({"userId": "u", "event": "E\u0000"}, "track", "invalid_character"),
         ([1, 2], "track", "invalid_message"),

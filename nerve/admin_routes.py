@@ -1,0 +1,62 @@
+"""The route class of every admin router: input that cannot be stored or searched is refused
+before the route runs, as the Tracking API refuses it.
+
+Python's json module takes NaN, Infinity and lone UTF-16 surrogates ("\\ud800"), and text may
+hold NUL (`%00` in a path or query, "\\u0000" in a body); none of these can be stored or looked
+up (orjson writes the JSON columns; PostgreSQL keeps no NUL in text or JSONB), so such a request
+failed with a 500 after validation had passed. Bodies are parsed with orjson, which refuses the
+first three; NUL is refused wherever it comes: a 400 `invalid_request`, or in a path, where
+it names no resource, a 404.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import orjson
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+from nerve.errors import InvalidInput, NotFound
+
+_NUL = "\x00"
+
+
+class _StrictJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            document = orjson.loads(body)  # its JSONDecodeError is json's: FastAPI maps it
+            if _holds_nul(document):
+                raise json.JSONDecodeError(
+                    "text may not contain NUL (\\u0000) characters", body.decode(), 0
+                )
+            self._json = document
+        return self._json
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return _NUL in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+class AdminRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def refusing_unstorable_input(request: Request) -> Response:
+            if _NUL in request.scope["path"]:
+                raise NotFound("no such resource")  # no id holds a NUL
+            if any(_NUL in k + v for k, v in request.query_params.multi_items()):
+                raise InvalidInput("the query may not contain NUL (%00) characters")
+            return await handler(_StrictJsonRequest(request.scope, request.receive))
+
+        return refusing_unstorable_input

@@ -1,0 +1,22 @@
+"""The shape of a person's data export: one section per registered kind of personal data."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from nerve.events.schemas import Event
+from nerve.flows.schemas import ExportedRun
+from nerve.identity.schemas import MergeRecord
+from nerve.orders.schemas import OrderRecord
+from nerve.profiles.schemas import Person, TraitObservation
+
+
+class ProfileExport(BaseModel):
+    """Everything held about one person (GDPR Art. 15 and 20)."""
+
+    profile: Person
+    trait_history: list[TraitObservation] = Field(description="Every trait value ever seen")
+    orders: list[OrderRecord]
+    merges: list[MergeRecord]
+    events: list[Event]
+    flow_runs: list[ExportedRun] = Field(description="The person's runs through flows, with steps")
