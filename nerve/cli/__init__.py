@@ -3,13 +3,41 @@ the services, authorizes (nerve.cli.session) and calls a service."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from nerve import __version__
 from nerve.cli import db, dlq, flows, keys, processes, sources
+from nerve.cli.output import JsonErrorsGroup
 
 app = typer.Typer(
-    help="Nerve: marketing-automation brain for headless commerce.", no_args_is_help=True
+    cls=JsonErrorsGroup,
+    help="Nerve: marketing-automation brain for headless commerce.",
+    no_args_is_help=True,
+    # A traceback's local variables can hold a secret key or a database password.
+    pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        typer.echo(f"nerve {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Nerve: marketing-automation brain for headless commerce."""
+
+
 app.command()(processes.serve)
 app.command()(processes.worker)
 app.command()(processes.demo)

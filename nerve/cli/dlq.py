@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
+from rich.markup import escape
 
 from nerve.auth.roles import Permission
-from nerve.cli.output import DEFAULT_WORKSPACE, JsonFlag, WorkspaceOption, console, emit
+from nerve.cli.output import DEFAULT_WORKSPACE, JsonFlag, WorkspaceOption, console, echo_json, emit
 from nerve.cli.session import session
 
 app = typer.Typer(help="Dead letters: steps that failed for good.", no_args_is_help=True)
@@ -23,11 +22,12 @@ def list_dead_letters(
     with session(Permission.FLOWS_READ, workspace, as_json, write=False) as (conn, principal):
         letters = flow_service.list_dead_letters(conn, principal.workspace_id)
     if as_json:
-        typer.echo(json.dumps({"data": letters}, default=str))
+        echo_json({"data": letters})
         return
     for letter in letters:
         console.print(
-            f"{letter['id']}  run {letter['run_id']}  node {letter['node']}  {letter['error']}"
+            f"{letter['id']}  run {letter['run_id']}  node {letter['node']}  "
+            + escape(str(letter["error"]))
         )
     console.print(f"{len(letters)} dead letter(s)")
 

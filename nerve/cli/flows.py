@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from nerve.auth.roles import Permission
-from nerve.cli.output import DEFAULT_WORKSPACE, JsonFlag, WorkspaceOption, console, emit, fail
-from nerve.cli.session import session
+from nerve.cli.output import (
+    DEFAULT_WORKSPACE,
+    JsonFlag,
+    WorkspaceOption,
+    console,
+    echo_json,
+    emit,
+    fail,
+)
+from nerve.cli.session import authorized, session
 from nerve.errors import InvalidInput
-from nerve.services import provide_services
 from nerve.settings import get_settings
 
 app = typer.Typer(
@@ -83,12 +90,12 @@ def test(
         fail(InvalidInput(f"cannot use {events}: {exc}"), as_json)
     timeline = Simulation(flow).run(scenario)
     if as_json:
-        typer.echo(json.dumps({"flow": flow.name, "timeline": timeline_json(timeline)}))
+        echo_json({"flow": flow.name, "timeline": timeline_json(timeline)})
         return
     for entry in timeline:
         detail = ", ".join(f"{k}={v}" for k, v in entry.detail.items())
         console.print(
-            f"{entry.at:%Y-%m-%d %H:%M}  {entry.run:<8} {entry.what}  [dim]{detail}[/dim]"
+            f"{entry.at:%Y-%m-%d %H:%M}  {entry.run:<8} {entry.what}  [dim]{escape(detail)}[/dim]"
         )
 
 
@@ -111,9 +118,8 @@ def prune(
     retention = Retention(
         runs=timedelta(days=days), tasks=timedelta(days=settings.flow_task_retention_days)
     )
-    with session(Permission.FLOWS_WRITE, workspace, as_json, write=False):
-        pass  # authorized; pruning runs its own short transactions
-    with provide_services() as services:
+    # Pruning runs its own short transactions, so no transaction stays open around it.
+    with authorized(Permission.FLOWS_WRITE, workspace, as_json) as (services, _):
         pruned = retention.prune(services.engine)
     emit(
         as_json,
