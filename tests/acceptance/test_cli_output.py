@@ -59,6 +59,13 @@ def test_a_long_line_is_not_folded_when_captured(tmp_path: Path) -> None:
     assert line.startswith("analyst key (shown once): nrv_key_")
 
 
+def test_user_text_is_printed_as_it_is_not_as_markup(tmp_path: Path) -> None:
+    name = "[bold]kiosk[/bold] :fire:"
+    result = _nerve(tmp_path, "sources", "create", name, "--kind", "kiosk")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"source {name} (kiosk)")
+
+
 def test_human_errors_go_to_stderr(tmp_path: Path) -> None:
     result = _nerve(tmp_path, "keys", "create", "--role", "owner")
     assert result.returncode == 1 and result.stdout == ""
