@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from nerve import __version__, metrics
+from nerve.auth import api as auth_api
 from nerve.errors import InvalidInput, NerveError, NotFound, error_response
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(profiles_api.router)
     app.include_router(identity_api.router)
     app.include_router(flows_api.router)
+    app.include_router(auth_api.router)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

@@ -32,3 +32,9 @@ def make_shop(
         source_ids={s.name: s.id for s in sources},
         secret_key=key.secret_key,
     )
+
+
+def make_key(engine: Engine, workspace_id: str, role: str) -> str:
+    """Another secret key of the workspace, with `role`."""
+    with write_transaction(engine) as conn:
+        return create_key(conn, workspace_id, role).secret_key

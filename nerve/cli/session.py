@@ -53,7 +53,7 @@ def _principal(services: Services, conn: Connection, workspace: str) -> Principa
     if key:
         return auth_service.verify_key(conn, key)
     workspace_id = workspace_service.ensure_workspace(conn, workspace)
-    return Principal(key_id="operator", workspace_id=workspace_id, role=ADMIN)
+    return Principal(key_id=auth_service.OPERATOR, workspace_id=workspace_id, role=ADMIN)
 
 
 @contextmanager
