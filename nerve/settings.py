@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # The CLI acts with this secret key's role and workspace; unset, the CLI is the operator
     # (who can reach the database, and so is admin).
     api_key: SecretStr = SecretStr("")
+    # When set, `GET /metrics` answers only `Authorization: Bearer <token>` (401 otherwise).
+    metrics_token: SecretStr = SecretStr("")
 
     host: str = "127.0.0.1"
     port: int = 8000
