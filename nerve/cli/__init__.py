@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nerve import __version__
-from nerve.cli import db, dlq, flows, keys, processes, sources
+from nerve.cli import config, db, dlq, flows, keys, processes, sources
 from nerve.cli.output import JsonErrorsGroup
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(keys.app, name="keys")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
+app.add_typer(config.app, name="config")
 
 
 def main() -> None:  # pragma: no cover
