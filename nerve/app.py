@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from nerve import __version__, metrics, openapi
+from nerve.auth import api as auth_api
 from nerve.errors import NerveError, UnexpectedErrors, response_to
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy_api.router)
     app.include_router(identity_api.router)
     app.include_router(flows_api.router)
+    app.include_router(auth_api.router)
     app.add_middleware(UnexpectedErrors)  # innermost: its 500s still get CORS and metrics
     app.add_middleware(
         CORSMiddleware,

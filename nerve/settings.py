@@ -1,4 +1,8 @@
-"""Configuration from `NERVE_*` environment variables and `.env`; the environment wins."""
+"""Configuration from `NERVE_*` environment variables and `.env`; the environment wins.
+
+Each setting's description is its documentation: `nerve config reference` renders them all
+into docs/configuration.md (a test keeps that file current).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +12,61 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENV_PREFIX = "NERVE_"
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NERVE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite:///nerve.db"
-    # WAL + FULL survives power loss; NORMAL survives process crashes only (kill -9 is safe).
-    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
-    database_pool_size: int = 10
-    auto_migrate: bool = True
-    # Run background work (identity resolution, ...) inside `nerve serve`. Turn off when
-    # separate `nerve worker` processes do it (PostgreSQL).
-    embedded_worker: bool = True
-    # A claimed flow task is given back to other workers if its worker has not finished it
-    # within this many seconds (the worker died). Longer than the slowest action's timeout.
-    flow_lease_seconds: int = Field(default=60, ge=1)
-    # How often an idle flow worker looks for due timers. Default: 0.05 s on SQLite, 0.5 s on
-    # PostgreSQL, where new due-now work also wakes every worker through LISTEN/NOTIFY.
-    flow_poll_seconds: float | None = Field(default=None, gt=0)
-    # Ended runs (with their step history) are deleted after this many days; trigger entries
-    # stay, so a duplicate trigger still starts nothing.
-    flow_run_retention_days: float = Field(default=90, gt=0)
-    # Finished tasks of live runs (their steps keep the history).
-    flow_task_retention_days: float = Field(default=1, gt=0)
+    database_url: str = Field(
+        default="sqlite:///nerve.db",
+        description="Where Nerve keeps everything. The default is a SQLite file in the working "
+        "directory (one server process); `postgresql+psycopg://user@host/db` to scale out.",
+    )
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = Field(
+        default="FULL",
+        description="SQLite durability. WAL + `FULL` survives power loss; `NORMAL` survives "
+        "process crashes only (kill -9 is safe).",
+    )
+    database_pool_size: int = Field(
+        default=10, description="Database connections per process (and as many again in bursts)."
+    )
+    auto_migrate: bool = Field(
+        default=True,
+        description="Apply database migrations when a process starts (`nerve db upgrade` does "
+        "it by hand).",
+    )
+    embedded_worker: bool = Field(
+        default=True,
+        description="Run background work (identity resolution, flows) inside `nerve serve`. "
+        "Turn off when separate `nerve worker` processes do it (PostgreSQL).",
+    )
+    flow_lease_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="A claimed flow task is given back to other workers if its worker has not "
+        "finished it within this many seconds (the worker died). Longer than the slowest "
+        "action's timeout.",
+    )
+    flow_poll_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="How often an idle flow worker looks for due timers. Unset: 0.05 s on "
+        "SQLite, 0.5 s on PostgreSQL, where new due-now work also wakes every worker through "
+        "LISTEN/NOTIFY.",
+    )
+    flow_run_retention_days: float = Field(
+        default=90,
+        gt=0,
+        description="Ended flow runs (with their step history) are deleted after this many "
+        "days; trigger entries stay, so a duplicate trigger still starts nothing.",
+    )
+    flow_task_retention_days: float = Field(
+        default=1,
+        gt=0,
+        description="Finished tasks of live runs are deleted after this many days (their steps "
+        "keep the history).",
+    )
     flow_run_steps_per_hour: int = Field(
         default=200,
         ge=1,
@@ -56,23 +92,50 @@ class Settings(BaseSettings):
         "with what it did so far.",
     )
 
-    # The CLI acts with this secret key's role and workspace; unset, the CLI is the operator
-    # (who can reach the database, and so is admin).
-    api_key: SecretStr = SecretStr("")
+    api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The CLI acts with this secret key's role and workspace. Unset, the CLI is "
+        "the operator (who can reach the database, and so is admin).",
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="When set, `GET /metrics` answers only requests that send "
+        "`Authorization: Bearer <token>` (401 otherwise). Unset, `/metrics` is open.",
+    )
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    public_url: str = ""
+    host: str = Field(default="127.0.0.1", description="Interface `nerve serve` binds.")
+    port: int = Field(default=8000, description="Port `nerve serve` listens on.")
+    public_url: str = Field(
+        default="",
+        description="The address people and heads reach Nerve at, for links Nerve makes. "
+        "Unset: `http://<host>:<port>`.",
+    )
 
-    log_level: str = "info"
-    log_format: Literal["console", "json"] = "console"
+    log_level: str = Field(
+        default="info", description="`debug`, `info`, `warning`, `error` or `critical`."
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="`json`: one JSON object per log line, for collectors."
+    )
 
-    # Segment's documented limits for its HTTP Tracking API.
-    max_event_bytes: int = 32 * 1024
-    max_request_bytes: int = 500 * 1024
-    max_batch_events: int = 2500
-    # Largest group commit: events from concurrent requests written in one transaction.
-    max_commit_events: int = Field(default=20_000, ge=1)
+    max_event_bytes: int = Field(
+        default=32 * 1024,
+        description="Largest single tracking message (Segment's documented limit); larger "
+        "ones are refused with 413.",
+    )
+    max_request_bytes: int = Field(
+        default=500 * 1024,
+        description="Largest tracking batch request (Segment's documented limit).",
+    )
+    max_batch_events: int = Field(
+        default=2500, description="Most messages in one tracking batch (Segment's limit)."
+    )
+    max_commit_events: int = Field(
+        default=20_000,
+        ge=1,
+        description="Largest group commit: events from concurrent tracking requests written in "
+        "one transaction.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

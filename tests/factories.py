@@ -55,3 +55,9 @@ def attached(
         ],
         people={person: frozenset({person}) for _, _, person in events},
     )
+
+
+def make_key(engine: Engine, workspace_id: str, role: str) -> str:
+    """Another secret key of the workspace, with `role`."""
+    with write_transaction(engine) as conn:
+        return create_key(conn, workspace_id, role).secret_key

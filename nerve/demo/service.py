@@ -38,13 +38,17 @@ DATABASE_FILE = "nerve-demo.db"
 
 
 class DemoSettings(BaseSettings):
-    """Knobs without a command-line option: NERVE_DEMO_SPEED=20 runs the customers twenty times
-    faster (the acceptance test does), NERVE_DEMO_SEED=8 simulates other customers."""
+    """The simulated customers' knobs (the acceptance test runs them twenty times faster)."""
 
     model_config = SettingsConfigDict(env_prefix="NERVE_DEMO_", env_file=".env", extra="ignore")
 
-    speed: float = Field(default=1.0, gt=0, le=1000)
-    seed: int = 7
+    speed: float = Field(
+        default=1.0,
+        gt=0,
+        le=1000,
+        description="Run the simulated customers this many times faster (`--speed` wins).",
+    )
+    seed: int = Field(default=7, description="Another number simulates other customers.")
 
 
 def run_demo(

@@ -1,10 +1,11 @@
-"""`GET /healthz` and `GET /metrics`."""
+"""`GET /healthz` and `GET /metrics` (behind a bearer token when NERVE_METRICS_TOKEN is set)."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Metric, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, text
@@ -14,7 +15,7 @@ from starlette.responses import Response
 from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC
 from nerve.db.session import Db
-from nerve.errors import Unavailable, documented
+from nerve.errors import Unauthorized, Unavailable, documented
 from nerve.flows import backlog
 from nerve.ops.schemas import Health
 
@@ -37,16 +38,33 @@ async def healthz(request: Request) -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _metrics_token(request: Request) -> None:
+    """With NERVE_METRICS_TOKEN set, a scrape must send it (Prometheus: `authorization:
+    {credentials: <token>}`): the gauges tell outsiders how busy the shop is. Read by hand, not
+    as a security scheme: the route stays public in the document unless an operator sets it."""
+    expected = request.app.state.settings.metrics_token.get_secret_value()
+    if not expected:
+        return
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        presented = ""
+    # Constant time, so the token cannot be guessed a character at a time from response times.
+    if not hmac.compare_digest(presented.strip().encode(), expected.encode()):
+        raise Unauthorized("send the metrics token as `Authorization: Bearer <token>`")
+
+
 @router.get(
     "/metrics",
     response_class=Response,
     responses={
         200: {
-            "description": "Prometheus metrics",
+            "description": "Prometheus metrics (with NERVE_METRICS_TOKEN set: send it as a "
+            "bearer token)",
             "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
         }
     },
     openapi_extra=PUBLIC,
+    dependencies=[Depends(_metrics_token)],
 )
 def prometheus_metrics(db: Db) -> Response:
     """Metrics in the Prometheus text format, for scraping."""

@@ -26,7 +26,11 @@ from nerve.tracking.normalize import (
 )
 from nerve.workspaces.service import SourceInfo, find_source_by_write_key
 
-_CACHE_SECONDS = 60.0
+# How stale a cached write key may be: a revoked or rotated key is refused by every server
+# process within this time, since a revocation is a database write no other process hears of.
+# At one read per key per process per second the hot path barely notices (bench/tracking.py:
+# figures in the commit that set it).
+_CACHE_SECONDS = 1.0
 
 
 @dataclass
@@ -36,7 +40,7 @@ class IngestResult:
 
 
 class WriteKeys:
-    """Write key → source, cached briefly so the hot path rarely touches the database."""
+    """Write key → source (None: unknown or revoked), cached for at most `_CACHE_SECONDS`."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -49,11 +53,14 @@ class WriteKeys:
         return False, None
 
     def load(self, write_key: str) -> SourceInfo | None:
+        # The entry's age counts from before the read, so it never outlives the state it saw
+        # by more than _CACHE_SECONDS, however long the read took.
+        read_at = time.monotonic()
         with self._engine.connect() as conn:
             source = find_source_by_write_key(conn, write_key)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[write_key] = (time.monotonic() + _CACHE_SECONDS, source)
+        self._cache[write_key] = (read_at + _CACHE_SECONDS, source)
         return source
 
 

@@ -36,3 +36,5 @@ class Source(Base):
     # as they are and looked up directly; they only allow sending events to this source.
     write_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = created_at_column()
+    # Set when the write key is revoked: the source's events are refused until it is rotated.
+    write_key_revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -1,14 +1,16 @@
-"""Create and find workspaces and sources."""
+"""Create and find workspaces and sources; revoke and rotate a source's write key."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from nerve.db.base import new_id
-from nerve.errors import Conflict, InvalidInput
+from nerve.audit import service as audit
+from nerve.db.base import new_id, utcnow
+from nerve.errors import Conflict, InvalidInput, NotFound
 from nerve.workspaces.models import SOURCE_KINDS, Source, Workspace
 
 DEFAULT_WORKSPACE = "default"
@@ -21,6 +23,17 @@ class SourceInfo:
     name: str
     kind: str
     write_key: str
+    write_key_revoked_at: datetime | None = None
+
+
+_COLUMNS = (
+    Source.id,
+    Source.workspace_id,
+    Source.name,
+    Source.kind,
+    Source.write_key,
+    Source.write_key_revoked_at,
+)
 
 
 def ensure_workspace(conn: Connection, name: str = DEFAULT_WORKSPACE) -> str:
@@ -48,7 +61,7 @@ def create_source(conn: Connection, workspace_id: str, name: str, kind: str) -> 
         workspace_id=workspace_id,
         name=name,
         kind=kind,
-        write_key=secrets.token_urlsafe(24),
+        write_key=_new_write_key(),
     )
     conn.execute(
         insert(Source).values(
@@ -57,15 +70,21 @@ def create_source(conn: Connection, workspace_id: str, name: str, kind: str) -> 
             name=name,
             kind=kind,
             write_key=source.write_key,
+            created_at=utcnow(),  # microseconds: sources list in the order made
         )
     )
     return source
 
 
+def _new_write_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
 def find_source_by_write_key(conn: Connection, write_key: str) -> SourceInfo | None:
+    """The source that may send events with `write_key`; None when unknown or revoked."""
     row = conn.execute(
-        select(Source.id, Source.workspace_id, Source.name, Source.kind, Source.write_key).where(
-            Source.write_key == write_key
+        select(*_COLUMNS).where(
+            Source.write_key == write_key, Source.write_key_revoked_at.is_(None)
         )
     ).first()
     return SourceInfo(*row) if row else None
@@ -73,7 +92,7 @@ def find_source_by_write_key(conn: Connection, write_key: str) -> SourceInfo | N
 
 def list_sources(conn: Connection, workspace_id: str) -> list[SourceInfo]:
     rows = conn.execute(
-        select(Source.id, Source.workspace_id, Source.name, Source.kind, Source.write_key)
+        select(*_COLUMNS)
         .where(Source.workspace_id == workspace_id)
         .order_by(Source.created_at, Source.name)
     ).all()
@@ -83,11 +102,7 @@ def list_sources(conn: Connection, workspace_id: str) -> list[SourceInfo]:
 def sources_by_id(conn: Connection, source_ids: list[str]) -> list[SourceInfo]:
     if not source_ids:
         return []
-    rows = conn.execute(
-        select(Source.id, Source.workspace_id, Source.name, Source.kind, Source.write_key).where(
-            Source.id.in_(source_ids)
-        )
-    ).all()
+    rows = conn.execute(select(*_COLUMNS).where(Source.id.in_(source_ids))).all()
     return [SourceInfo(*row) for row in rows]
 
 
@@ -110,3 +125,52 @@ def source_ids(conn: Connection, workspace_id: str, id_or_name: str) -> list[str
             )
         )
     )
+
+
+def find_source(conn: Connection, workspace_id: str, name_or_id: str) -> SourceInfo:
+    """The workspace's source with this id or, failing that, this name."""
+    rows = conn.execute(
+        select(*_COLUMNS).where(
+            Source.workspace_id == workspace_id,
+            or_(Source.id == name_or_id, Source.name == name_or_id),
+        )
+    ).all()
+    if not rows:
+        raise NotFound(f"no source {name_or_id!r} in this workspace")
+    by_id = [row for row in rows if row.id == name_or_id]
+    return SourceInfo(*(by_id or rows)[0])
+
+
+def revoke_write_key(
+    conn: Connection, workspace_id: str, name_or_id: str, actor: str
+) -> SourceInfo:
+    """Refuse the source's events from now on (every server process within a second, see
+    nerve.tracking.service.WriteKeys); `rotate_write_key` gives it a new key."""
+    source = find_source(conn, workspace_id, name_or_id)
+    if source.write_key_revoked_at is not None:
+        raise Conflict(
+            f"the write key of {source.name!r} is already revoked",
+            details={"revoked_at": source.write_key_revoked_at.isoformat()},
+        )
+    revoked_at = utcnow()
+    conn.execute(
+        update(Source).where(Source.id == source.id).values(write_key_revoked_at=revoked_at)
+    )
+    audit.record(conn, workspace_id, actor, "source.write_key.revoked", source.id)
+    return replace(source, write_key_revoked_at=revoked_at)
+
+
+def rotate_write_key(
+    conn: Connection, workspace_id: str, name_or_id: str, actor: str
+) -> SourceInfo:
+    """A new write key for the source; the old one is refused from now on. A revoked source
+    accepts events again, with the new key."""
+    source = find_source(conn, workspace_id, name_or_id)
+    write_key = _new_write_key()
+    conn.execute(
+        update(Source)
+        .where(Source.id == source.id)
+        .values(write_key=write_key, write_key_revoked_at=None)
+    )
+    audit.record(conn, workspace_id, actor, "source.write_key.rotated", source.id)
+    return replace(source, write_key=write_key, write_key_revoked_at=None)

@@ -40,16 +40,26 @@ class NerveProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> dict[str, Any]:
-        result = subprocess.run(
+        result = self._run_json(*args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    def cli_error(self, *args: str, **env: str) -> dict[str, Any]:
+        """The error of a command that must fail: one `{"error": ...}` object on stdout."""
+        result = self._run_json(*args, **env)
+        assert result.returncode == 1, result.stdout + result.stderr
+        [line] = result.stdout.splitlines()
+        return json.loads(line)["error"]  # type: ignore[no-any-return]
+
+    def _run_json(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [NERVE, *args, "--json"],
             cwd=self.workdir,
-            env=self.env,
+            env=self.env | env,
             capture_output=True,
             text=True,
             timeout=60,
         )
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)  # type: ignore[no-any-return]
 
     def start(self) -> None:
         with open(self.workdir / "serve.log", "ab") as log:

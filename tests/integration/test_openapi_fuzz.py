@@ -97,6 +97,9 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
         assert time.monotonic() < deadline, "the seeded run did not dead-letter"
         time.sleep(0.1)
     [letter] = get("/api/v1/dead-letters")["data"]
+    # A key of its own to revoke and rotate: never the admin key the test runs with.
+    spare = client.post("/api/v1/keys", json={"role": "analyst"}, headers=admin)
+    assert spare.status_code == 201, spare.text
     anna = get("/api/v1/profiles", identifier="email:anna@example.com")
     assert anna["merged_ids"], "the seed merges Anna's devices"
     return {
@@ -105,6 +108,7 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
         "flow_id": published.json()["flow_id"],
         "run_id": letter["run_id"],
         "dead_letter_id": letter["id"],
+        "key_id": spare.json()["id"],
     }
 
 

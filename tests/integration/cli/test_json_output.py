@@ -1,0 +1,118 @@
+"""Every command that has `--json` prints exactly one JSON object on stdout, when it works and
+when it fails (errors in the API's shape), and nothing else. The catalogue below must name
+every such command: a new one fails the first test until it is added.
+
+The commands run in-process (Typer's runner) so that all of them fit in a few seconds; the
+acceptance tests run the real executable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from nerve.cli import app
+from nerve.db.engine import write_transaction
+from nerve.settings import get_settings
+from nerve.workspaces.service import DEFAULT_WORKSPACE, ensure_workspace
+from tests.factories import make_key
+
+EXAMPLES = Path(__file__).parents[3] / "flows"
+FLOW, SCENARIO = EXAMPLES / "abandoned_cart.yaml", EXAMPLES / "abandoned_cart.scenario.jsonl"
+
+# command: (arguments that work, arguments that fail, the failure's code). A leading "{staff}"
+# runs the command with a staff key in NERVE_API_KEY (a role that may do none of these);
+# "{analyst}" or "{builder}" stands for the id of a key with that role.
+CATALOGUE: dict[str, tuple[list[str] | None, list[str], str]] = {
+    "sources create": (["shop", "--kind", "web"], ["pos", "--kind", "till"], "invalid_request"),
+    "sources list": ([], ["{staff}"], "forbidden"),
+    "sources rotate": (["shop"], ["kiosk"], "not_found"),
+    "sources revoke": (["shop"], ["shop"], "conflict"),  # the second time
+    "keys create": (["--role", "analyst"], ["--role", "owner"], "invalid_request"),
+    "keys list": ([], ["{staff}"], "forbidden"),
+    "keys rotate": (["{analyst}"], ["key_unknown"], "not_found"),
+    "keys revoke": (["{builder}"], ["{builder}"], "conflict"),
+    "flows validate": ([str(FLOW)], ["missing.yaml"], "invalid_request"),
+    "flows apply": ([str(FLOW)], [str(FLOW), "--env", "prod"], "invalid_request"),
+    "flows test": (
+        [str(FLOW), "--events", str(SCENARIO)],
+        [str(FLOW), "--events", "missing.jsonl"],
+        "invalid_request",
+    ),
+    "flows prune": ([], ["{staff}"], "forbidden"),
+    "dlq list": ([], ["{staff}"], "forbidden"),
+    "dlq replay": (None, ["dlq_unknown"], "not_found"),  # a dead letter takes a failed flow
+}
+
+
+def _json_commands(group: Any, prefix: str = "") -> Iterator[str]:
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        if hasattr(command, "commands"):
+            yield from _json_commands(command, f"{path} ")
+        elif any("--json" in getattr(param, "opts", []) for param in command.params):
+            yield path
+
+
+def test_the_catalogue_names_every_command_with_json() -> None:
+    assert set(_json_commands(typer.main.get_command(app))) == set(CATALOGUE)
+
+
+class Cli:
+    """Runs `nerve ... --json` in-process against the test's database."""
+
+    def __init__(self, database_url: str, engine: Engine) -> None:
+        self.database_url, self.engine = database_url, engine
+        self.runner = CliRunner()
+        self.keys: dict[str, str] = {}
+
+    def run(self, command: str, args: list[str]) -> tuple[int, dict[str, Any]]:
+        env = {"NERVE_DATABASE_URL": self.database_url, "NERVE_API_KEY": ""}
+        if args[:1] == ["{staff}"]:
+            env["NERVE_API_KEY"], args = self.key("staff"), args[1:]
+        args = [self.key_id(a[1:-1]) if a.startswith("{") else a for a in args]
+        get_settings.cache_clear()  # the settings are read once per process
+        try:
+            result = self.runner.invoke(app, [*command.split(), *args, "--json"], env=env)
+        finally:
+            get_settings.cache_clear()
+        lines = result.stdout.splitlines()
+        assert len(lines) == 1, f"{command}: stdout {result.stdout!r}, stderr {result.stderr!r}"
+        found = json.loads(lines[0])
+        assert isinstance(found, dict)
+        return result.exit_code, found
+
+    def key(self, role: str) -> str:
+        """A key of the workspace the operator's commands use."""
+        if role not in self.keys:
+            with write_transaction(self.engine) as conn:
+                workspace_id = ensure_workspace(conn, DEFAULT_WORKSPACE)
+            self.keys[role] = make_key(self.engine, workspace_id, role)
+        return self.keys[role]
+
+    def key_id(self, role: str) -> str:
+        return self.key(role).removeprefix("nrv_").partition(".")[0]
+
+
+@pytest.fixture
+def cli(database_url: str, engine: Engine) -> Cli:
+    return Cli(database_url, engine)
+
+
+def test_every_json_command_prints_one_object_when_it_works_and_when_it_fails(cli: Cli) -> None:
+    for command, (works, fails, code) in CATALOGUE.items():
+        if works is not None:
+            exit_code, output = cli.run(command, works)
+            assert exit_code == 0 and "error" not in output, (command, output)
+        exit_code, output = cli.run(command, fails)
+        assert exit_code == 1, (command, output)
+        assert set(output) == {"error"}, (command, output)
+        assert set(output["error"]) == {"code", "message", "details"}
+        assert output["error"]["code"] == code, (command, output)
