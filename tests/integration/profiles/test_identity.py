@@ -252,6 +252,18 @@ def test_profile_api_errors(client: TestClient, engine: Engine) -> None:
     ):
         response = client.get("/api/v1/profiles", params=params, headers=headers)
         assert response.status_code == status and set(response.json()) == {"error"}
+    # An identifier type Nerve has never seen is a mistake in the request, not a missing
+    # person: 400, listing the types it knows.
+    unknown = client.get("/api/v1/profiles", params={"identifier": "mail:a@b.c"}, headers=headers)
+    assert unknown.status_code == 400, unknown.text
+    assert "email" in unknown.json()["error"]["details"]["identifier_types"]
+    # A type first seen as context.externalIds is known from then on: 404 for another value.
+    _send(client, shop, "web", "identify",
+          {"userId": "u-ext", "context": {"externalIds": [{"id": "77", "type": "crm_id"}]}})  # fmt: skip
+    settle(engine)
+    assert _get(client, shop, "/api/v1/profiles", identifier="crm_id:77")["id"]
+    other = client.get("/api/v1/profiles", params={"identifier": "crm_id:78"}, headers=headers)
+    assert other.status_code == 404
     assert client.get("/api/v1/profiles/prf_nope", headers=headers).status_code == 404
     assert client.get("/api/v1/profiles/prf_nope").status_code == 401
 
