@@ -33,6 +33,7 @@ from nerve.flows.engine import (
 )
 from nerve.flows.models import DeadLetter, FlowRun, FlowStep, Task
 from nerve.identity.service import people_of
+from nerve.outbound.policy import OutboundPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -79,13 +80,14 @@ class Executor:
         remote: dict[str, actions.RemoteAction] | None = None,
         staging: actions.RecordingSender | None = None,
         budget: StepBudget | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.budget = budget or StepBudget()
-        self.remote = remote if remote is not None else actions.remote_senders()
+        self.remote = remote if remote is not None else actions.remote_senders(outbound)
         self.staging = staging or actions.RecordingSender()
 
     def close(self) -> None:

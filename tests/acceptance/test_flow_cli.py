@@ -208,7 +208,7 @@ FOREVER = """
 name: nag
 trigger: {event: Signed Up}
 nodes:
-  - {id: remind, action: webhook, with: {url: "http://127.0.0.1/nag"}}
+  - {id: remind, action: webhook, with: {url: "https://shop.example/nag"}}
   - {id: pause, wait: 1d}
   - {id: again, branch: [{else: true, goto: remind}]}
 """
