@@ -64,6 +64,12 @@ def parameter_problems(
     return [] if check is None else check(params, outbound)
 
 
+def person_fields(action: str, params: dict[str, Any]) -> webhook.PersonFields | None:
+    """What of the person a remote action sends, read when its step is prepared; None for
+    nothing (ActionRejected for an option that cannot be read)."""
+    return webhook.person_fields(params) if action == "webhook" else None
+
+
 def update_profile(conn: Connection, call: ActionCall, now: Any) -> dict[str, Any]:
     values = call.params.get("traits")
     if not isinstance(values, dict) or not values:

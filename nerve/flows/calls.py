@@ -28,6 +28,9 @@ class ActionCall:
     trigger: dict[str, Any]
     timeout: float
     environment: str
+    # What of the person the action sends (identifiers, traits), read when the step was
+    # prepared; None when the node sends nothing of them, or they were erased meanwhile.
+    person: dict[str, Any] | None = None
 
 
 RemoteAction = Callable[[ActionCall], dict[str, Any]]

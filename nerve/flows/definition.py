@@ -165,7 +165,7 @@ class Node(_Strict):
     with_: dict[str, Any] = Field(
         default_factory=dict,
         alias="with",
-        description="The action's parameters; webhook: {url, body} (docs/webhooks.md)",
+        description="The action's parameters; webhook: {url, body, person} (docs/webhooks.md)",
     )
     timeout: str = Field(default="30s", description="Per attempt, for actions")
     retries: int = Field(default=5, ge=0, le=20, description="Attempts after the first")

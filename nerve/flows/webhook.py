@@ -1,21 +1,61 @@
-"""The `webhook` action: POST the step as JSON — the flow, the run, the trigger and the node's
-`body` — to the node's URL, under the outbound policy."""
+"""The `webhook` action: POST the step as JSON — the flow, the run, the trigger, the node's
+`body` and the person as Nerve sees them — to the node's URL, under the outbound policy.
+docs/webhooks.md describes the request field by field.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from nerve.flows import problems
 from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected
+from nerve.identity.service import PERSONAL_TYPES
 from nerve.outbound import http
 from nerve.outbound.policy import OutboundPolicy, OutboundRefused
+from nerve.profiles.schemas import Person
 
+# Identifiers sent unless the node lists its own: those that name the person. Anonymous ids
+# name a browser or a phone, outside systems' ids may too (advertising ids): sent when listed.
+DEFAULT_IDENTIFIERS = PERSONAL_TYPES
 _KEEP_ANSWER_BYTES = 200  # of an answer, for the step or the dead letter: a hint, not a copy
+
+_Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PersonFields(BaseModel):
+    """`with.person` as a mapping: which identifiers and traits to send."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    identifiers: list[_Name] = Field(
+        default_factory=lambda: list(DEFAULT_IDENTIFIERS),
+        max_length=100,
+        description="Identifier types to send (user_id, email, phone, anonymous_id, an outside "
+        "system's); unset: user_id, email and phone",
+    )
+    traits: list[_Name] | None = Field(
+        default=None, max_length=1000, description="Trait names to send; unset: every trait"
+    )
+
+    def of(self, person: Person | None) -> dict[str, Any] | None:
+        """The part of the one person view asked for; None if they were erased."""
+        if person is None:
+            return None
+        kinds = set(self.identifiers)
+        identifiers = [
+            {"type": found.type, "value": found.value}
+            for found in person.identifiers
+            if found.type in kinds
+        ]
+        traits = person.traits
+        if self.traits is not None:
+            traits = {name: traits[name] for name in self.traits if name in traits}
+        return {"identifiers": identifiers, "traits": traits}
 
 
 class WebhookParameters(BaseModel):
@@ -25,9 +65,17 @@ class WebhookParameters(BaseModel):
 
     url: str = Field(description="http or https; refused targets: docs/webhooks.md")
     body: Any = Field(default_factory=dict, description="Sent as `data`")
+    person: StrictBool | PersonFields = Field(
+        default=True,
+        description="The person sent along: true (the default identifiers and every trait), "
+        "false (none), or {identifiers: [...], traits: [...]}",
+    )
 
 
-_HINTS = {"url": "must be an http or https URL"}
+_HINTS = {
+    "person": "must be true, false or {identifiers: [email, ...], traits: [first_name, ...]}",
+    "url": "must be an http or https URL",
+}
 
 
 def parameter_problems(params: dict[str, Any], outbound: OutboundPolicy) -> list[dict[str, str]]:
@@ -44,6 +92,20 @@ def parameter_problems(params: dict[str, Any], outbound: OutboundPolicy) -> list
     return []
 
 
+def person_fields(params: dict[str, Any]) -> PersonFields | None:
+    """What of the person a webhook sends; None: nothing. A version published before the
+    option was checked may hold anything there: ActionRejected then."""
+    option = params.get("person", True)
+    if option is False:
+        return None
+    if option is True:
+        return PersonFields()
+    try:
+        return PersonFields.model_validate(option)
+    except ValidationError:
+        raise ActionRejected(f"webhook `person` {_HINTS['person']}") from None
+
+
 def request_body(call: ActionCall) -> dict[str, Any]:
     return {
         "flow": call.flow,
@@ -52,6 +114,7 @@ def request_body(call: ActionCall) -> dict[str, Any]:
         "profile_id": call.profile_id,
         "data": call.params.get("body", {}),
         "trigger": call.trigger,
+        "person": call.person,
     }
 
 

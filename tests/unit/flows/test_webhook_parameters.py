@@ -38,7 +38,11 @@ def _problems(text: str, outbound: OutboundPolicy = STRICT) -> dict[str, str]:
         ("{body: {step: 1}}", "url", "is required"),
         ("{url: [https://shop.example]}", "url", "must be an http or https URL"),
         ("{url: https://shop.example, bdy: {}}", "bdy",
-         "is not a field; allowed here: url, body"),
+         "is not a field; allowed here: url, body, person"),
+        ("{url: https://shop.example, person: null}", "person",
+         "must be true, false or {identifiers: [email, ...], traits: [first_name, ...]}"),
+        ("{url: https://shop.example, person: {identifiers: email}}", "person.identifiers",
+         "must be a list, not text"),
         ("{url: 'file:///etc/passwd'}", "url", "must be an http or https URL, not file"),
         ("{url: 'http://169.254.169.254/'}", "url", "169.254.169.254 is link-local (RFC 3927)"),
     ],
@@ -59,7 +63,7 @@ def test_parameters_and_graph_problems_are_reported_together() -> None:
 
 
 def test_an_allowed_target_passes_and_a_stored_version_loads_unchecked() -> None:
-    text = _flow("{url: 'http://10.0.0.1/erp'}")
+    text = _flow("{url: 'http://10.0.0.1/erp', person: false}")
     load(text, OutboundPolicy.allowing(["10.0.0.0/8"]))
     # A version stored before the check (or under another policy) still loads: the call is
     # checked when it is made.
