@@ -101,7 +101,7 @@ class OutboundPolicy:
 
     def check_address(self, address: IPAddress, host: str) -> None:
         reason = refusal(address)
-        if reason is None or any(address in network for network in self.networks):
+        if reason is None or self._allows(address):
             return
         # Name the address unless the host says it already (IPv6 is written many ways).
         said = _normal(host) == str(address) or (
@@ -112,6 +112,12 @@ class OutboundPolicy:
             f"{means} {reason}: Nerve calls only public addresses unless {ALLOW_SETTING} "
             "allows more (docs/webhooks.md)"
         )
+
+    def _allows(self, address: IPAddress) -> bool:
+        # An allowed IPv4 network allows its IPv4-mapped form too (RFC 4291 §2.5.5.2): the
+        # same host, as a dual-stack resolver may answer for it.
+        mapped = address.ipv4_mapped if isinstance(address, IPv6Address) else None
+        return any(a in network for network in self.networks for a in (address, mapped) if a)
 
 
 def literal_address(host: str) -> IPAddress | None:

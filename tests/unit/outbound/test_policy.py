@@ -64,6 +64,7 @@ def test_allowed_networks_and_names_may_be_called() -> None:
     for url in ("http://10.20.3.4/", "http://127.0.0.1:9/", "http://[::1]/",
                 "http://localhost/", "http://ERP.internal./orders", "http://erp.internal/"):  # fmt: skip
         check_url(policy, url)
+    check_url(policy, "http://[::ffff:10.20.0.1]/")  # the same host, IPv4-mapped
     assert "10.21.0.1 is private" in _refused(policy, "http://10.21.0.1/")
     assert "127.0.0.2 is loopback" in _refused(policy, "http://127.0.0.2/")
 
