@@ -40,6 +40,7 @@ from nerve.flows import engine as flows
 from nerve.flows.definition import validate
 from nerve.flows.models import FlowRun, Task
 from nerve.flows.worker import FlowWorker
+from nerve.outbound.policy import OutboundPolicy
 from nerve.settings import Settings
 
 console = Console()
@@ -144,7 +145,7 @@ def _drain_worker(url: str, stop_at: float, mode: str) -> None:
 
 async def _flow_worker(engine: Engine, stop_at: float) -> None:
     """The production loop (nerve/flows/worker.py), stopped once nothing is due."""
-    worker = FlowWorker(engine)
+    worker = FlowWorker(engine, outbound=OutboundPolicy.allowing(["127.0.0.1/32"]))  # --action
     worker.start()
     while time.monotonic() < stop_at and await asyncio.to_thread(_anything_due, engine):
         await asyncio.sleep(0.25)

@@ -78,6 +78,7 @@ def _environment(database: Database) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NERVE_")}
     env["NERVE_DATABASE_URL"] = database.url
     env["NERVE_LOG_LEVEL"] = "warning"
+    env["NERVE_OUTBOUND_ALLOW"] = "127.0.0.1/32"  # the benchmarks' webhook receivers
     if os.environ.get("NERVE_EMBEDDED_WORKER"):  # --ingest-only: no resolver in the server
         env["NERVE_EMBEDDED_WORKER"] = os.environ["NERVE_EMBEDDED_WORKER"]
     return env

@@ -49,7 +49,7 @@ def _default(field: FieldInfo) -> str:
     value: Any = field.default
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "(unset)"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"

@@ -7,10 +7,12 @@ into docs/configuration.md (a test keeps that file current).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from nerve.outbound.policy import allowed_entry
 
 ENV_PREFIX = "NERVE_"
 
@@ -92,6 +94,16 @@ class Settings(BaseSettings):
         "with what it did so far.",
     )
 
+    outbound_allow: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Private addresses Nerve may call all the same (webhooks; later e-mail, SMS, "
+        "push and Slack): networks such as `10.20.0.0/16`, `fd00:1::/64` or `127.0.0.1/32`, and "
+        "host names such as `erp.shop.internal`, separated by commas. Unset, Nerve calls only "
+        "public addresses: private (RFC 1918, fc00::/7), loopback, link-local (with the cloud "
+        "metadata service, 169.254.169.254), multicast, shared (100.64.0.0/10) and reserved "
+        "ones are refused. A host name listed here may resolve to any address: prefer networks.",
+    )
+
     api_key: SecretStr = Field(
         default=SecretStr(""),
         description="The CLI acts with this secret key's role and workspace. Unset, the CLI is "
@@ -136,6 +148,16 @@ class Settings(BaseSettings):
         description="Largest group commit: events from concurrent tracking requests written in "
         "one transaction.",
     )
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _allow_list(cls, value: Any) -> Any:
+        """A comma-separated variable, or a list; a typo fails at start, not on the first call."""
+        if isinstance(value, str):
+            value = [entry for entry in value.replace(",", " ").split() if entry]
+        if isinstance(value, list | tuple):
+            return [allowed_entry(str(entry)) for entry in value]
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -68,9 +68,18 @@ def database_url(
         _empty_postgres(url)
 
 
+# The tests' webhook receivers listen on loopback, which Nerve calls only when allowed.
+LOOPBACK_RECEIVERS = "127.0.0.1/32"
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, auto_migrate=False, _env_file=None)  # type: ignore[call-arg]
+    return Settings(
+        database_url=database_url,
+        auto_migrate=False,
+        outbound_allow=[LOOPBACK_RECEIVERS],
+        _env_file=None,  # type: ignore[call-arg]
+    )
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ class Receiver:
     trickle: bool = False  # with `delay`: headers at once, then the body a byte at a time
     arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each request
     refusal: bytes = b""  # the body of a non-200 answer (a service echoing what it refused)
+    location: str | None = None  # the Location header of a non-200 answer (a redirect)
+    tls: ssl.SSLContext | None = None  # HTTPS with this server context
 
     def __post_init__(self) -> None:
         receiver = self
@@ -56,6 +59,8 @@ class Receiver:
                 if status != 200 and receiver.refusal:
                     content = receiver.refusal
                 self.send_response(status)
+                if status != 200 and receiver.location is not None:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
                 for byte in range(len(content)):
@@ -66,7 +71,11 @@ class Receiver:
                 """Quiet: the test reads what arrived, not the access log."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        scheme = "https" if self.tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:

@@ -29,10 +29,13 @@ app = typer.Typer(
 
 
 def _read_flow(path: Path, as_json: bool) -> Any:
+    """The flow in `path`, checked as a draft: webhook targets under this process's outbound
+    policy (NERVE_OUTBOUND_ALLOW), as the workers will call them."""
     from nerve.flows.definition import load
+    from nerve.outbound.policy import OutboundPolicy
 
     try:
-        return load(path.read_text())
+        return load(path.read_text(), OutboundPolicy.configured(get_settings()))
     except OSError as exc:
         fail(InvalidInput(f"cannot read {path}: {exc.strerror}"), as_json)
     except InvalidFlow as exc:

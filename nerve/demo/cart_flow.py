@@ -25,6 +25,7 @@ from nerve.flows import service as flows
 from nerve.flows.definition import FlowDefinition, load, validate
 from nerve.flows.durations import parse_duration
 from nerve.flows.engine import publish
+from nerve.outbound.policy import OutboundPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -63,10 +64,11 @@ def stored_receiver_port(engine: Engine, workspace_id: str) -> int | None:
 
 
 def publish_flow(
-    engine: Engine, workspace_id: str, receiver_url: str, speed: float
+    engine: Engine, workspace_id: str, receiver_url: str, speed: float, outbound: OutboundPolicy
 ) -> PublishedFlow:
+    """Publish the adapted flow, checked as any draft is: under the demo's outbound policy."""
     shipped = definition()
-    flow = adapted(shipped, receiver_url, speed)
+    flow = adapted(shipped, receiver_url, speed, outbound)
     wanted = _stored_form(flow)
     with write_transaction(engine) as conn:
         stored = _latest(conn, workspace_id)
@@ -80,7 +82,9 @@ def publish_flow(
     return PublishedFlow(FLOW_NAME, version, published, waits)
 
 
-def adapted(flow: FlowDefinition, receiver_url: str, speed: float) -> FlowDefinition:
+def adapted(
+    flow: FlowDefinition, receiver_url: str, speed: float, outbound: OutboundPolicy | None = None
+) -> FlowDefinition:
     """The flow with every wait and timeout divided by `speed` and webhooks to `receiver_url`."""
     data = flow.model_dump(mode="json", by_alias=True)
     for node in data["nodes"]:
@@ -90,7 +94,7 @@ def adapted(flow: FlowDefinition, receiver_url: str, speed: float) -> FlowDefini
             node["wait_for_event"]["timeout"] = _faster(node["wait_for_event"]["timeout"], speed)
         if node.get("action") == "webhook":
             node["with"] = {**node["with"], "url": receiver_url}
-    return validate(data)
+    return validate(data, outbound)
 
 
 def _faster(duration: str, speed: float) -> str:

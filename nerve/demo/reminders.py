@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 
 PATH = "/cart-reminders"
+HOST = "127.0.0.1"
+RECEIVER_NETWORK = f"{HOST}/32"  # what the demo's outbound policy allows: this receiver
 _MAX_BODY = 1_000_000
 
 
@@ -44,7 +46,7 @@ class ReminderReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+        return f"http://{HOST}:{self._server.server_address[1]}{PATH}"
 
     def start(self) -> None:
         self._thread.start()
@@ -80,7 +82,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck sender must not keep the demo from stopping
 
     def __init__(self, port: int, receiver: ReminderReceiver) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__((HOST, port), _Handler)
         self.receiver = receiver
 
 

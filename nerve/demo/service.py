@@ -25,10 +25,11 @@ from nerve.demo.cart_flow import (
     stored_receiver_port,
 )
 from nerve.demo.identity import IdentityCounts
-from nerve.demo.reminders import ReminderReceiver
+from nerve.demo.reminders import RECEIVER_NETWORK, ReminderReceiver
 from nerve.demo.server import DemoError, DemoServer
 from nerve.demo.simulator import Simulator, TrafficStats
 from nerve.demo.workspace import prepare_workspace
+from nerve.outbound.policy import OutboundPolicy
 from nerve.services import provide_services
 from nerve.settings import Settings
 
@@ -80,6 +81,9 @@ def demo_settings(host: str, port: int) -> Settings:
         # The demo's screen says what happens; logs only speak up about problems, unless
         # NERVE_LOG_LEVEL asks for more.
         settings.log_level = "warning"
+    # The demo's reminder receiver listens on loopback, which Nerve calls only when allowed:
+    # the demo allows its own receiver, next to whatever NERVE_OUTBOUND_ALLOW says.
+    settings.outbound_allow = [*settings.outbound_allow, RECEIVER_NETWORK]
     return settings
 
 
@@ -104,7 +108,13 @@ def _run(
             settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
         )
         receiver = _receiver(services.engine, workspace.workspace_id, port)
-        flow = publish_flow(services.engine, workspace.workspace_id, receiver.url, knobs.speed)
+        flow = publish_flow(
+            services.engine,
+            workspace.workspace_id,
+            receiver.url,
+            knobs.speed,
+            OutboundPolicy.configured(settings),
+        )
         carts = CartFlowCounts(
             services.engine, workspace.workspace_id, receiver, simulator.customers
         )

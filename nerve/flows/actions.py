@@ -2,44 +2,25 @@
 
 Remote actions (webhook; later email, SMS, push, Slack) run outside the database transaction
 and must be idempotent at the receiver: they pass the step's idempotency key (run + node +
-visit) on. Local actions (update_profile, add_tag) run inside the transaction that completes
-the step. Staging runs use a recording sender that delivers nothing.
+visit) on, and call only where the outbound policy (`nerve/outbound`) allows. Local actions
+(update_profile, add_tag) run inside the transaction that completes the step. Staging runs use
+a recording sender that delivers nothing.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-import orjson
 from sqlalchemy import Connection
 
+from nerve.flows import webhook
+from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected, RemoteAction
+from nerve.outbound.policy import OutboundPolicy
 from nerve.profiles.service import set_traits
 
-
-class ActionFailed(Exception):
-    """Worth retrying: the receiver was down, slow or overloaded."""
-
-
-class ActionRejected(Exception):
-    """Can never succeed as it is (bad parameters, a 4xx): goes to the dead-letter queue at once."""
-
-
-@dataclass(frozen=True)
-class ActionCall:
-    workspace_id: str
-    run_id: str
-    flow: str
-    node: str
-    profile_id: str
-    idempotency_key: str
-    params: dict[str, Any]
-    trigger: dict[str, Any]
-    timeout: float
-    environment: str
+__all__ = ["ActionCall", "ActionFailed", "ActionRejected", "RemoteAction"]
 
 
 @dataclass
@@ -53,69 +34,13 @@ class RecordingSender:
         return {"recorded": True}
 
 
-_KEEP_ANSWER_BYTES = 200  # of a refusal's body, for the dead letter
-
-
-class WebhookSender:
-    """POSTs the call as JSON. One pooled HTTP client for all calls: building a client per
-    call (its TLS context) cost ~40 ms, more than the rest of a flow step together."""
-
-    def __init__(self) -> None:
-        self._client = httpx.Client(
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
-        )
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __call__(self, call: ActionCall) -> dict[str, Any]:
-        url = call.params.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ActionRejected("webhook needs `url` (http or https)")
-        body = {
-            "flow": call.flow,
-            "run_id": call.run_id,
-            "node": call.node,
-            "profile_id": call.profile_id,
-            "data": call.params.get("body", {}),
-            "trigger": call.trigger,
-        }
-        headers = {
-            "content-type": "application/json",
-            # Standard Webhooks: the same id on every attempt lets the receiver deduplicate.
-            "webhook-id": call.idempotency_key,
-            "webhook-timestamp": str(int(time.time())),
-            "idempotency-key": call.idempotency_key,
-        }
-        # The node's timeout bounds the whole attempt: httpx's own timeouts apply per read, so
-        # a receiver trickling its answer would otherwise hold the attempt indefinitely.
-        deadline = time.monotonic() + call.timeout
-        try:
-            with self._client.stream(
-                "POST", url, content=orjson.dumps(body), headers=headers, timeout=call.timeout
-            ) as response:
-                answer = b""
-                for chunk in response.iter_bytes():
-                    if time.monotonic() > deadline:
-                        raise ActionFailed(f"no complete answer within {call.timeout:g}s")
-                    answer = (answer + chunk)[:_KEEP_ANSWER_BYTES]
-        except httpx.HTTPError as exc:
-            raise ActionFailed(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code in (408, 425, 429) or response.status_code >= 500:
-            raise ActionFailed(f"receiver answered {response.status_code}")
-        if response.status_code >= 400:
-            text = answer.decode(errors="replace")
-            raise ActionRejected(f"receiver refused with {response.status_code}: {text}")
-        return {"status": response.status_code}
-
-
-RemoteAction = Callable[[ActionCall], dict[str, Any]]
 REMOTE_ACTIONS = ("webhook",)
 
 
-def remote_senders() -> dict[str, RemoteAction]:
-    """The real senders of remote actions, one per action name; close them with `close`."""
-    return {"webhook": WebhookSender()}
+def remote_senders(outbound: OutboundPolicy | None = None) -> dict[str, RemoteAction]:
+    """The real senders of remote actions, one per action name, calling only where `outbound`
+    allows (by default: public addresses); close them with `close`."""
+    return {"webhook": webhook.WebhookSender(outbound)}
 
 
 def close(senders: dict[str, RemoteAction]) -> None:
@@ -123,6 +48,26 @@ def close(senders: dict[str, RemoteAction]) -> None:
         closer = getattr(sender, "close", None)
         if closer is not None:
             closer()
+
+
+Problem = dict[str, str]
+# Checks of a node's `with` when a flow is validated, by action; paths are under `with`.
+PARAMETER_CHECKS: dict[str, Callable[[dict[str, Any], OutboundPolicy], list[Problem]]] = {
+    "webhook": webhook.parameter_problems,
+}
+
+
+def parameter_problems(
+    action: str, params: dict[str, Any], outbound: OutboundPolicy
+) -> list[Problem]:
+    check = PARAMETER_CHECKS.get(action)
+    return [] if check is None else check(params, outbound)
+
+
+def person_fields(action: str, params: dict[str, Any]) -> webhook.PersonFields | None:
+    """What of the person a remote action sends, read when its step is prepared; None for
+    nothing (ActionRejected for an option that cannot be read)."""
+    return webhook.person_fields(params) if action == "webhook" else None
 
 
 def update_profile(conn: Connection, call: ActionCall, now: Any) -> dict[str, Any]:

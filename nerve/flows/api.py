@@ -28,6 +28,7 @@ from nerve.flows.schemas import (
     PublishedVersion,
     Replayed,
 )
+from nerve.outbound.policy import OutboundPolicy
 from nerve.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["flows"], route_class=AdminRoute)
@@ -76,6 +77,7 @@ _FLOW_BODY: dict[str, Any] = {
     },
 )
 def publish_flow(
+    request: Request,
     body: Annotated[bodies.FlowBody, Depends(bodies.flow_body)],  # read before taking the db
     db: WriteDb,
     key: Annotated[Principal, requires(Permission.FLOWS_WRITE)],
@@ -84,7 +86,8 @@ def publish_flow(
 ) -> dict[str, Any]:
     """Publish a new version (201) — or nothing, when the definition equals the latest version
     in that environment: that version, `unchanged: true` (200)."""
-    flow = validate(bodies.data_of(body.content, bodies.media_type(body.content_type)))
+    data = bodies.data_of(body.content, bodies.media_type(body.content_type))
+    flow = validate(data, _outbound(request))
     published = engine.publish(db, key.workspace_id, flow, environment)
     if published["unchanged"]:
         response.status_code = 200
@@ -101,11 +104,16 @@ def test_flow(
     (the same simulator as `nerve flows test`). A test that reaches its budget of steps or
     seconds answers with what happened until then, and `stopped` says so."""
     settings: Settings = request.app.state.settings
-    flow = validate(draft.flow)
+    flow = validate(draft.flow, _outbound(request))
     try:
         return simulate.run(flow, draft.events, simulate.SimulationBudget.configured(settings))
     except simulate.ScenarioError as exc:
         raise InvalidInput(str(exc)) from None
+
+
+def _outbound(request: Request) -> OutboundPolicy:
+    """The policy the workers of this deployment call under (NERVE_OUTBOUND_ALLOW)."""
+    return OutboundPolicy.configured(request.app.state.settings)
 
 
 @router.get("/flows/{flow_id}/versions", response_model=FlowVersionList)

@@ -24,10 +24,11 @@ from pydantic import (
 )
 
 from nerve.errors import InvalidFlow as InvalidFlow  # raised by load and validate
-from nerve.flows import graph, problems
+from nerve.flows import actions, graph, problems
 from nerve.flows.durations import MAX_DAYS, parse_duration
 from nerve.flows.expressions import ExpressionError, parse
 from nerve.flows.graph import END, NEXT
+from nerve.outbound.policy import OutboundPolicy
 
 __all__ = ["END", "NEXT", "FlowDefinition", "InvalidFlow", "load", "validate"]
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -161,7 +162,11 @@ class Node(_Strict):
     branch: list[BranchCase] | None = None
     split: list[SplitPath] | None = None
     action: str | None = Field(default=None, description="webhook, update_profile, add_tag, ...")
-    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    with_: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="with",
+        description="The action's parameters; webhook: {url, body, person} (docs/webhooks.md)",
+    )
     timeout: str = Field(default="30s", description="Per attempt, for actions")
     retries: int = Field(default=5, ge=0, le=20, description="Attempts after the first")
     next: Target = NEXT
@@ -288,21 +293,40 @@ def _expands_beyond(data: Any, limit: int) -> bool:
     return False
 
 
-def load(text: str) -> FlowDefinition:
+def load(text: str, outbound: OutboundPolicy | None = None) -> FlowDefinition:
     """Parse YAML or JSON text into a validated flow, or raise InvalidFlow with every problem."""
-    return validate(read(text))
+    return validate(read(text), outbound)
 
 
-def validate(data: Any) -> FlowDefinition:
-    """The flow, or InvalidFlow with every problem: first the fields, then the node graph."""
+def validate(data: Any, outbound: OutboundPolicy | None = None) -> FlowDefinition:
+    """The flow, or InvalidFlow with every problem: first the fields, then the node graph and,
+    for a draft (validated, tested or published under `outbound`), the actions' parameters.
+
+    Stored versions load without `outbound`: one that was valid when published keeps loading
+    after the policy or a check changed — each call is checked again when it is made.
+    """
     try:
         flow = FlowDefinition.model_validate(data)
     except ValidationError as exc:
         raise InvalidFlow(problems.describe(exc, data, FlowDefinition, _HINTS)) from None
     found = graph.problems(flow)
+    if outbound is not None:
+        found += _parameter_problems(flow, outbound)
     if found:
         raise InvalidFlow(found)
     return flow
+
+
+def _parameter_problems(flow: FlowDefinition, outbound: OutboundPolicy) -> list[dict[str, str]]:
+    found = []
+    for index, node in enumerate(flow.nodes):
+        if node.action is None:
+            continue
+        for problem in actions.parameter_problems(node.action, node.with_, outbound):
+            path = problem["path"]
+            where = f"nodes[{index}].with" + ("" if path == "(flow)" else f".{path}")
+            found.append({"path": where, "reason": problem["reason"]})
+    return found
 
 
 def canonical(flow: FlowDefinition) -> dict[str, Any]:

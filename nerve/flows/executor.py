@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
@@ -18,7 +19,7 @@ from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.flows import actions
 from nerve.flows.budget import StepBudget
-from nerve.flows.definition import InvalidFlow
+from nerve.flows.definition import FlowDefinition, InvalidFlow
 from nerve.flows.durations import parse_duration
 from nerve.flows.engine import (
     LIVE,
@@ -33,6 +34,9 @@ from nerve.flows.engine import (
 )
 from nerve.flows.models import DeadLetter, FlowRun, FlowStep, Task
 from nerve.identity.service import people_of
+from nerve.outbound.policy import OutboundPolicy
+from nerve.profiles.schemas import Person
+from nerve.profiles.view import person as person_view
 
 log = structlog.get_logger(__name__)
 
@@ -79,13 +83,14 @@ class Executor:
         remote: dict[str, actions.RemoteAction] | None = None,
         staging: actions.RecordingSender | None = None,
         budget: StepBudget | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.budget = budget or StepBudget()
-        self.remote = remote if remote is not None else actions.remote_senders()
+        self.remote = remote if remote is not None else actions.remote_senders(outbound)
         self.staging = staging or actions.RecordingSender()
 
     def close(self) -> None:
@@ -206,6 +211,7 @@ class Executor:
             for version_id in {run.version_id for run in runs.values()}:
                 with contextlib.suppress(InvalidFlow):  # handled per task below
                     flows[version_id] = definition_of(conn, version_id)
+            sent = _people_sent(conn, tasks, runs, flows, people)
         attempts = []
         for task in tasks:
             run = runs[task.run_id]
@@ -216,12 +222,17 @@ class Executor:
             assert flow is not None
             node = flow.node(task.node)
             assert node.action is not None
+            person = sent.get(task.id)
+            if isinstance(person, actions.ActionRejected):
+                self._fail(task, run, str(person), permanent=True)
+                continue
             call = actions.ActionCall(
                 workspace_id=run.workspace_id, run_id=run.id, flow=flow.name, node=node.id,
                 profile_id=people.get(run.profile_id) or run.profile_id,
                 idempotency_key=task.idempotency_key, params=node.with_,
                 trigger=(run.state or {}).get("trigger", {}),
                 timeout=parse_duration(node.timeout).total_seconds(), environment=run.environment,
+                person=person,
             )  # fmt: skip
             attempts.append(Attempt(task, run, call, node.action, flow.after(node.id, node.next)))
         return attempts
@@ -383,6 +394,38 @@ class Executor:
                 )
                 metrics.FLOW_DEAD_LETTERS.inc()
                 metrics.FLOW_RUNS.labels("failed").inc()
+
+
+def _people_sent(
+    conn: Connection,
+    tasks: Sequence[Any],
+    runs: dict[str, Any],
+    flows: dict[str, FlowDefinition],
+    people: dict[str, str],
+) -> dict[int, dict[str, Any] | actions.ActionRejected | None]:
+    """By task: what of its person the action sends — read now, as the receiver would find
+    them if it asked (merged, with the latest traits) — or why the node's option is unusable.
+    Each person is read once, however many of their steps are prepared together."""
+    read: dict[str, Person | None] = {}
+    sent: dict[int, dict[str, Any] | actions.ActionRejected | None] = {}
+    for task in tasks:
+        run = runs[task.run_id]
+        flow = flows.get(run.version_id)
+        node = None if flow is None else flow.node(task.node)
+        if node is None or node.action is None:
+            continue
+        try:
+            fields = actions.person_fields(node.action, node.with_)
+        except actions.ActionRejected as exc:
+            sent[task.id] = exc
+            continue
+        if fields is None:
+            continue
+        person_id = people.get(run.profile_id)  # missing: erased
+        if person_id is not None and person_id not in read:
+            read[person_id] = person_view(conn, run.workspace_id, person_id)
+        sent[task.id] = fields.of(read.get(person_id or ""))
+    return sent
 
 
 def definition_of_engine(engine: Engine, version_id: str) -> Any:

@@ -22,7 +22,7 @@ Problem = dict[str, str]
 _SHAPE_ERRORS = {
     "string_type", "string_pattern_mismatch", "literal_error", "model_type", "dict_type",
     "model_attributes_type", "time_parsing", "time_type", "int_type", "int_parsing",
-    "float_type", "float_parsing", "list_type", "any_form",
+    "float_type", "float_parsing", "list_type", "any_form", "bool_type", "bool_parsing",
 }  # fmt: skip
 _PLAIN: dict[str, str] = {
     "missing": "is required",

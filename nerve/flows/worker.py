@@ -24,6 +24,7 @@ from nerve.db.dialect import TaskListener, dialect_of
 from nerve.flows.budget import StepBudget
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
 from nerve.flows.retention import Retention
+from nerve.outbound.policy import OutboundPolicy
 from nerve.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -44,10 +45,11 @@ class FlowWorker:
         poll_seconds: float | None = None,
         executor: TaskExecutor | None = None,
         budget: StepBudget | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.executor = executor or Executor(
-            engine, owner, lease_seconds=lease_seconds, budget=budget
+            engine, owner, lease_seconds=lease_seconds, budget=budget, outbound=outbound
         )
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
@@ -74,6 +76,7 @@ class FlowWorker:
             retention=retention,
             poll_seconds=settings.flow_poll_seconds,
             budget=StepBudget(settings.flow_run_steps_per_hour, settings.flow_run_steps_total),
+            outbound=OutboundPolicy.configured(settings),
         )
 
     def start(self) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import LOOPBACK_RECEIVERS
+
 NERVE = str(Path(sys.executable).parent / "nerve")
 
 
@@ -36,6 +38,8 @@ class NerveProcess:
             **os.environ,
             "NERVE_DATABASE_URL": database_url,
             "NERVE_LOG_LEVEL": "warning",
+            # The tests' webhook receivers listen on loopback: allowed here, never by default.
+            "NERVE_OUTBOUND_ALLOW": LOOPBACK_RECEIVERS,
         }
         self.process: subprocess.Popen[bytes] | None = None
 

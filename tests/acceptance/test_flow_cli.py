@@ -158,11 +158,11 @@ nodes:
     split: [{percent: 50, goto: control}, {percent: 50, goto: discount}]
   - id: control
     action: webhook
-    with: {url: "http://127.0.0.1/welcome"}
+    with: {url: "https://shop.example/welcome"}
     next: end
   - id: discount
     action: webhook
-    with: {url: "http://127.0.0.1/welcome", body: {coupon: TEN}}
+    with: {url: "https://shop.example/welcome", body: {coupon: TEN}}
 """
     )
     scenario = _scenario(
@@ -208,7 +208,7 @@ FOREVER = """
 name: nag
 trigger: {event: Signed Up}
 nodes:
-  - {id: remind, action: webhook, with: {url: "http://127.0.0.1/nag"}}
+  - {id: remind, action: webhook, with: {url: "https://shop.example/nag"}}
   - {id: pause, wait: 1d}
   - {id: again, branch: [{else: true, goto: remind}]}
 """

@@ -106,7 +106,15 @@ def test_metrics_show_dead_letters_and_due_tasks(client: TestClient, engine: Eng
     flow = {
         "name": "broken",
         "trigger": {"event": "Order Completed"},
-        "nodes": [{"id": "call", "action": "webhook", "with": {"url": "not a url"}}],
+        # Nothing listens on port 1: the only attempt fails, and the step is dead-lettered.
+        "nodes": [
+            {
+                "id": "call",
+                "action": "webhook",
+                "with": {"url": "http://127.0.0.1:1/"},
+                "retries": 0,
+            }
+        ],
     }
     _publish(client, shop, flow)
 

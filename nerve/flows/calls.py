@@ -1,0 +1,36 @@
+"""What a flow action is called with, and the two ways it can fail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class ActionFailed(Exception):
+    """Worth retrying: the receiver was down, slow or overloaded."""
+
+
+class ActionRejected(Exception):
+    """Can never succeed as it is (bad parameters, a 4xx, a target the outbound policy
+    refuses): goes to the dead-letter queue at once."""
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    workspace_id: str
+    run_id: str
+    flow: str
+    node: str
+    profile_id: str
+    idempotency_key: str
+    params: dict[str, Any]
+    trigger: dict[str, Any]
+    timeout: float
+    environment: str
+    # What of the person the action sends (identifiers, traits), read when the step was
+    # prepared; None when the node sends nothing of them, or they were erased meanwhile.
+    person: dict[str, Any] | None = None
+
+
+RemoteAction = Callable[[ActionCall], dict[str, Any]]
