@@ -26,7 +26,6 @@ from nerve.flows.engine import (
     enqueue,
     finish,
     loadable,
-    person_of,
     plan,
     record,
     step_row,
@@ -41,6 +40,7 @@ from nerve.flows.interpreter import (
 )
 from nerve.flows.models import FlowEntry, FlowRun
 from nerve.identity.attached import AttachedBatch
+from nerve.profiles.view import People
 
 log = structlog.get_logger(__name__)
 
@@ -51,18 +51,8 @@ def route_events(conn: Connection, batch: AttachedBatch) -> None:
     if not versions:
         return
     router = _Router(conn, batch, versions, batch.dialect.now(conn))
-    # Lock every live run of these people up front, in id order (see lock_runs).
-    conn.execute(
-        batch.dialect.for_update(
-            select(FlowRun.id)
-            .where(
-                FlowRun.workspace_id == batch.workspace_id,
-                FlowRun.profile_id.in_(router.profiles_of(*batch.people)),
-                FlowRun.status.in_(LIVE),
-            )
-            .order_by(FlowRun.id)
-        )
-    ).all()
+    # Lock every live run of these people up front, in id order (see lock_runs), and keep them.
+    router.load_runs(*batch.people)
     # Routing runs inside identity resolution: an engine bug on one event must not stop the
     # resolution of every event behind it. One savepoint for the batch; if routing fails, the
     # batch is routed again event by event, each in its own savepoint, and the culprit skipped.
@@ -77,6 +67,7 @@ def route_events(conn: Connection, batch: AttachedBatch) -> None:
         if len(batch.events) == 1:
             _routing_failed(batch.events[0].id)
             return
+    router.forget_runs()  # the savepoint rolled back what the batch did to them
     for event in batch.events:
         try:
             with conn.begin_nested():
@@ -93,8 +84,9 @@ def _routing_failed(event_id: int) -> None:
 
 
 class _Router:
-    """Routes one batch's events. Knows the batch's people, and reads a person's view at most
-    once per batch, only for flows whose conditions read it: the consumers that change it
+    """Routes one batch's events, reading as little as it can: the live runs of the batch's
+    people once (re-read for a person only after a run of theirs changed), and people's views
+    together, only for flows whose conditions read them — the consumers that change a view
     (profiles, orders) ran before this one, and routing itself changes no trait."""
 
     def __init__(
@@ -105,6 +97,9 @@ class _Router:
         now: datetime,
     ) -> None:
         self.conn, self.batch, self.versions, self.now = conn, batch, versions, now
+        self._person_of = {p: person for person, ids in batch.people.items() for p in ids}
+        self._runs: dict[str, list[Any]] = {}
+        self._people: People | None = None
         self._views: dict[str, dict[str, Any]] = {}
 
     def profile(self, flow: FlowDefinition, person: str) -> dict[str, Any]:
@@ -112,7 +107,10 @@ class _Router:
         if not flow.uses_profile:
             return {}
         if person not in self._views:
-            self._views[person] = person_of(self.conn, flow, self.batch.workspace_id, person)
+            if self._people is None:  # everyone of the batch at once: a few queries in all
+                batch = self.batch
+                self._people = People(self.conn, batch.workspace_id, batch.people, batch.rules)
+            self._views[person] = self._people.get(person).model_dump()
         return self._views[person]
 
     def profiles_of(self, *people: str) -> list[str]:
@@ -120,39 +118,57 @@ class _Router:
         since merged into a person belong to them."""
         return sorted({p for person in people for p in self.batch.people.get(person, {person})})
 
+    def load_runs(self, *people: str) -> None:
+        """Read (and on PostgreSQL lock) the live runs of these people."""
+        query = select(FlowRun).where(
+            FlowRun.workspace_id == self.batch.workspace_id,
+            FlowRun.profile_id.in_(self.profiles_of(*people)),
+            FlowRun.status.in_(LIVE),
+        )
+        for person in people:
+            self._runs[person] = []
+        # Runs before tasks, in id order: see lock_runs.
+        for run in self.conn.execute(self.batch.dialect.for_update(query.order_by(FlowRun.id))):
+            self._runs[self._person_of.get(run.profile_id, run.profile_id)].append(run)
+
+    def forget_runs(self) -> None:
+        self._runs.clear()
+
     def route(self, event_id: int, payload: dict[str, Any], person: str) -> None:
-        # Read per event: a run started or moved by an earlier event of this batch counts.
+        # A run started or moved by an earlier event of this batch counts: after a change the
+        # person's runs are read again.
+        changed = False
         for run in self._live_runs(person):
-            _steer(self, run, payload, person)
+            changed |= _steer(self, run, payload, person)
         for version in self.versions:
             flow = version.definition
             if trigger_named(flow, payload) and trigger_matches(
                 flow, payload, self.profile(flow, person)
             ):
-                _maybe_start(self, version, person, payload, event_id)
+                changed |= _maybe_start(self, version, person, payload, event_id)
+        if changed:
+            self._runs.pop(person, None)
 
     def _live_runs(self, person: str) -> list[Any]:
-        query = select(FlowRun).where(
-            FlowRun.workspace_id == self.batch.workspace_id,
-            FlowRun.profile_id.in_(self.profiles_of(person)),
-            FlowRun.status.in_(LIVE),
-        )
-        # Runs before tasks: see lock_runs.
-        return list(self.conn.execute(self.batch.dialect.for_update(query.order_by(FlowRun.id))))
+        if person not in self._runs:
+            self.load_runs(person)
+        return self._runs[person]
 
 
-def _steer(router: _Router, row: Any, payload: dict[str, Any], person: str) -> None:
+def _steer(router: _Router, row: Any, payload: dict[str, Any], person: str) -> bool:
+    """Let the event end or move the run; True if it did."""
     conn, now = router.conn, router.now
     flow = loadable(conn, row.version_id)
     if flow is None:
-        return
+        return False
     run = as_run(row, router.profile(flow, person))
     left, goal = exit_reached(flow, run, payload)
     if left:
         outcome = "goal" if goal else "exited"
         if finish(conn, row, row.state_version, "exited", outcome, now):
             record(conn, row, row.node, "exited", {"event": payload.get("event"), "goal": goal})
-        return
+            return True
+        return False
     waiting = row.waiting_for
     if (
         row.status == "waiting"
@@ -162,6 +178,8 @@ def _steer(router: _Router, row: Any, payload: dict[str, Any], person: str) -> N
         and transition(conn, row, row.state_version, waiting["on_event"], now)
     ):
         record(conn, row, waiting["node"], "event_arrived", {"event": payload.get("event")})
+        return True
+    return False
 
 
 def _entry_key(flow: FlowDefinition, payload: dict[str, Any]) -> str:
@@ -175,7 +193,8 @@ def _entry_key(flow: FlowDefinition, payload: dict[str, Any]) -> str:
 
 def _maybe_start(
     router: _Router, version: ActiveVersion, person: str, payload: dict[str, Any], event_id: int
-) -> None:
+) -> bool:
+    """Start a run if the person may enter; True if one started."""
     conn, workspace_id, now = router.conn, router.batch.workspace_id, router.now
     flow = version.definition
     run_id = new_id("run")
@@ -196,7 +215,7 @@ def _maybe_start(
         isinstance(flow.trigger.reentry, Reentry)
         and earlier.entered_at <= now - timedelta(days=flow.trigger.reentry.every_days)
     ):
-        return
+        return False
     # RETURNING, not rowcount: SQLAlchemy reports -1 for this INSERT on PostgreSQL.
     inserted = (
         conn.execute(
@@ -225,7 +244,7 @@ def _maybe_start(
             == 1
         )
     if not inserted:
-        return
+        return False
     # Decided in memory and written at once: a start is five statements, whatever the flow.
     new = SimpleNamespace(
         id=run_id, workspace_id=workspace_id, flow_id=version.flow_id,
@@ -239,3 +258,4 @@ def _maybe_start(
     conn.execute(insert(FlowRun).values(**(vars(new) | first.values | {"state_version": 1})))
     metrics.FLOW_RUNS.labels("started").inc()
     enqueue(conn, [first])
+    return True

@@ -72,6 +72,22 @@ def identifiers_of(conn: Connection, profile_ids: list[str]) -> list[tuple[str, 
     return sorted((t, v) for t, v in rows)
 
 
+def identifiers_by_profile(
+    conn: Connection, profile_ids: list[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """(type, value) of every identifier, by the profile that holds it."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for start in range(0, len(profile_ids), 5000):
+        rows = conn.execute(
+            select(Identifier.profile_id, Identifier.type, Identifier.value).where(
+                Identifier.profile_id.in_(profile_ids[start : start + 5000])
+            )
+        )
+        for profile_id, kind, value in rows:
+            found.setdefault(profile_id, []).append((kind, value))
+    return found
+
+
 def parse_identifier(conn: Connection, raw: str, rules: MergeRules) -> tuple[str, str]:
     """`TYPE:VALUE` as a lookup key, normalised as the resolver stores it."""
     kind, sep, value = raw.partition(":")
