@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -20,3 +21,24 @@ def test_import_contracts_are_kept() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_every_capability_is_bound_by_the_table_contract() -> None:
+    """A new capability gets a contract too, and its tables are forbidden to the others."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+    bound = {
+        c["source_modules"][0].removeprefix("nerve."): set(c["forbidden_modules"])
+        for c in contracts
+        if c["name"].endswith("imports no other capability's tables")
+    }
+    packages = sorted(
+        p.parent.name
+        for p in (ROOT / "nerve").glob("*/__init__.py")
+        if p.parent.name not in ("db", "cli")  # storage and the CLI compose the capabilities
+    )
+    with_tables = [name for name in packages if (ROOT / "nerve" / name / "models.py").exists()]
+    assert set(bound) >= set(packages) - {"outbound"}, set(packages) - set(bound)
+    for name, forbidden in bound.items():
+        assert forbidden == {f"nerve.{other}.models" for other in with_tables if other != name}
