@@ -102,6 +102,14 @@ class MethodNotAllowed(NerveError):
     status = 405
 
 
+class RequestTimeout(NerveError):
+    """The request did not arrive in time (its head or its body came too slowly); the
+    connection is closed. Send it again."""
+
+    code = "request_timeout"
+    status = 408
+
+
 class Conflict(NerveError):
     """The request conflicts with the current state."""
 
@@ -114,6 +122,13 @@ class PayloadTooLarge(NerveError):
 
     code = "payload_too_large"
     status = 413
+
+
+class HeaderTooLarge(NerveError):
+    """The request's head (request line and headers) is too large; the connection is closed."""
+
+    code = "header_too_large"
+    status = 431
 
 
 class RateLimited(NerveError):
@@ -303,8 +318,10 @@ _BY_STATUS: dict[int, type[NerveError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         Conflict,
         PayloadTooLarge,
+        HeaderTooLarge,
         RateLimited,
         Unavailable,
     )
