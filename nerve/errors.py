@@ -18,6 +18,7 @@ import orjson
 import structlog
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -368,7 +369,8 @@ def _log_failure(exc: BaseException, scope: Scope, request_id: str) -> None:
 class UnexpectedErrors:
     """Any exception no handler took becomes a JSON 500 in the contract's shape, logged once
     with its traceback under the request id the response names (Starlette's own last resort
-    answers text/plain and re-raises, so the server would log it a second time)."""
+    answers text/plain and re-raises, so the server would log it a second time). A client
+    that hung up is not an error: there is no one to answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -386,6 +388,10 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, send_noting_start)
+        except ClientDisconnect:
+            # The client hung up mid-body (or the server gave up on it and answered 408): no
+            # one to answer, nothing broken. nerve/server/protocol.py logs it, in one line.
+            return
         except Exception as exc:
             if started:  # too late for an answer of ours: the client sees the response cut
                 _log_failure(exc, scope, _request_id(scope))
