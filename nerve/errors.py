@@ -18,6 +18,7 @@ import orjson
 import structlog
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -102,6 +103,14 @@ class MethodNotAllowed(NerveError):
     status = 405
 
 
+class RequestTimeout(NerveError):
+    """The request did not arrive in time (its head or its body came too slowly); the
+    connection is closed. Send it again."""
+
+    code = "request_timeout"
+    status = 408
+
+
 class Conflict(NerveError):
     """The request conflicts with the current state."""
 
@@ -114,6 +123,13 @@ class PayloadTooLarge(NerveError):
 
     code = "payload_too_large"
     status = 413
+
+
+class HeaderTooLarge(NerveError):
+    """The request's head (request line and headers) is too large; the connection is closed."""
+
+    code = "header_too_large"
+    status = 431
 
 
 class RateLimited(NerveError):
@@ -303,8 +319,10 @@ _BY_STATUS: dict[int, type[NerveError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         Conflict,
         PayloadTooLarge,
+        HeaderTooLarge,
         RateLimited,
         Unavailable,
     )
@@ -351,7 +369,8 @@ def _log_failure(exc: BaseException, scope: Scope, request_id: str) -> None:
 class UnexpectedErrors:
     """Any exception no handler took becomes a JSON 500 in the contract's shape, logged once
     with its traceback under the request id the response names (Starlette's own last resort
-    answers text/plain and re-raises, so the server would log it a second time)."""
+    answers text/plain and re-raises, so the server would log it a second time). A client
+    that hung up is not an error: there is no one to answer."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -369,6 +388,10 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, send_noting_start)
+        except ClientDisconnect:
+            # The client hung up mid-body (or the server gave up on it and answered 408): no
+            # one to answer, nothing broken. nerve/server/protocol.py logs it, in one line.
+            return
         except Exception as exc:
             if started:  # too late for an answer of ours: the client sees the response cut
                 _log_failure(exc, scope, _request_id(scope))

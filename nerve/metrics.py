@@ -63,6 +63,19 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
+HTTP_REFUSED = Counter(
+    "nerve_http_refused_total",
+    "Requests the server refused before the app saw them: request_timeout (408), "
+    "header_too_large (431), over_capacity (503), too_many_connections (closed unanswered)",
+    ["reason"],
+)
+HTTP_CLIENT_DISCONNECTS = Counter(
+    "nerve_http_client_disconnects_total",
+    "Clients that hung up before their answer, by what had arrived: head, body, or the whole "
+    "request (received)",
+    ["stage"],
+)
+
 
 class RequestMetricsMiddleware:
     """Records latency per route template (not raw path, to keep label cardinality bounded)."""
@@ -75,7 +88,7 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
 
         async def send_with_status(message: Message) -> None:
             nonlocal status
@@ -85,9 +98,17 @@ class RequestMetricsMiddleware:
 
         try:
             await self.app(scope, receive, send_with_status)
+        except Exception:
+            status = status or 500  # escaped every handler: uvicorn answers 500
+            raise
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(
-                time.perf_counter() - started
-            )
+            # No answer at all: the client hung up, or the server answered in the app's place
+            # (nerve/server/protocol.py counts both). Not a 500, and no latency to speak of.
+            if status is not None:
+                _observe(scope, status, time.perf_counter() - started)
+
+
+def _observe(scope: Scope, status: int, seconds: float) -> None:
+    route = scope.get("route")
+    template = getattr(route, "path", None) or "unmatched"
+    REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(seconds)

@@ -107,8 +107,9 @@ def build(app: FastAPI) -> dict[str, Any]:
 
 def _document_errors(operation: dict[str, Any]) -> None:
     """The errors an admin operation can give by its kind: 400 when it takes input, 401 and
-    403 when it needs a key, 404 when it names a resource in its path. A route declares
-    others it raises (409, 503 ...) with `errors.documented`."""
+    403 when it needs a key, 404 when it names a resource in its path, 408 when it takes a
+    body (which must arrive in time, nerve/server/protocol.py). A route declares others it
+    raises (409, 503 ...) with `errors.documented`."""
     responses: dict[str, Any] = operation["responses"]
     responses.pop("422", None)
     where = {parameter["in"] for parameter in operation.get("parameters", [])}
@@ -119,6 +120,8 @@ def _document_errors(operation: dict[str, Any]) -> None:
         statuses += [401, 403]
     if "path" in where:
         statuses.append(404)
+    if "requestBody" in operation:
+        statuses.append(408)
     for status in statuses:
         responses.setdefault(str(status), response_document(status))
     operation["responses"] = dict(sorted(responses.items()))

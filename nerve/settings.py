@@ -149,6 +149,47 @@ class Settings(BaseSettings):
         "one transaction.",
     )
 
+    # Slowloris (R. Hansen, 2009) holds a server's connections open by sending requests slowly;
+    # these bound what one client can hold, and for how long (nerve/server/protocol.py).
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request's head (request line and headers) must arrive within this many "
+        "seconds of its first byte (of the connection's opening, for the first request); a "
+        "later one is answered 408 and its connection closed, so slow senders cannot hold "
+        "connections for ever. A head is a few hundred bytes, sent at once.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request's body must arrive within this many seconds of its head; a later "
+        "one is answered 408 and its connection closed. At 30 s the largest body Nerve takes "
+        "(a 1 MiB flow definition; tracking batches are at most 500 KiB) needs 280 kbit/s.",
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5,
+        ge=1,
+        description="An idle kept-alive connection is closed after this many seconds (uvicorn's "
+        "default). Behind a load balancer, make it longer than the balancer's idle timeout "
+        "(60 s on AWS ALB), or the server may close a connection the balancer is reusing.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections (or requests in progress) per server process; a request "
+        "beyond them is answered 503 with Retry-After. A request takes milliseconds, so a "
+        "thousand at once is far beyond a healthy load. Each connection holds a file "
+        "descriptor: `nerve serve` raises its soft open-files limit (toward the hard one) to "
+        "twice this plus what the database needs, and lowers this setting, with a warning, "
+        "when it cannot.",
+    )
+    max_header_bytes: int = Field(
+        default=32 * 1024,
+        ge=1024,
+        description="Largest request head (request line and headers; browsers' cookies are "
+        "most of it); a larger one is answered 431. nginx's default allows 32 KiB in all.",
+    )
+
     @field_validator("outbound_allow", mode="before")
     @classmethod
     def _allow_list(cls, value: Any) -> Any:

@@ -11,6 +11,7 @@ from nerve.cli.output import fail
 from nerve.db import migrate
 from nerve.db.engine import make_engine
 from nerve.errors import NerveError
+from nerve.server.config import server_options
 from nerve.settings import get_settings
 
 
@@ -34,10 +35,10 @@ def serve(
         port=port or settings.port,
         workers=workers if workers > 1 else None,
         loop="uvloop",
-        http="httptools",
         access_log=False,
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
+        **server_options(settings),  # the HTTP protocol with its limits, keep-alive
     )
 
 

@@ -13,6 +13,7 @@ import uvicorn
 
 from nerve.app import create_app
 from nerve.errors import DemoError as DemoError  # the demo's errors, listed with the others
+from nerve.server.config import server_options
 from nerve.settings import Settings
 
 
@@ -23,12 +24,12 @@ class DemoServer:
             host=settings.host,
             port=settings.port,
             loop="uvloop",
-            http="httptools",
             lifespan="on",
             access_log=False,
             # The demo's own screen shows what happens; uvicorn speaks up only about problems.
             log_level="warning",
             timeout_graceful_shutdown=5,
+            **server_options(settings),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="nerve-demo-server")

@@ -299,6 +299,7 @@ def _operation(
             },
             "400": response_document(400, _rejections(400, batch)),
             "401": response_document(401, _rejections(401, batch)),
+            "408": response_document(408),
             "413": response_document(413, _rejections(413, batch)),
             "503": response_document(503),
         },

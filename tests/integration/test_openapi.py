@@ -90,6 +90,7 @@ def test_admin_operations_list_the_errors_they_can_give(document: dict[str, Any]
             p["in"] == "query" for p in operation.get("parameters", [])
         )
         assert ("400" in statuses) == takes_input, (method, path)
+        assert ("408" in statuses) == ("requestBody" in operation), (method, path)
         if "{" in path:
             assert "404" in statuses, (method, path)
     responses = {(m, p): set(o["responses"]) for m, p, o in _operations(document)}
@@ -105,7 +106,7 @@ def test_the_tracking_endpoints_are_described_with_segment_messages_and_the_writ
     for path in TRACKING_PATHS:
         operation = document["paths"][f"/v1/{path}"]["post"]
         assert {"WriteKey": []} in operation["security"]
-        assert {"200", "400", "401", "413"} <= set(operation["responses"])
+        assert {"200", "400", "401", "408", "413"} <= set(operation["responses"])
         body = operation["requestBody"]["content"]["application/json"]["schema"]
         schema = _resolve(document, body)
         fields = set(schema["properties"])
