@@ -1,0 +1,839 @@
+"""End-to-end pipeline throughput: events ingested and fully processed (stored, resolved,
+profiles updated, orders recorded, routed into flows) per second, sustained, through real
+`nerve serve` and `nerve worker` processes, beside the ingest-only rate of the same run, and the
+resolution lag while ingest runs at half that rate.
+
+    .venv/bin/python bench/pipeline.py [--backends sqlite,postgresql] [--duration 20]
+        [--workers 1,2,4] [--quick] [--profile]
+
+SQLite: `nerve serve` with its embedded worker. PostgreSQL: `nerve serve` (ingest only) and
+1, 2, 4 `nerve worker` processes. Prints figures and writes
+bench/results/pipeline-<timestamp>.json; asserts nothing about speed. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import os
+import platform
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+from identity_postgres import AutovacuumStandIn, server_settings
+from pipeline_load import BATCH_EVENTS
+from rich.console import Console
+from rich.table import Table
+from tracking_profile import summarize
+from tracking_server import Database, Server, nerve_cli, running_server, throwaway_database
+
+RESULTS = Path(__file__).with_name("results")
+LOAD_SCRIPT = Path(__file__).with_name("pipeline_load.py")
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+# A realistic pair of flows, so that routing does real work: every Product Added of a new
+# cart starts a run (waiting two hours, ended by the cart's order), every order starts one
+# whose first step (a tag) the flow worker takes at once.
+FLOWS = {
+    "cart_reminder.yaml": """\
+name: cart_reminder
+trigger: {event: Product Added, key: properties.cart_id, reentry: once_per_key}
+exit:
+  - event: Order Completed
+    where: properties.cart_id == trigger.properties.cart_id
+    goal: true
+nodes:
+  - id: wait_2h
+    wait: 2h
+  - id: reminder
+    action: webhook
+    with: {url: "https://shop.example/reminders", body: {step: 1}}
+""",
+    "order_thanks.yaml": """\
+name: order_thanks
+trigger: {event: Order Completed, reentry: always}
+nodes:
+  - id: tag_customer
+    action: add_tag
+    with: {tag: customer}
+  - id: wait_7d
+    wait: 7d
+  - id: review_request
+    action: webhook
+    with: {url: "https://shop.example/reviews", body: {ask: review}}
+""",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: float  # seconds per measured phase
+    warmup: float  # seconds of load before a phase's window opens
+    drain_max: float  # longest wait for a backlog to drain
+    connections: int
+    people: int
+    workers: tuple[int, ...]
+    lag_fraction: float  # of the ingest-only rate
+    lag_workers: int
+    pg_autovacuum_every: float
+    profile: bool
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _server(database: Database, embedded_worker: bool) -> Iterator[Server]:
+    """`nerve serve` with or without its embedded worker (tracking_server reads the variable)."""
+    before = os.environ.get("NERVE_EMBEDDED_WORKER")
+    os.environ["NERVE_EMBEDDED_WORKER"] = "true" if embedded_worker else "false"
+    try:
+        with running_server(database, 1) as server:
+            yield server
+    finally:
+        if before is None:
+            os.environ.pop("NERVE_EMBEDDED_WORKER", None)
+        else:
+            os.environ["NERVE_EMBEDDED_WORKER"] = before
+
+
+@contextlib.contextmanager
+def _workers(database: Database, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`count` `nerve worker` processes; returns once each has logged `worker_started`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NERVE_")}
+    env |= {
+        "NERVE_DATABASE_URL": database.url,
+        "NERVE_LOG_LEVEL": "info",
+        "NERVE_AUTO_MIGRATE": "false",
+    }
+    nerve = str(Path(sys.executable).parent / "nerve")
+    processes, logs = [], []
+    try:
+        for n in range(count):
+            logs.append(database.workdir / f"worker-{n}.log")
+            with logs[-1].open("wb") as log:
+                processes.append(
+                    subprocess.Popen(
+                        [nerve, "worker"], env=env, cwd=database.workdir, stdout=log, stderr=log
+                    )
+                )
+        deadline = time.monotonic() + 120
+        for process, log_path in zip(processes, logs, strict=True):
+            while "worker_started" not in log_path.read_text(errors="replace"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"nerve worker did not start:\n{log_path.read_text()}")
+                time.sleep(0.1)
+        yield processes
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+class Load:
+    """bench/pipeline_load.py in its own process: /v1/batch of 100 events on N connections."""
+
+    def __init__(self, server: Server, write_key: str, opts: Options, tag: str, rate: float = 0):
+        command = [
+            sys.executable,
+            str(LOAD_SCRIPT),
+            "--url",
+            server.base_url,
+            "--write-key",
+            write_key,
+            "--connections",
+            str(opts.connections),
+            "--people",
+            str(opts.people),
+            "--tag",
+            tag,
+            "--rate",
+            str(rate),
+        ]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("LOAD_STARTED"):
+            raise SystemExit(f"the load generator did not start: {line}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> dict[str, Any]:
+        """Ends the load after the requests in flight; its figures."""
+        self.process.send_signal(signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=120)
+        for line in output.splitlines():
+            if line.startswith("LOAD_RESULT "):
+                result: dict[str, Any] = orjson.loads(line.removeprefix("LOAD_RESULT "))
+                if result["failed_requests"]:
+                    console.print(
+                        f"  [red]{result['failed_requests']} requests failed: "
+                        f"{result['first_error']}"
+                    )
+                return result
+        raise SystemExit(f"the load generator printed no result:\n{output}")
+
+
+def _prepare(database: Database) -> str:
+    """Schema, a server source and the flows; the source's write key."""
+    nerve_cli(database, "db", "upgrade")
+    created = orjson.loads(
+        nerve_cli(database, "sources", "create", "shop-backend", "--kind", "server", "--json")
+    )
+    for name, text in FLOWS.items():
+        path = database.workdir / name
+        path.write_text(text)
+        nerve_cli(database, "flows", "apply", str(path), "--env", "production")
+    return str(created["write_key"])
+
+
+# --- reading the events table from outside ------------------------------------------------
+
+
+class Census:
+    """What the events table says, read by the benchmark on its own connection.
+
+    `stored` is the highest event id (ids are handed out in order and nothing is deleted while
+    a window is open; a count(*) would scan the table every second), `unresolved` the size of
+    the resolver's queue (its partial index). An event is fully processed when it has its
+    profile: profiles, orders and flow routing run in the transaction that attaches it.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.sqlite = database.backend == "sqlite"
+        if self.sqlite:
+            self.conn: Any = sqlite3.connect(database.sqlite_path, timeout=60, isolation_level=None)
+            self.param, hint = "?", " INDEXED BY ix_events_unresolved"
+        else:
+            self.conn = psycopg.connect(database.psycopg_url, autocommit=True)
+            self.param, hint = "%s", ""
+        self.unresolved_from = f"FROM events{hint} WHERE profile_id IS NULL"
+
+    def _one(self, sql: str, *params: Any) -> Any:
+        return self.conn.execute(sql.replace("?", self.param), params).fetchone()
+
+    def sample(self) -> Sample:
+        before = time.monotonic()
+        stored, unresolved = self._one(
+            "SELECT (SELECT coalesce(max(id), 0) FROM events),"
+            f" (SELECT count(*) {self.unresolved_from})"
+        )
+        return Sample((before + time.monotonic()) / 2, int(stored), int(unresolved))
+
+    def first_unresolved(self) -> int:
+        """The oldest unresolved event's id, or the next id when none is waiting."""
+        oldest, newest = self._one(
+            f"SELECT (SELECT min(id) {self.unresolved_from}),"
+            " (SELECT coalesce(max(id), 0) FROM events)"
+        )
+        return int(oldest) if oldest is not None else int(newest) + 1
+
+    def resolved_from(self, low: int) -> list[tuple[int, float]]:
+        """(id, received_at as epoch seconds) of resolved events with id >= low."""
+        rows = self.conn.execute(
+            f"SELECT id, received_at FROM events WHERE id >= {self.param}"
+            " AND profile_id IS NOT NULL",
+            (low,),
+        ).fetchall()
+        if self.sqlite:  # naive UTC text (nerve/db/sqlite.py)
+            return [(i, datetime.fromisoformat(r).replace(tzinfo=UTC).timestamp()) for i, r in rows]
+        return [(i, r.timestamp()) for i, r in rows]
+
+    def delete_unresolved(self) -> int:
+        return int(self.conn.execute("DELETE FROM events WHERE profile_id IS NULL").rowcount)
+
+    def analyze(self) -> None:
+        self.conn.execute("ANALYZE")
+
+    def totals(self) -> dict[str, int]:
+        """What the processing made: people, merges, orders, flow runs and steps."""
+        tables = {
+            "events": "events",
+            "profiles": "profiles",
+            "merges": "merges",
+            "orders": "orders",
+            "flow_runs": "flow_runs",
+            "flow_steps": "flow_steps",
+        }
+        return {name: int(self._one(f"SELECT count(*) FROM {t}")[0]) for name, t in tables.items()}
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float  # monotonic seconds
+    stored: int
+    unresolved: int
+
+    @property
+    def resolved(self) -> int:
+        return self.stored - self.unresolved
+
+
+# --- CPU ------------------------------------------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/comm") as comm:
+                if comm.read().strip() == "postgres":
+                    pids.append(int(entry))
+    return pids
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    at: float
+    busy: float  # CPU seconds of the whole machine, all cores
+    roles: dict[str, dict[int, float]]
+
+    @classmethod
+    def take(cls, roles: dict[str, list[int]]) -> CpuSnapshot:
+        with open("/proc/stat") as stat:
+            fields = [float(v) / _TICKS for v in stat.readline().split()[1:9]]
+        busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+        every = {**roles, "postgres": _postgres_pids()}
+        cpu = {role: {pid: _process_cpu(pid) for pid in pids} for role, pids in every.items()}
+        return cls(time.monotonic(), busy, cpu)
+
+    def shares_until(self, later: CpuSnapshot) -> dict[str, float]:
+        """% of one core per role over the interval, then `other` and `idle`."""
+        elapsed = later.at - self.at
+        shares, used = {}, 0.0
+        for role, pids in later.roles.items():
+            seconds = sum(t - self.roles.get(role, {}).get(pid, 0.0) for pid, t in pids.items())
+            shares[role], used = round(100 * seconds / elapsed, 1), used + seconds
+        busy = later.busy - self.busy
+        shares["other"] = round(100 * max(0.0, busy - used) / elapsed, 1)
+        shares["idle"] = round(100 * max(0.0, (os.cpu_count() or 1) * elapsed - busy) / elapsed, 1)
+        return shares
+
+
+# --- phases ---------------------------------------------------------------------------------
+
+
+def _window(census: Census, seconds: float, roles: dict[str, list[int]]) -> dict[str, Any]:
+    """Rates over `seconds` of whatever load runs, from a census every second."""
+    samples, cpu = [census.sample()], CpuSnapshot.take(roles)
+    deadline = samples[0].at + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(1.0, left))
+        samples.append(census.sample())
+    shares = cpu.shares_until(CpuSnapshot.take(roles))
+    first, last = samples[0], samples[-1]
+    elapsed = last.at - first.at
+    steps = [(b.resolved - a.resolved) / (b.at - a.at) for a, b in itertools.pairwise(samples)]
+    return {
+        "seconds": round(elapsed, 2),
+        "ingested_per_second": round((last.stored - first.stored) / elapsed, 1),
+        "processed_per_second": round((last.resolved - first.resolved) / elapsed, 1),
+        "processed_per_second_each_second": [round(s) for s in steps],
+        "backlog_start": first.unresolved,
+        "backlog_end": last.unresolved,
+        "cpu_percent_of_a_core": shares,
+    }
+
+
+def _ingest_only(backend: str, opts: Options) -> dict[str, Any]:
+    """Phase A: `nerve serve` without its embedded worker (and no `nerve worker`)."""
+    with throwaway_database(backend) as database:
+        write_key = _prepare(database)
+        with _server(database, embedded_worker=False) as server:
+            census = Census(database)
+            load = Load(server, write_key, opts, "ingest")
+            time.sleep(opts.warmup)
+            window = _window(census, opts.duration, {"load": [load.pid], "server": [server.pid]})
+            window["load"] = load.stop()
+            census.close()
+    console.print(
+        f"  A ingest only: {window['ingested_per_second']:>9,.0f} ev/s stored "
+        f"(request p50 {window['load']['request_p50_ms']} ms)"
+    )
+    return window
+
+
+def _processing(
+    backend: str, workers: int, opts: Options, ingest_rate: float, lag: bool
+) -> dict[str, Any]:
+    """Phases B (sustained), C (drain) and, if `lag`, D on a fresh database."""
+    label = "serve + embedded worker" if workers == 0 else f"serve + {workers} worker(s)"
+    console.print(f"  [bold]{label}[/bold]")
+    figures: dict[str, Any] = {"setup": label, "workers": workers}
+    with throwaway_database(backend) as database:
+        write_key = _prepare(database)
+        vacuum = (
+            AutovacuumStandIn(database.psycopg_url, opts.pg_autovacuum_every)
+            if backend == "postgresql"
+            else None
+        )
+        try:
+            with (
+                _server(database, embedded_worker=workers == 0) as server,
+                _workers(database, workers) as processes,
+            ):
+                census = Census(database)
+                run = _Run(census, server, processes, write_key, opts, database.workdir)
+                figures["sustained"] = run.sustained()
+                figures["drain"] = run.drain()
+                if lag:
+                    figures["lag"] = run.lag(opts.lag_fraction * ingest_rate)
+                figures["totals"] = census.totals()
+                census.close()
+        finally:
+            if vacuum is not None:
+                figures["autovacuum_stand_in"] = vacuum.stop()
+    return figures
+
+
+@dataclass
+class _Run:
+    census: Census
+    server: Server
+    processes: list[subprocess.Popen[bytes]]
+    write_key: str
+    opts: Options
+    workdir: Path
+
+    def _roles(self, load: Load) -> dict[str, list[int]]:
+        workers = [process.pid for process in self.processes]
+        return {"load": [load.pid], "server": [self.server.pid], "workers": workers}
+
+    def sustained(self) -> dict[str, Any]:
+        """Phase B: ingest as fast as it goes, processing on."""
+        opts = self.opts
+        load = Load(self.server, self.write_key, opts, "sustained")
+        time.sleep(opts.warmup)
+        if not self.census.sqlite:
+            self.census.analyze()  # what autovacuum would have done after the warm-up's growth
+        spy = (
+            _py_spy_start(self._profiled_pid(), opts.duration, self.workdir)
+            if opts.profile
+            else None
+        )
+        window = _window(self.census, opts.duration, self._roles(load))
+        window["load"] = load.stop()
+        if spy is not None:
+            window["profile"] = _py_spy_finish(spy)
+        console.print(
+            f"    B sustained:  {window['ingested_per_second']:>9,.0f} ev/s stored, "
+            f"{window['processed_per_second']:>9,.0f} ev/s processed; backlog "
+            f"{window['backlog_start']:,} → {window['backlog_end']:,}"
+            + ("  [yellow](profiled)" if spy else "")
+        )
+        return window
+
+    def _profiled_pid(self) -> int:
+        return self.processes[0].pid if self.processes else self.server.pid
+
+    def drain(self) -> dict[str, Any]:
+        """Phase C: no more ingest; how fast the backlog goes (at most --drain-max seconds).
+        What is left is deleted, so that phase D starts with an empty queue."""
+        start = sample = self.census.sample()
+        deadline = start.at + self.opts.drain_max
+        while sample.unresolved and time.monotonic() < deadline:
+            time.sleep(0.25)
+            sample = self.census.sample()
+        seconds = sample.at - start.at
+        resolved = sample.resolved - start.resolved
+        left = sample.unresolved
+        figures = {
+            "backlog": start.unresolved,
+            "seconds": round(seconds, 2),
+            "resolved": resolved,
+            "per_second": round(resolved / seconds, 1) if seconds > 0 and resolved else None,
+            "left": left,
+            "deleted": self.census.delete_unresolved() if left else 0,
+        }
+        rate = figures["per_second"]
+        console.print(
+            f"    C drain:      {start.unresolved:,} waiting, "
+            + (f"{rate:,.0f} ev/s over {seconds:.1f} s" if rate else "nothing to drain")
+            + (f"; [yellow]{left:,} left after --drain-max, deleted" if left else "")
+        )
+        return figures
+
+    def lag(self, rate: float) -> dict[str, Any]:
+        """Phase D: ingest at `rate`; each event's resolution lag."""
+        load = Load(self.server, self.write_key, self.opts, "lag", rate)
+        time.sleep(self.opts.warmup)
+        before, cpu = self.census.sample(), CpuSnapshot.take(self._roles(load))
+        lags = _resolution_lags(self.census, self.opts.duration)
+        after = self.census.sample()
+        shares = cpu.shares_until(CpuSnapshot.take(self._roles(load)))
+        result = load.stop()
+        elapsed = after.at - before.at
+        figures = {
+            "target_per_second": round(rate, 1),
+            "ingested_per_second": round((after.stored - before.stored) / elapsed, 1),
+            "processed_per_second": round((after.resolved - before.resolved) / elapsed, 1),
+            "backlog_start": before.unresolved,
+            "backlog_end": after.unresolved,
+            "events_timed": len(lags),
+            **{f"{name}_s": _rank(lags, q) for name, q in _PERCENTILES.items()},
+            "cpu_percent_of_a_core": shares,
+            "load": result,
+        }
+        console.print(
+            f"    D lag at {rate:,.0f} ev/s: p50 {figures['p50_s']} s, p99 {figures['p99_s']} s "
+            f"({len(lags):,} events; backlog {before.unresolved:,} → {after.unresolved:,})"
+        )
+        return figures
+
+
+_PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99, "max": 1.0}
+
+
+def _rank(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile, in seconds to the millisecond."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 3)
+
+
+def _resolution_lags(census: Census, seconds: float, interval: float = 0.1) -> list[float]:
+    """Resolved-at minus received_at of each event resolved during `seconds`.
+
+    Nerve keeps no resolution time, so the events table is polled every `interval`: an event
+    first seen resolved by a poll was resolved between the previous poll's start and this one's
+    end, and is taken at the midpoint (± half an interval plus a poll's duration).
+    """
+    low = census.first_unresolved()
+    seen = {event_id for event_id, _ in census.resolved_from(low)}  # out of order, before
+    lags: list[float] = []
+    previous = time.time()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        found = census.resolved_from(low)
+        now = time.time()
+        moment = (previous + now) / 2
+        for event_id, received in found:
+            if event_id not in seen:
+                seen.add(event_id)
+                lags.append(max(0.0, moment - received))
+        previous = now
+        low = census.first_unresolved()
+        seen = {event_id for event_id in seen if event_id >= low}
+    return lags
+
+
+# --- py-spy ---------------------------------------------------------------------------------
+
+
+def _py_spy_start(pid: int, seconds: float, workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    py_spy = Path(sys.executable).parent / "py-spy"
+    if not py_spy.exists():
+        raise SystemExit("--profile needs py-spy: uv pip install --python .venv/bin/python py-spy")
+    output = RESULTS / f"pyspy-pipeline-{workdir.name}.txt"
+    command = [
+        str(py_spy),
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(max(1, round(seconds))),
+        "--rate",
+        "100",
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+        "--threads",
+        "--nolineno",
+        "--nonblocking",
+    ]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), output
+
+
+def _py_spy_finish(spy: tuple[subprocess.Popen[bytes], Path]) -> dict[str, Any]:
+    process, output = spy
+    _, errors = process.communicate(timeout=120)
+    if process.returncode != 0 or not output.exists():
+        return {"error": errors.decode(errors="replace").strip()}
+    summary = summarize(output.read_text())
+    summary["raw_file"] = str(output)
+    return summary
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def measure_backend(backend: str, opts: Options) -> dict[str, Any]:
+    console.rule(f"[bold]{backend}[/bold]")
+    figures: dict[str, Any] = {"backend": backend, "code": _code_under_test()}
+    if backend == "postgresql":
+        admin_url = os.environ.get(
+            "NERVE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
+        figures["server_settings"] = server_settings(admin_url)
+    figures["ingest_only"] = _ingest_only(backend, opts)
+    rate = figures["ingest_only"]["ingested_per_second"]
+    if backend == "sqlite":
+        figures["processing"] = [_processing(backend, 0, opts, rate, lag=True)]
+    else:
+        lag_workers = opts.lag_workers if opts.lag_workers in opts.workers else opts.workers[0]
+        figures["processing"] = [
+            _processing(backend, n, opts, rate, lag=n == lag_workers) for n in opts.workers
+        ]
+    return figures
+
+
+def _throughput_table(results: dict[str, Any]) -> Table:
+    table = Table(title="Sustained end-to-end throughput (phase A, B, C)")
+    for name in (
+        "backend",
+        "setup",
+        "ingested ev/s",
+        "processed ev/s",
+        "÷ ingest-only",
+        "÷ 1 worker",
+        "backlog at end",
+        "drain ev/s",
+        "CPU % load / server / workers / postgres / other / idle",
+    ):
+        table.add_column(name, justify="left" if name in ("backend", "setup") else "right")
+    for backend, figures in results.items():
+        ingest = figures["ingest_only"]
+        table.add_row(
+            backend,
+            "serve, ingest only",
+            f"{ingest['ingested_per_second']:,.0f}",
+            "",
+            "",
+            "",
+            "",
+            "",
+            _cpu(ingest["cpu_percent_of_a_core"]),
+        )
+        one = next((p for p in figures["processing"] if p["workers"] == 1), None)
+        for config in figures["processing"]:
+            b, drain = config["sustained"], config["drain"]
+            versus_one = (
+                f"{b['processed_per_second'] / one['sustained']['processed_per_second']:.2f}"
+                if one and one["sustained"]["processed_per_second"] and config["workers"]
+                else ""
+            )
+            table.add_row(
+                "",
+                config["setup"] + (" (profiled)" if "profile" in b else ""),
+                f"{b['ingested_per_second']:,.0f}",
+                f"{b['processed_per_second']:,.0f}",
+                f"{b['processed_per_second'] / ingest['ingested_per_second']:.2f}",
+                versus_one,
+                f"{b['backlog_end']:,}",
+                f"{drain['per_second']:,.0f}" if drain["per_second"] else "-",
+                _cpu(b["cpu_percent_of_a_core"]),
+            )
+    return table
+
+
+def _lag_table(results: dict[str, Any]) -> Table:
+    table = Table(title="Resolution lag at a share of the ingest-only rate (phase D)")
+    for name in (
+        "backend",
+        "setup",
+        "target ev/s",
+        "ingested",
+        "processed",
+        "backlog",
+        "events timed",
+        "p50 s",
+        "p90 s",
+        "p99 s",
+        "max s",
+    ):
+        table.add_column(name, justify="left" if name in ("backend", "setup") else "right")
+    for backend, figures in results.items():
+        for config in figures["processing"]:
+            if (d := config.get("lag")) is None:
+                continue
+            table.add_row(
+                backend,
+                config["setup"],
+                f"{d['target_per_second']:,.0f}",
+                f"{d['ingested_per_second']:,.0f}",
+                f"{d['processed_per_second']:,.0f}",
+                f"{d['backlog_start']:,} → {d['backlog_end']:,}",
+                f"{d['events_timed']:,}",
+                *(_seconds(d[f"{p}_s"]) for p in _PERCENTILES),
+            )
+    return table
+
+
+def _cpu(shares: dict[str, float]) -> str:
+    roles = ("load", "server", "workers", "postgres", "other", "idle")
+    return " / ".join(f"{shares[r]:.0f}" if r in shares else "-" for r in roles)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _goals(results: dict[str, Any]) -> list[str]:
+    """The issue's goals beside the figures (printed, not asserted)."""
+    lines = []
+    if "sqlite" in results:
+        figures = results["sqlite"]
+        ratio = (
+            figures["processing"][0]["sustained"]["processed_per_second"]
+            / figures["ingest_only"]["ingested_per_second"]
+        )
+        lines.append(f"SQLite: processed ÷ ingest-only = {ratio:.2f} (goal: at least 0.50)")
+    if "postgresql" in results:
+        rates = {
+            p["workers"]: p["sustained"]["processed_per_second"]
+            for p in results["postgresql"]["processing"]
+        }
+        if rates.get(1) and 2 in rates:
+            lines.append(
+                f"PostgreSQL: 2 workers ÷ 1 worker = {rates[2] / rates[1]:.2f} (goal: at least 1.5)"
+            )
+    return lines
+
+
+def _profile_tables(results: dict[str, Any]) -> None:
+    for backend, figures in results.items():
+        for config in figures["processing"]:
+            profile = config["sustained"].get("profile")
+            if not profile or "error" in profile:
+                continue
+            table = Table(
+                title=f"py-spy, {backend} {config['setup']}: inclusive, nerve/ frames "
+                f"({profile['samples']:,} samples)"
+            )
+            table.add_column("%", justify="right")
+            table.add_column("function (file)")
+            for row in profile["inclusive"][:15]:
+                table.add_row(f"{row['percent']:.1f}", row["frame"])
+            console.print(table)
+
+
+def _code_under_test() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "nerve_dirty": bool(git("status", "--porcelain", "--", "../nerve")),
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds before a window")
+    parser.add_argument("--drain-max", type=float, default=60.0, help="longest drain wait (s)")
+    parser.add_argument("--workers", default="1,2,4", help="`nerve worker` counts (PostgreSQL)")
+    parser.add_argument("--connections", type=int, default=8, help="load generator connections")
+    parser.add_argument("--people", type=int, default=20_000, help="people in the shop")
+    parser.add_argument("--lag-fraction", type=float, default=0.5, help="of ingest-only rate")
+    parser.add_argument("--lag-workers", type=int, default=2, help="workers in phase D (PG)")
+    parser.add_argument(
+        "--pg-autovacuum-every",
+        type=float,
+        default=15.0,
+        help="VACUUM (ANALYZE) every N s when the server's autovacuum is off",
+    )
+    parser.add_argument("--profile", action="store_true", help="py-spy during phase B")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short look: 5 s phases, 2 s warm-up, 2,000 people, 1,2 workers",
+    )
+    return parser
+
+
+def main() -> None:
+    parser = _parser()
+    args = parser.parse_args()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if unknown := set(backends) - {"sqlite", "postgresql"}:
+        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    opts = Options(
+        args.duration,
+        args.warmup,
+        args.drain_max,
+        args.connections,
+        args.people,
+        tuple(int(n) for n in args.workers.split(",")),
+        args.lag_fraction,
+        args.lag_workers,
+        args.pg_autovacuum_every,
+        args.profile,
+    )
+    if args.quick:
+        opts = replace(
+            opts,
+            duration=5.0,
+            warmup=2.0,
+            drain_max=20.0,
+            people=2_000,
+            workers=tuple(n for n in opts.workers if n <= 2),
+        )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(exist_ok=True)
+    console.print(
+        f"{os.cpu_count()} CPUs; {opts.duration:g} s per phase after {opts.warmup:g} s of "
+        f"warm-up; load: {opts.connections} connections x /v1/batch of {BATCH_EVENTS}, "
+        f"{opts.people:,} people"
+    )
+    measured = {backend: measure_backend(backend, opts) for backend in backends}
+    console.print(_throughput_table(measured))
+    console.print(_lag_table(measured))
+    _profile_tables(measured)
+    for line in _goals(measured):
+        console.print(line)
+    results = {
+        "started_at": stamp,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "python": sys.version.split()[0],
+        "options": asdict(opts),
+        "backends": measured,
+    }
+    path = RESULTS / f"pipeline-{stamp}.json"
+    path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    console.print(f"figures written to {path}")
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    main()
+    console.print(f"done in {time.monotonic() - started:.0f} s")
