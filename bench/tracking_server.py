@@ -141,16 +141,22 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(database: Database, workers: int) -> Iterator[Server]:
-    """`nerve serve` on a free port; returns once `/healthz` answers 200."""
+def running_server(
+    database: Database, workers: int, *extra: str
+) -> Iterator[Server]:
+    """`nerve serve` on a free port, with the benchmark's `/v1/ping` baseline route added
+    ([`tracking_app.py`](tracking_app.py)); returns once `/healthz` answers 200."""
     port = _free_port()
-    command = [_nerve_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    app = Path(__file__).resolve().parent / "tracking_app.py"
+    command = [sys.executable, str(app), "--host", "127.0.0.1", "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]
-    log_path = database.workdir / "server.log"
+    command += extra
+    env = {**_environment(database), "PYTHONPATH": str(app.parent.parent)}  # for the workers
+    log_path = database.workdir / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, env=_environment(database), cwd=database.workdir, stdout=log, stderr=log
+            command, env=env, cwd=database.workdir, stdout=log, stderr=log
         )
     server = Server(process, f"http://127.0.0.1:{port}", log_path, workers)
     try:

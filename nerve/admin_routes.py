@@ -17,9 +17,11 @@ from typing import Any
 
 import orjson
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from nerve import numbers
 from nerve.errors import InvalidInput, NotFound
 
 _NUL = "\x00"
@@ -60,3 +62,14 @@ class AdminRoute(APIRoute):
             return await handler(_StrictJsonRequest(request.scope, request.receive))
 
         return refusing_unstorable_input
+
+
+def exact_json(model: BaseModel, *, exclude_unset: bool = False) -> Response:
+    """A body with the numbers of stored events as they were sent (`nerve.numbers`).
+
+    FastAPI's own serialisation writes a `Decimal` as a string; a route that shows what heads
+    sent returns this instead, keeping its `response_model` for the OpenAPI document.
+    """
+    content = model.model_dump(mode="python", exclude_unset=exclude_unset)
+    body = numbers.dumps(content, option=orjson.OPT_UTC_Z)
+    return Response(body, media_type="application/json")

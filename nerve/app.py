@@ -23,6 +23,7 @@ from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.ops import api as ops_api
 from nerve.privacy import api as privacy_api
+from nerve.privacy.suppression import Suppression
 from nerve.profiles import api as profiles_api
 from nerve.services import provide_services
 from nerve.settings import Settings, get_settings
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.engine = services.engine
             app.state.event_writer = writer
             app.state.write_keys = WriteKeys(services.engine)
+            app.state.suppression = Suppression(services.engine)
             app.state.limits = Limits(
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )

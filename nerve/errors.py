@@ -187,6 +187,7 @@ RejectionCode = Literal[
     "invalid_identifier",
     "invalid_timestamp",
     "invalid_character",
+    "too_deeply_nested",
 ]
 
 REJECTIONS: dict[RejectionCode, tuple[int, str]] = {
@@ -212,6 +213,7 @@ REJECTIONS: dict[RejectionCode, tuple[int, str]] = {
     "invalid_identifier": (400, "An id is not a string or number, or longer than 255 characters."),
     "invalid_timestamp": (400, "A time is not an ISO 8601 string, or out of range."),
     "invalid_character": (400, "The message contains a NUL (\\u0000) character."),
+    "too_deeply_nested": (400, "Objects and arrays in the message nest too deep."),
 }
 
 

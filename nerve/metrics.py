@@ -13,6 +13,10 @@ EVENTS_ACCEPTED = Counter(
 EVENTS_REJECTED = Counter(
     "nerve_events_rejected_total", "Tracking messages rejected, by error code", ["code"]
 )
+EVENTS_SUPPRESSED = Counter(
+    "nerve_events_suppressed_total",
+    "Tracking messages dropped, not stored, because they carry an erased person's email or phone",
+)
 COMMIT_BATCH_EVENTS = Histogram(
     "nerve_event_commit_batch_events",
     "Events written per group commit",

@@ -6,7 +6,6 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -21,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from nerve import numbers
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -81,7 +82,7 @@ class JsonDocument(TypeDecorator[Any]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if isinstance(value, str | bytes):
-            return orjson.loads(value)
+            return numbers.loads(value)
         return value
 
 

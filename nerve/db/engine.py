@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import orjson
 from sqlalchemy import Connection, Engine, create_engine
 
+from nerve import numbers
 from nerve.db import postgres, sqlite
 from nerve.settings import Settings
 
 
 def _json_serializer(value: object) -> str:
-    return orjson.dumps(value).decode()
+    return numbers.dumps(value).decode()
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -22,7 +22,7 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(
             url,
             json_serializer=_json_serializer,
-            json_deserializer=orjson.loads,
+            json_deserializer=numbers.loads,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_pool_size,
         )
@@ -31,7 +31,7 @@ def make_engine(settings: Settings) -> Engine:
     engine = create_engine(
         url,
         json_serializer=_json_serializer,
-        json_deserializer=orjson.loads,
+        json_deserializer=numbers.loads,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_pre_ping=True,

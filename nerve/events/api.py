@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from nerve.admin_routes import AdminRoute
+from nerve.admin_routes import AdminRoute, exact_json
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
@@ -33,7 +33,7 @@ def list_events(
     until: Annotated[datetime | None, Query(description="Event time, exclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
-) -> EventPage:
+) -> Response:
     where = service.EventFilter(source, type, event, user_id, anonymous_id, since, until)
     data, next_cursor = service.list_events(db, key.workspace_id, where, limit, cursor)
-    return EventPage(data=data, next_cursor=next_cursor)
+    return exact_json(EventPage(data=data, next_cursor=next_cursor), exclude_unset=True)

@@ -9,9 +9,9 @@ import time
 from typing import Annotated, Any
 
 import httpx
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
+from nerve import numbers
 from nerve.flows import problems
 from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected
 from nerve.identity.service import PERSONAL_TYPES
@@ -143,7 +143,7 @@ class WebhookSender:
             "webhook-timestamp": str(int(time.time())),
             "idempotency-key": call.idempotency_key,
         }
-        status, answer, location = self._post(url, orjson.dumps(request_body(call)), headers, call)
+        status, answer, location = self._post(url, numbers.dumps(request_body(call)), headers, call)
         return _outcome(status, answer, location)
 
     def _post(

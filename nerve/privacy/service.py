@@ -3,8 +3,6 @@ keyed hashes of erased addresses so they stay suppressed."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -12,6 +10,7 @@ from sqlalchemy import Connection, select
 from nerve.audit import service as audit
 from nerve.db.dialect import dialect_of
 from nerve.identity import service as identity
+from nerve.privacy import suppression
 from nerve.privacy.models import ErasedIdentifier
 from nerve.privacy.registry import REGISTRY
 from nerve.privacy.subject import Subject
@@ -52,8 +51,7 @@ def erase(conn: Connection, workspace_id: str, profile_id: str, actor: str) -> N
 
 
 def identifier_hash(conn: Connection, workspace_id: str, value: str) -> str:
-    key = workspaces.hash_key(conn, workspace_id)
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+    return suppression.identifier_hash(workspaces.hash_key(conn, workspace_id), value)
 
 
 def is_erased(conn: Connection, workspace_id: str, identifier_type: str, value: str) -> bool:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from nerve.admin_routes import AdminRoute
+from nerve.admin_routes import AdminRoute, exact_json
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
@@ -55,7 +55,9 @@ def get_timeline(
     profile_id: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> Response:
     after = decode_timeline_cursor(cursor) if cursor else None
     events, last = service.timeline(db, key.workspace_id, profile_id, limit, after)
-    return {"data": events, "next_cursor": encode_timeline_cursor(last) if last else None}
+    cursor_out = encode_timeline_cursor(last) if last else None
+    page = TimelinePage.model_validate({"data": events, "next_cursor": cursor_out})
+    return exact_json(page, exclude_unset=True)

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from nerve import numbers
 from nerve.profiles.models import ProfileTrait, TraitHistory
 
 # Identifying traits live in the identity graph; the rest are the person's attributes.
@@ -17,7 +18,7 @@ MAX_TRAITS_PER_EVENT = 200
 
 def _rank(observed_at: datetime, value: Any) -> tuple[datetime, bytes]:
     # The value breaks ties between equal event times, so delivery order never decides.
-    return observed_at, orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return observed_at, numbers.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def wins(

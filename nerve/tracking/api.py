@@ -18,6 +18,7 @@ from starlette.types import Scope
 
 from nerve import metrics
 from nerve.errors import InvalidInput, Rejected, error_response
+from nerve.privacy.suppression import Suppressed, Suppression
 from nerve.tracking import service
 from nerve.tracking.normalize import BATCH_PATHS, SINGLE_PATHS, Limits
 from nerve.workspaces.service import SourceInfo
@@ -60,6 +61,14 @@ async def _source(request: Request, body_key: object) -> SourceInfo:
     return source
 
 
+async def _suppressed(request: Request, workspace_id: str) -> Suppressed:
+    suppression: Suppression = request.app.state.suppression
+    found = suppression.cached(workspace_id)
+    if found is None:
+        found = await run_in_threadpool(suppression.load, workspace_id)
+    return found
+
+
 def _rejection_response(exc: Rejected) -> Response:
     metrics.EVENTS_REJECTED.labels(exc.code).inc()
     return error_response(exc)
@@ -74,14 +83,21 @@ async def track(path: str, request: Request) -> Response:
             path, raw, request.headers.get("content-encoding"), limits
         )
         source = await _source(request, body.get("writeKey"))
-        rows, result = service.build_rows(path, is_batch, body, source, received_at, limits)
+        suppressed = await _suppressed(request, source.workspace_id)
+        rows, result = service.build_rows(
+            path, is_batch, body, source, received_at, limits, suppressed
+        )
     except Rejected as exc:
         return _rejection_response(exc)
-    if not rows:
+    if not rows and not result.suppressed:
         return error_response(
             InvalidInput("no message in the batch could be accepted", details=result.rejected)
         )
-    await service.store(request.app.state.event_writer, rows, result)
+    if rows:
+        await service.store(request.app.state.event_writer, rows, result)
+    if result.consented:
+        suppression: Suppression = request.app.state.suppression
+        await run_in_threadpool(suppression.consent, source.workspace_id, result.consented)
     if not result.rejected:
         return Response(_SUCCESS, media_type="application/json")
     return Response(
@@ -93,12 +109,6 @@ async def track(path: str, request: Request) -> Response:
 async def unknown_path(request: Request) -> Response:
     path = request.path_params["path"]
     return _rejection_response(Rejected("not_found", f"/v1/{path} is not a tracking endpoint"))
-
-
-async def ping(request: Request) -> Response:
-    """Answers like a tracking call but stores nothing: the benchmarks' bare baseline."""
-    await request.body()
-    return Response(_SUCCESS, media_type="application/json")
 
 
 class _NamedRoute(Route):
@@ -118,6 +128,5 @@ routes = [
         _NamedRoute(f"/v1/{path}", partial(track, path), methods=["POST"], name=f"track_{path}")
         for path in (*SINGLE_PATHS, *sorted(BATCH_PATHS))
     ),
-    _NamedRoute("/v1/ping", ping, methods=["POST"]),
     _NamedRoute("/v1/{path}", unknown_path, methods=["POST"]),
 ]

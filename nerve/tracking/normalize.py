@@ -6,6 +6,7 @@ Pure functions, no I/O: the hot path of ingestion. Field names follow the Segmen
 
 from __future__ import annotations
 
+import re
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from nerve import numbers
 from nerve.errors import Rejected
 
 EVENT_TYPES = frozenset({"identify", "track", "page", "screen", "group", "alias"})
@@ -35,6 +37,13 @@ SINGLE_PATHS = {
 BATCH_PATHS = frozenset({"batch", "b", "import"})
 # Column widths in the events table; longer values are rejected, never truncated.
 MAX_ID_LENGTH = 255
+# Objects and arrays nest at most this deep in one message (the message itself is level 1):
+# every API that shows an event must be able to serialise it again, and serialisers stop at
+# some depth (orjson at 255).
+MAX_DEPTH = 32
+# A NUL character as JSON writes it: `\u0000` not preceded by an escaping backslash (the
+# six-character text `\\u0000` holds no NUL).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _NAMESPACE = uuid.UUID("6f1d2c36-52a3-4c38-9f38-5b0d3b7f1e55")
 
 
@@ -67,7 +76,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise Rejected("invalid_json", "the body is empty; send a JSON object")
     try:
-        data = orjson.loads(body)
+        data = numbers.loads(body)
     except orjson.JSONDecodeError as exc:
         raise Rejected("invalid_json", f"the body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -122,7 +131,7 @@ def _message_id(message: dict[str, Any], source_id: str) -> str:
     # A retried message without messageId would be stored twice with a random id. When the
     # client stamped the message with its own time, the content identifies it: derive the id.
     if message.get("originalTimestamp") or message.get("timestamp"):
-        digest = orjson.dumps(
+        digest = numbers.dumps(
             {k: v for k, v in message.items() if k not in ("sentAt", "writeKey")},
             option=orjson.OPT_SORT_KEYS,
         )
@@ -142,6 +151,30 @@ def _event_time(
         return received_at - (sent_at - original)
     except OverflowError:
         raise Rejected("invalid_timestamp", "timestamp is out of range") from None
+
+
+def _too_deep() -> Rejected:
+    return Rejected(
+        "too_deeply_nested", f"objects and arrays may nest at most {MAX_DEPTH} levels deep"
+    )
+
+
+def _check_depth(document: bytes, payload: dict[str, Any]) -> None:
+    # Counting brackets is cheap; only a message that could nest too deep is walked.
+    if document.count(b"{") + document.count(b"[") > MAX_DEPTH and _deeper_than(payload, MAX_DEPTH):
+        raise _too_deep()
+
+
+def _deeper_than(message: dict[str, Any], limit: int) -> bool:
+    pending: list[tuple[Any, int]] = [(message, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return True
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, dict | list):
+                pending.append((item, depth + 1))
+    return False
 
 
 @dataclass
@@ -166,6 +199,13 @@ def normalize(
     message: Any, type_: str | None, envelope: Envelope, max_bytes: int
 ) -> dict[str, Any]:
     """One message to one event row; raises `Rejected` with the reason it cannot be stored."""
+    return normalize_message(message, type_, envelope, max_bytes)[0]
+
+
+def normalize_message(
+    message: Any, type_: str | None, envelope: Envelope, max_bytes: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One message to its event row and its normalised payload (as stored in the row)."""
     if not isinstance(message, dict):
         raise Rejected("invalid_message", "each message must be a JSON object")
     kind = type_ or message.get("type")
@@ -216,12 +256,15 @@ def normalize(
     payload["timestamp"] = format_time(timestamp)
 
     try:
-        document = orjson.dumps(payload)
-    except TypeError as exc:  # e.g. an integer beyond 64 bits
+        document = numbers.dumps(payload)
+    except TypeError as exc:
+        if "recursion" in str(exc).lower():  # nested past orjson's limit, far past ours
+            raise _too_deep() from exc
         raise Rejected("invalid_message", f"message cannot be stored: {exc}") from exc
     if len(document) > max_bytes:
         raise Rejected("event_too_large", f"message is larger than {max_bytes} bytes")
-    if b"\\u0000" in document:
+    _check_depth(document, payload)
+    if b"\\u0000" in document and _NUL_ESCAPE.search(document):
         # PostgreSQL text and JSONB cannot hold NUL characters.
         raise Rejected("invalid_character", "message contains a NUL (\\u0000) character")
     return {
@@ -235,4 +278,4 @@ def normalize(
         "timestamp": timestamp,
         "received_at": envelope.received_at,
         "payload": document.decode(),
-    }
+    }, payload

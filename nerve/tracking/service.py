@@ -15,13 +15,14 @@ from sqlalchemy import Engine
 from nerve import metrics
 from nerve.errors import Rejected, RejectionCode
 from nerve.events.writer import EventWriter
+from nerve.privacy.suppression import Suppressed, is_sign_up
 from nerve.tracking.normalize import (
     BATCH_PATHS,
     SINGLE_PATHS,
     Envelope,
     Limits,
     decode_body,
-    normalize,
+    normalize_message,
     parse_json_object,
 )
 from nerve.workspaces.service import SourceInfo, find_source_by_write_key
@@ -37,6 +38,21 @@ _CACHE_SECONDS = 1.0
 class IngestResult:
     accepted: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Messages dropped because they carry an erased person's email or phone.
+    suppressed: int = 0
+    # Erased identifiers whose owner signed up again: no longer suppressed once stored.
+    consented: list[tuple[str, str]] = field(default_factory=list)
+
+    def keeps(self, payload: dict[str, Any], suppressed: Suppressed) -> bool:
+        erased = suppressed.erased_in(payload)
+        if not erased or all(item in self.consented for item in erased):
+            return True
+        if is_sign_up(payload):
+            self.consented.extend(item for item in erased if item not in self.consented)
+            return True
+        self.suppressed += 1
+        metrics.EVENTS_SUPPRESSED.inc()
+        return False
 
 
 class WriteKeys:
@@ -105,13 +121,15 @@ def build_rows(
     source: SourceInfo,
     received_at: datetime,
     limits: Limits,
+    suppressed: Suppressed,
 ) -> tuple[list[dict[str, Any]], IngestResult]:
-    """Normalise every message; bad ones are reported, good ones returned for storage."""
+    """Normalise every message; bad ones are reported, those of erased people dropped, the
+    others returned for storage."""
     result = IngestResult()
     if not is_batch:
         envelope = Envelope(source.workspace_id, source.id, received_at)
-        rows = [normalize(body, SINGLE_PATHS[path], envelope, limits.max_event_bytes)]
-        return rows, result
+        row, payload = normalize_message(body, SINGLE_PATHS[path], envelope, limits.max_event_bytes)
+        return ([row] if result.keeps(payload, suppressed) else []), result
     items = body.get("batch")
     if not isinstance(items, list):
         raise Rejected("invalid_batch", "`batch` must be an array of messages")
@@ -132,7 +150,7 @@ def build_rows(
     rows = []
     for index, item in enumerate(items):
         try:
-            rows.append(normalize(item, None, envelope, limits.max_event_bytes))
+            row, payload = normalize_message(item, None, envelope, limits.max_event_bytes)
         except Rejected as exc:
             message_id = item.get("messageId") if isinstance(item, dict) else None
             result.rejected.append(
@@ -143,6 +161,9 @@ def build_rows(
                 }
             )
             metrics.EVENTS_REJECTED.labels(exc.code).inc()
+            continue
+        if result.keeps(payload, suppressed):
+            rows.append(row)
     return rows, result
 
 

@@ -28,6 +28,29 @@ def _reject_code(message: Any, type_: str | None = "track", envelope: Envelope =
     return caught.value.code
 
 
+def _nested(levels: int) -> Any:
+    value: Any = "deep"
+    for level in range(levels):
+        value = {"n": value} if (levels - level) % 2 else [value]  # properties: an object
+    return value
+
+
+def test_nesting_up_to_the_limit_is_kept() -> None:
+    # The message is level 1, properties level 2: 31 levels below them reach 32.
+    row = normalize(
+        {"userId": "u", "event": "E", "properties": _nested(31)}, "track", ENVELOPE, MAX
+    )
+    assert _payload(row)["properties"] == _nested(31)
+
+
+def test_the_text_of_an_escaped_nul_is_not_a_nul() -> None:
+    text = "\\u0000 is how JSON writes a NUL"
+    row = normalize(
+        {"userId": "u", "event": "E", "properties": {"t": text}}, "track", ENVELOPE, MAX
+    )
+    assert _payload(row)["properties"]["t"] == text
+
+
 def test_device_clock_skew_is_corrected_like_segment() -> None:
     # The device clock is 1 hour behind: it stamped the event at 10:59:50 and sent at 10:59:55.
     message = {
@@ -109,6 +132,13 @@ def test_numeric_ids_are_stringified() -> None:
         ),
         ({"userId": "x" * 256, "event": "E"}, "track", "invalid_identifier"),
         ({"userId": "u", "event": "E\u0000"}, "track", "invalid_character"),
+        (
+            {"userId": "u", "event": "E", "properties": {"a": "\\\u0000"}},
+            "track",
+            "invalid_character",
+        ),  # an escaped backslash, then a NUL
+        ({"userId": "u", "event": "E", "properties": _nested(32)}, "track", "too_deeply_nested"),
+        ({"userId": "u", "event": "E", "properties": _nested(250)}, "track", "too_deeply_nested"),
         ([1, 2], "track", "invalid_message"),
     ],
 )

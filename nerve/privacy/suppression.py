@@ -1,0 +1,108 @@
+"""Erased people stay erased: ingest drops events that carry an erased email or phone.
+
+An erasure keeps keyed hashes of the person's emails and phones (`ErasedIdentifier`); without a
+check at ingest, the next event with that email would create the person anew. Each server
+process keeps every workspace's hashes in memory, read again when they may have changed, at
+most `_CACHE_SECONDS` old (an erasure in this process clears its copy at once), so the check
+costs the hot path a set lookup, and nothing at all in a workspace nobody was erased from.
+
+A person who signs up again (a `Signed Up` event, Segment's name for it) consents anew: that
+event is kept and their identifiers are no longer suppressed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select, tuple_
+
+from nerve.db.engine import write_transaction
+from nerve.identity.extract import normalize_email, normalize_phone, traits_of
+from nerve.identity.rules import load_rules
+from nerve.privacy.models import ErasedIdentifier
+from nerve.workspaces import service as workspaces
+
+_CACHE_SECONDS = 1.0
+SIGN_UP_EVENT = "Signed Up"
+
+
+def identifier_hash(key: bytes, value: str) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Suppressed:
+    """One workspace's erased emails and phones, as (type, keyed hash)."""
+
+    hashes: set[tuple[str, str]] = field(default_factory=set)
+    key: bytes = b""
+    region: str = "DE"
+
+    def erased_in(self, payload: dict[str, Any]) -> list[tuple[str, str]]:
+        """The erased identifiers this event carries (none, nearly always)."""
+        if not self.hashes:
+            return []
+        traits = traits_of(payload)
+        found = []
+        if email := normalize_email(traits.get("email")):
+            found.append(("email", identifier_hash(self.key, email)))
+        if phone := normalize_phone(traits.get("phone"), self.region):
+            found.append(("phone", identifier_hash(self.key, phone)))
+        return [item for item in found if item in self.hashes]
+
+
+def is_sign_up(payload: dict[str, Any]) -> bool:
+    return payload.get("type") == "track" and payload.get("event") == SIGN_UP_EVENT
+
+
+def read(conn: Connection, workspace_id: str) -> Suppressed:
+    rows = conn.execute(
+        select(ErasedIdentifier.type, ErasedIdentifier.hash).where(
+            ErasedIdentifier.workspace_id == workspace_id
+        )
+    ).all()
+    if not rows:
+        return Suppressed()
+    region = load_rules(conn, workspace_id).default_region
+    key = workspaces.hash_key(conn, workspace_id)
+    return Suppressed({(kind, digest) for kind, digest in rows}, key, region)
+
+
+class Suppression:
+    """Per process: each workspace's `Suppressed`, cached for at most `_CACHE_SECONDS`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._cache: dict[str, tuple[float, Suppressed]] = {}
+
+    def cached(self, workspace_id: str) -> Suppressed | None:
+        hit = self._cache.get(workspace_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
+    def load(self, workspace_id: str) -> Suppressed:
+        read_at = time.monotonic()  # the entry never outlives what it saw by more than the TTL
+        with self._engine.connect() as conn:
+            suppressed = read(conn, workspace_id)
+        self._cache[workspace_id] = (read_at + _CACHE_SECONDS, suppressed)
+        return suppressed
+
+    def forget(self, workspace_id: str) -> None:
+        """Someone was erased here: read the hashes again before the next event."""
+        self._cache.pop(workspace_id, None)
+
+    def consent(self, workspace_id: str, identifiers: list[tuple[str, str]]) -> None:
+        """They signed up again: their identifiers are theirs to use once more."""
+        with write_transaction(self._engine) as conn:
+            conn.execute(
+                delete(ErasedIdentifier).where(
+                    ErasedIdentifier.workspace_id == workspace_id,
+                    tuple_(ErasedIdentifier.type, ErasedIdentifier.hash).in_(identifiers),
+                )
+            )
+        self.forget(workspace_id)
