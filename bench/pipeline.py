@@ -18,10 +18,10 @@ import contextlib
 import itertools
 import os
 import platform
-import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -33,13 +33,22 @@ import orjson
 import psycopg
 from identity_postgres import AutovacuumStandIn, server_settings
 from pipeline_load import BATCH_EVENTS
+from pipeline_processes import (
+    CpuSnapshot,
+    Load,
+    PySpy,
+    Server,
+    logged_errors,
+    nerve_serve,
+    nerve_workers,
+)
 from rich.console import Console
 from rich.table import Table
-from tracking_profile import summarize
-from tracking_server import Database, Server, nerve_cli, running_server, throwaway_database
+from tracking_load import wait_until_quiet
+from tracking_server import Database, nerve_cli, throwaway_database
 
 RESULTS = Path(__file__).with_name("results")
-LOAD_SCRIPT = Path(__file__).with_name("pipeline_load.py")
+_QUIET = 10.0  # % of all cores: more than this before a load means something else is busy
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 # A realistic pair of flows, so that routing does real work: every Product Added of a new
@@ -87,109 +96,8 @@ class Options:
     lag_fraction: float  # of the ingest-only rate
     lag_workers: int
     pg_autovacuum_every: float
+    wait_quiet: float
     profile: bool
-
-
-# --- processes ----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _server(database: Database, embedded_worker: bool) -> Iterator[Server]:
-    """`nerve serve` with or without its embedded worker (tracking_server reads the variable)."""
-    before = os.environ.get("NERVE_EMBEDDED_WORKER")
-    os.environ["NERVE_EMBEDDED_WORKER"] = "true" if embedded_worker else "false"
-    try:
-        with running_server(database, 1) as server:
-            yield server
-    finally:
-        if before is None:
-            os.environ.pop("NERVE_EMBEDDED_WORKER", None)
-        else:
-            os.environ["NERVE_EMBEDDED_WORKER"] = before
-
-
-@contextlib.contextmanager
-def _workers(database: Database, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """`count` `nerve worker` processes; returns once each has logged `worker_started`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NERVE_")}
-    env |= {
-        "NERVE_DATABASE_URL": database.url,
-        "NERVE_LOG_LEVEL": "info",
-        "NERVE_AUTO_MIGRATE": "false",
-    }
-    nerve = str(Path(sys.executable).parent / "nerve")
-    processes, logs = [], []
-    try:
-        for n in range(count):
-            logs.append(database.workdir / f"worker-{n}.log")
-            with logs[-1].open("wb") as log:
-                processes.append(
-                    subprocess.Popen(
-                        [nerve, "worker"], env=env, cwd=database.workdir, stdout=log, stderr=log
-                    )
-                )
-        deadline = time.monotonic() + 120
-        for process, log_path in zip(processes, logs, strict=True):
-            while "worker_started" not in log_path.read_text(errors="replace"):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"nerve worker did not start:\n{log_path.read_text()}")
-                time.sleep(0.1)
-        yield processes
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-class Load:
-    """bench/pipeline_load.py in its own process: /v1/batch of 100 events on N connections."""
-
-    def __init__(self, server: Server, write_key: str, opts: Options, tag: str, rate: float = 0):
-        command = [
-            sys.executable,
-            str(LOAD_SCRIPT),
-            "--url",
-            server.base_url,
-            "--write-key",
-            write_key,
-            "--connections",
-            str(opts.connections),
-            "--people",
-            str(opts.people),
-            "--tag",
-            tag,
-            "--rate",
-            str(rate),
-        ]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("LOAD_STARTED"):
-            raise SystemExit(f"the load generator did not start: {line}")
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def stop(self) -> dict[str, Any]:
-        """Ends the load after the requests in flight; its figures."""
-        self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=120)
-        for line in output.splitlines():
-            if line.startswith("LOAD_RESULT "):
-                result: dict[str, Any] = orjson.loads(line.removeprefix("LOAD_RESULT "))
-                if result["failed_requests"]:
-                    console.print(
-                        f"  [red]{result['failed_requests']} requests failed: "
-                        f"{result['first_error']}"
-                    )
-                return result
-        raise SystemExit(f"the load generator printed no result:\n{output}")
 
 
 def _prepare(database: Database) -> str:
@@ -290,59 +198,23 @@ class Sample:
         return self.stored - self.unresolved
 
 
-# --- CPU ------------------------------------------------------------------------------------
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _process_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError), open(f"/proc/{entry}/comm") as comm:
-                if comm.read().strip() == "postgres":
-                    pids.append(int(entry))
-    return pids
-
-
-@dataclass(frozen=True)
-class CpuSnapshot:
-    at: float
-    busy: float  # CPU seconds of the whole machine, all cores
-    roles: dict[str, dict[int, float]]
-
-    @classmethod
-    def take(cls, roles: dict[str, list[int]]) -> CpuSnapshot:
-        with open("/proc/stat") as stat:
-            fields = [float(v) / _TICKS for v in stat.readline().split()[1:9]]
-        busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
-        every = {**roles, "postgres": _postgres_pids()}
-        cpu = {role: {pid: _process_cpu(pid) for pid in pids} for role, pids in every.items()}
-        return cls(time.monotonic(), busy, cpu)
-
-    def shares_until(self, later: CpuSnapshot) -> dict[str, float]:
-        """% of one core per role over the interval, then `other` and `idle`."""
-        elapsed = later.at - self.at
-        shares, used = {}, 0.0
-        for role, pids in later.roles.items():
-            seconds = sum(t - self.roles.get(role, {}).get(pid, 0.0) for pid, t in pids.items())
-            shares[role], used = round(100 * seconds / elapsed, 1), used + seconds
-        busy = later.busy - self.busy
-        shares["other"] = round(100 * max(0.0, busy - used) / elapsed, 1)
-        shares["idle"] = round(100 * max(0.0, (os.cpu_count() or 1) * elapsed - busy) / elapsed, 1)
-        return shares
-
-
 # --- phases ---------------------------------------------------------------------------------
+
+
+def _load(server: Server, write_key: str, opts: Options, tag: str, rate: float = 0) -> Load:
+    busy = wait_until_quiet(opts.wait_quiet, _QUIET)
+    if busy > _QUIET:
+        console.print(f"    [yellow]the machine is not quiet: {busy:.0f}% busy before the load")
+    return Load(server, write_key, opts.connections, opts.people, tag, rate)
+
+
+def _check_logs(database: Database) -> list[str]:
+    errors = logged_errors(database)
+    if errors:
+        console.print(
+            f"    [bold white on red]{len(errors)} error lines in the logs[/]: {errors[0]}"
+        )
+    return errors[:20]
 
 
 def _window(census: Census, seconds: float, roles: dict[str, list[int]]) -> dict[str, Any]:
@@ -371,13 +243,14 @@ def _ingest_only(backend: str, opts: Options) -> dict[str, Any]:
     """Phase A: `nerve serve` without its embedded worker (and no `nerve worker`)."""
     with throwaway_database(backend) as database:
         write_key = _prepare(database)
-        with _server(database, embedded_worker=False) as server:
+        with nerve_serve(database, embedded_worker=False) as server:
             census = Census(database)
-            load = Load(server, write_key, opts, "ingest")
+            load = _load(server, write_key, opts, "ingest")
             time.sleep(opts.warmup)
             window = _window(census, opts.duration, {"load": [load.pid], "server": [server.pid]})
             window["load"] = load.stop()
             census.close()
+        window["logged_errors"] = _check_logs(database)
     console.print(
         f"  A ingest only: {window['ingested_per_second']:>9,.0f} ev/s stored "
         f"(request p50 {window['load']['request_p50_ms']} ms)"
@@ -389,7 +262,8 @@ def _processing(
     backend: str, workers: int, opts: Options, ingest_rate: float, lag: bool
 ) -> dict[str, Any]:
     """Phases B (sustained), C (drain) and, if `lag`, D on a fresh database."""
-    label = "serve + embedded worker" if workers == 0 else f"serve + {workers} worker(s)"
+    label = "serve + embedded worker" if workers == 0 else f"serve + {workers} worker"
+    label += "s" if workers > 1 else ""
     console.print(f"  [bold]{label}[/bold]")
     figures: dict[str, Any] = {"setup": label, "workers": workers}
     with throwaway_database(backend) as database:
@@ -401,17 +275,18 @@ def _processing(
         )
         try:
             with (
-                _server(database, embedded_worker=workers == 0) as server,
-                _workers(database, workers) as processes,
+                nerve_serve(database, embedded_worker=workers == 0) as server,
+                nerve_workers(database, workers) as worker_pids,
             ):
                 census = Census(database)
-                run = _Run(census, server, processes, write_key, opts, database.workdir)
+                run = _Run(census, server, worker_pids, write_key, opts, database.workdir)
                 figures["sustained"] = run.sustained()
                 figures["drain"] = run.drain()
                 if lag:
                     figures["lag"] = run.lag(opts.lag_fraction * ingest_rate)
                 figures["totals"] = census.totals()
                 census.close()
+            figures["logged_errors"] = _check_logs(database)
         finally:
             if vacuum is not None:
                 figures["autovacuum_stand_in"] = vacuum.stop()
@@ -422,31 +297,29 @@ def _processing(
 class _Run:
     census: Census
     server: Server
-    processes: list[subprocess.Popen[bytes]]
+    worker_pids: list[int]
     write_key: str
     opts: Options
     workdir: Path
 
     def _roles(self, load: Load) -> dict[str, list[int]]:
-        workers = [process.pid for process in self.processes]
-        return {"load": [load.pid], "server": [self.server.pid], "workers": workers}
+        return {"load": [load.pid], "server": [self.server.pid], "workers": self.worker_pids}
 
     def sustained(self) -> dict[str, Any]:
         """Phase B: ingest as fast as it goes, processing on."""
         opts = self.opts
-        load = Load(self.server, self.write_key, opts, "sustained")
+        load = _load(self.server, self.write_key, opts, "sustained")
         time.sleep(opts.warmup)
         if not self.census.sqlite:
             self.census.analyze()  # what autovacuum would have done after the warm-up's growth
-        spy = (
-            _py_spy_start(self._profiled_pid(), opts.duration, self.workdir)
-            if opts.profile
-            else None
-        )
+        # The server on SQLite; on PostgreSQL the first worker (the server only ingests).
+        profiled = self.worker_pids[0] if self.worker_pids else self.server.pid
+        output = RESULTS / f"pyspy-pipeline-{self.workdir.name}.txt"
+        spy = PySpy(profiled, opts.duration, output) if opts.profile else None
         window = _window(self.census, opts.duration, self._roles(load))
         window["load"] = load.stop()
         if spy is not None:
-            window["profile"] = _py_spy_finish(spy)
+            window["profile"] = spy.finish()
         console.print(
             f"    B sustained:  {window['ingested_per_second']:>9,.0f} ev/s stored, "
             f"{window['processed_per_second']:>9,.0f} ev/s processed; backlog "
@@ -454,9 +327,6 @@ class _Run:
             + ("  [yellow](profiled)" if spy else "")
         )
         return window
-
-    def _profiled_pid(self) -> int:
-        return self.processes[0].pid if self.processes else self.server.pid
 
     def drain(self) -> dict[str, Any]:
         """Phase C: no more ingest; how fast the backlog goes (at most --drain-max seconds).
@@ -487,7 +357,7 @@ class _Run:
 
     def lag(self, rate: float) -> dict[str, Any]:
         """Phase D: ingest at `rate`; each event's resolution lag."""
-        load = Load(self.server, self.write_key, self.opts, "lag", rate)
+        load = _load(self.server, self.write_key, self.opts, "lag", rate)
         time.sleep(self.opts.warmup)
         before, cpu = self.census.sample(), CpuSnapshot.take(self._roles(load))
         lags = _resolution_lags(self.census, self.opts.duration)
@@ -551,50 +421,12 @@ def _resolution_lags(census: Census, seconds: float, interval: float = 0.1) -> l
     return lags
 
 
-# --- py-spy ---------------------------------------------------------------------------------
-
-
-def _py_spy_start(pid: int, seconds: float, workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    py_spy = Path(sys.executable).parent / "py-spy"
-    if not py_spy.exists():
-        raise SystemExit("--profile needs py-spy: uv pip install --python .venv/bin/python py-spy")
-    output = RESULTS / f"pyspy-pipeline-{workdir.name}.txt"
-    command = [
-        str(py_spy),
-        "record",
-        "--pid",
-        str(pid),
-        "--duration",
-        str(max(1, round(seconds))),
-        "--rate",
-        "100",
-        "--format",
-        "raw",
-        "--output",
-        str(output),
-        "--threads",
-        "--nolineno",
-        "--nonblocking",
-    ]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), output
-
-
-def _py_spy_finish(spy: tuple[subprocess.Popen[bytes], Path]) -> dict[str, Any]:
-    process, output = spy
-    _, errors = process.communicate(timeout=120)
-    if process.returncode != 0 or not output.exists():
-        return {"error": errors.decode(errors="replace").strip()}
-    summary = summarize(output.read_text())
-    summary["raw_file"] = str(output)
-    return summary
-
-
 # --- the run --------------------------------------------------------------------------------
 
 
 def measure_backend(backend: str, opts: Options) -> dict[str, Any]:
     console.rule(f"[bold]{backend}[/bold]")
-    figures: dict[str, Any] = {"backend": backend, "code": _code_under_test()}
+    figures: dict[str, Any] = {"backend": backend}
     if backend == "postgresql":
         admin_url = os.environ.get(
             "NERVE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -612,91 +444,69 @@ def measure_backend(backend: str, opts: Options) -> dict[str, Any]:
     return figures
 
 
-def _throughput_table(results: dict[str, Any]) -> Table:
-    table = Table(title="Sustained end-to-end throughput (phase A, B, C)")
-    for name in (
-        "backend",
-        "setup",
-        "ingested ev/s",
-        "processed ev/s",
-        "÷ ingest-only",
-        "÷ 1 worker",
-        "backlog at end",
-        "drain ev/s",
-        "CPU % load / server / workers / postgres / other / idle",
-    ):
+def _table(title: str, columns: str) -> Table:
+    table = Table(title=title)
+    for name in columns.split("|"):
         table.add_column(name, justify="left" if name in ("backend", "setup") else "right")
+    return table
+
+
+def _throughput_table(results: dict[str, Any]) -> Table:
+    table = _table(
+        "Sustained end-to-end throughput (phases A, B, C)",
+        "backend|setup|ingested ev/s|processed ev/s|÷ ingest-only|÷ 1 worker|backlog at end"
+        "|drain ev/s",
+    )
     for backend, figures in results.items():
-        ingest = figures["ingest_only"]
-        table.add_row(
-            backend,
-            "serve, ingest only",
-            f"{ingest['ingested_per_second']:,.0f}",
-            "",
-            "",
-            "",
-            "",
-            "",
-            _cpu(ingest["cpu_percent_of_a_core"]),
-        )
-        one = next((p for p in figures["processing"] if p["workers"] == 1), None)
+        ingest = figures["ingest_only"]["ingested_per_second"]
+        table.add_row(backend, "serve, ingest only", f"{ingest:,.0f}", *[""] * 5)
+        rates = {
+            p["workers"]: p["sustained"]["processed_per_second"] for p in figures["processing"]
+        }
         for config in figures["processing"]:
-            b, drain = config["sustained"], config["drain"]
-            versus_one = (
-                f"{b['processed_per_second'] / one['sustained']['processed_per_second']:.2f}"
-                if one and one["sustained"]["processed_per_second"] and config["workers"]
-                else ""
-            )
+            b, drain, workers = config["sustained"], config["drain"], config["workers"]
+            versus_one = f"{rates[workers] / rates[1]:.2f}" if workers and rates.get(1) else ""
             table.add_row(
-                "",
-                config["setup"] + (" (profiled)" if "profile" in b else ""),
-                f"{b['ingested_per_second']:,.0f}",
-                f"{b['processed_per_second']:,.0f}",
-                f"{b['processed_per_second'] / ingest['ingested_per_second']:.2f}",
-                versus_one,
-                f"{b['backlog_end']:,}",
+                "", config["setup"] + (" (profiled)" if "profile" in b else ""),
+                f"{b['ingested_per_second']:,.0f}", f"{b['processed_per_second']:,.0f}",
+                f"{b['processed_per_second'] / ingest:.2f}", versus_one, f"{b['backlog_end']:,}",
                 f"{drain['per_second']:,.0f}" if drain["per_second"] else "-",
-                _cpu(b["cpu_percent_of_a_core"]),
-            )
+            )  # fmt: skip
+    return table
+
+
+def _cpu_table(results: dict[str, Any]) -> Table:
+    roles = ("load", "server", "workers", "postgres", "other", "idle")
+    table = _table("CPU during the windows, % of one core", "|".join(("backend|setup", *roles)))
+    for backend, figures in results.items():
+        rows = [("serve, ingest only (A)", figures["ingest_only"])]
+        for config in figures["processing"]:
+            rows.append((f"{config['setup']} (B)", config["sustained"]))
+            if "lag" in config:
+                rows.append((f"{config['setup']} (D)", config["lag"]))
+        for n, (setup, phase) in enumerate(rows):
+            shares = phase["cpu_percent_of_a_core"]
+            cells = [f"{shares[r]:.0f}" if r in shares else "-" for r in roles]
+            table.add_row(backend if n == 0 else "", setup, *cells)
     return table
 
 
 def _lag_table(results: dict[str, Any]) -> Table:
-    table = Table(title="Resolution lag at a share of the ingest-only rate (phase D)")
-    for name in (
-        "backend",
-        "setup",
-        "target ev/s",
-        "ingested",
-        "processed",
-        "backlog",
-        "events timed",
-        "p50 s",
-        "p90 s",
-        "p99 s",
-        "max s",
-    ):
-        table.add_column(name, justify="left" if name in ("backend", "setup") else "right")
+    table = _table(
+        "Resolution lag at a share of the ingest-only rate (phase D)",
+        "backend|setup|target ev/s|ingested|processed|backlog|events timed|p50 s|p90 s|p99 s|max s",
+    )
     for backend, figures in results.items():
         for config in figures["processing"]:
             if (d := config.get("lag")) is None:
                 continue
             table.add_row(
-                backend,
-                config["setup"],
-                f"{d['target_per_second']:,.0f}",
-                f"{d['ingested_per_second']:,.0f}",
-                f"{d['processed_per_second']:,.0f}",
-                f"{d['backlog_start']:,} → {d['backlog_end']:,}",
-                f"{d['events_timed']:,}",
+                backend, config["setup"], f"{d['target_per_second']:,.0f}",
+                f"{d['ingested_per_second']:,.0f}", f"{d['processed_per_second']:,.0f}",
+                f"{d['backlog_start']:,} → {d['backlog_end']:,}", f"{d['events_timed']:,}",
                 *(_seconds(d[f"{p}_s"]) for p in _PERCENTILES),
-            )
+            )  # fmt: skip
     return table
-
-
-def _cpu(shares: dict[str, float]) -> str:
-    roles = ("load", "server", "workers", "postgres", "other", "idle")
-    return " / ".join(f"{shares[r]:.0f}" if r in shares else "-" for r in roles)
 
 
 def _seconds(value: float | None) -> str:
@@ -742,17 +552,37 @@ def _profile_tables(results: dict[str, Any]) -> None:
             console.print(table)
 
 
-def _code_under_test() -> dict[str, Any]:
+@contextlib.contextmanager
+def _code(commit: str | None) -> Iterator[dict[str, Any]]:
+    """The nerve/ under test: the work tree's, or `commit`'s, extracted to a temp dir that every
+    `nerve` process imports first through PYTHONPATH (this process imports no nerve). On a
+    shared checkout, `--commit HEAD` keeps another engineer's half-made edits out of the run."""
+
     def git(*args: str) -> str:
         done = subprocess.run(
-            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=False
+            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=True
         )
         return done.stdout.strip()
 
-    return {
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "nerve_dirty": bool(git("status", "--porcelain", "--", "../nerve")),
-    }
+    dirty = bool(git("status", "--porcelain", "--", "../nerve"))
+    if commit is None:
+        yield {"commit": git("rev-parse", "--short", "HEAD"), "work_tree": True, "dirty": dirty}
+        return
+    with tempfile.TemporaryDirectory(prefix="nerve-bench-code-") as directory:
+        repository = Path(__file__).parent.parent
+        archive = subprocess.run(
+            ["git", "archive", commit, "nerve"], cwd=repository, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
+        before = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [directory, before]))
+        try:
+            yield {"commit": git("rev-parse", "--short", commit), "work_tree": False}
+        finally:
+            if before is None:
+                os.environ.pop("PYTHONPATH")
+            else:
+                os.environ["PYTHONPATH"] = before
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -760,7 +590,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before a window")
-    parser.add_argument("--drain-max", type=float, default=60.0, help="longest drain wait (s)")
+    parser.add_argument("--drain-max", type=float, default=30.0, help="longest drain wait (s)")
     parser.add_argument("--workers", default="1,2,4", help="`nerve worker` counts (PostgreSQL)")
     parser.add_argument("--connections", type=int, default=8, help="load generator connections")
     parser.add_argument("--people", type=int, default=20_000, help="people in the shop")
@@ -771,6 +601,15 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=15.0,
         help="VACUUM (ANALYZE) every N s when the server's autovacuum is off",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=20.0,
+        help="before each load, wait up to this many seconds for the machine to be idle",
+    )
+    parser.add_argument(
+        "--commit", help="measure this commit's nerve/ (default: the work tree's), e.g. HEAD"
     )
     parser.add_argument("--profile", action="store_true", help="py-spy during phase B")
     parser.add_argument(
@@ -797,6 +636,7 @@ def main() -> None:
         args.lag_fraction,
         args.lag_workers,
         args.pg_autovacuum_every,
+        args.wait_quiet,
         args.profile,
     )
     if args.quick:
@@ -815,9 +655,13 @@ def main() -> None:
         f"warm-up; load: {opts.connections} connections x /v1/batch of {BATCH_EVENTS}, "
         f"{opts.people:,} people"
     )
-    measured = {backend: measure_backend(backend, opts) for backend in backends}
+    with _code(args.commit) as code:
+        where = "the work tree" + (" (with uncommitted changes)" if code.get("dirty") else "")
+        console.print(f"nerve/ of {where if code['work_tree'] else 'commit'} {code['commit']}")
+        measured = {backend: measure_backend(backend, opts) for backend in backends}
     console.print(_throughput_table(measured))
     console.print(_lag_table(measured))
+    console.print(_cpu_table(measured))
     _profile_tables(measured)
     for line in _goals(measured):
         console.print(line)
@@ -826,6 +670,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "python": sys.version.split()[0],
         "options": asdict(opts),
+        "code": code,
         "backends": measured,
     }
     path = RESULTS / f"pipeline-{stamp}.json"
