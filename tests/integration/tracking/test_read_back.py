@@ -19,7 +19,7 @@ from tests.waiting import auth
 EXACT = (
     b'{"type": "track", "userId": "exact-1", "event": "Order Completed", "properties": '
     b'{"order_no": 123456789012345678901234567890, "total": 0.12345678901234567890,'
-    b' "tiny": 1e-400, "quantity": 2, "price": 19.99}}'
+    b' "tiny": 1e-400, "quantity": 2, "price": 19.99, "note": "\\\\u0000 is no NUL"}}'
 )
 
 
@@ -47,6 +47,7 @@ def test_numbers_come_back_exactly(client: TestClient, engine: Engine, shop: Sho
         for literal in (b"123456789012345678901234567890", b"0.12345678901234567890", b"19.99"):
             assert literal in body
         assert b'"tiny":1E-400' in body
+        assert b'"note":"\\\\u0000 is no NUL"' in body  # the text, a backslash and u0000
 
 
 def test_a_message_nested_250_levels_deep_is_refused_with_its_code(
@@ -66,7 +67,8 @@ _values = st.recursive(
     | st.integers(min_value=-(10**30), max_value=10**30)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.decimals(allow_nan=False, allow_infinity=False, places=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=5), children, max_size=3),
     max_leaves=12,
 )  # fmt: skip
 
