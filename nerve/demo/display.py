@@ -156,6 +156,11 @@ def _examples(
                 f'{admin} "{profiles}/$PROFILE/timeline"',
                 f'{admin} "{profiles}/$PROFILE/merges"',
             ]),
+            (["Everything held about them (GDPR export), then erase them everywhere — runs",
+              "that wait stop, and their further events are dropped until they sign up again:"], [
+                f'{admin} "{profiles}/$PROFILE/export"',
+                f'{admin} -X DELETE "{profiles}/$PROFILE"',
+            ]),
         ]  # fmt: skip
     runs = f"{base_url}/api/v1/flows/{flow.name}/runs"
     examples += [
