@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
-from nerve.db.base import new_id
+from nerve.db.base import insert_rows, new_id
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.flows import actions
@@ -343,7 +343,7 @@ class Executor:
                 planned.add(run.id)
             apply_many(conn, plans)
             if steps:
-                conn.execute(insert(FlowStep), steps)
+                insert_rows(conn, FlowStep, steps)
 
     def _fail(self, task: Any, run: Any, error: str, *, permanent: bool) -> None:
         retries = 5

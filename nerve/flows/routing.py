@@ -12,11 +12,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
-from nerve.db.base import new_id
+from nerve.db.base import new_id, table
+from nerve.db.dialect import Dialect
 from nerve.flows.definition import FlowDefinition, Reentry
 from nerve.flows.engine import (
     LIVE,
@@ -191,6 +192,28 @@ def _entry_key(flow: FlowDefinition, payload: dict[str, Any]) -> str:
     return ""
 
 
+# Statements of a run start, built once: the values travel apart, so each compiles once.
+_EARLIER_ENTRY = select(FlowEntry.entered_at).where(
+    FlowEntry.flow_id == bindparam("flow_id"),
+    FlowEntry.environment == bindparam("environment"),
+    FlowEntry.entry_key == bindparam("entry_key"),
+    FlowEntry.profile_id != bindparam("profile_id"),
+    FlowEntry.profile_id.in_(bindparam("profiles", expanding=True)),
+)
+_INSERT_RUN = insert(table(FlowRun))
+_ENTRY_INSERTS: dict[str, Any] = {}
+
+
+def _insert_entry(dialect: Dialect) -> Any:
+    """INSERT of a trigger entry that a concurrent duplicate leaves alone; RETURNING says
+    whether it was ours (SQLAlchemy reports rowcount -1 for it on PostgreSQL)."""
+    if dialect.name not in _ENTRY_INSERTS:
+        _ENTRY_INSERTS[dialect.name] = dialect.insert_ignoring_duplicates(
+            FlowEntry.__table__, ["flow_id", "environment", "profile_id", "entry_key"]
+        ).returning(FlowEntry.run_id)
+    return _ENTRY_INSERTS[dialect.name]
+
+
 def _maybe_start(
     router: _Router, version: ActiveVersion, person: str, payload: dict[str, Any], event_id: int
 ) -> bool:
@@ -203,32 +226,17 @@ def _maybe_start(
     # An entry made under a profile that has since merged into this person counts too. Safe to
     # check then insert: the resolver holds the person's lock.
     earlier = conn.execute(
-        select(FlowEntry.entered_at).where(
-            FlowEntry.flow_id == version.flow_id,
-            FlowEntry.environment == version.environment,
-            FlowEntry.entry_key == key,
-            FlowEntry.profile_id != person,
-            FlowEntry.profile_id.in_(router.profiles_of(person)),
-        )
+        _EARLIER_ENTRY,
+        {**entry, "entry_key": key, "profiles": router.profiles_of(person)},
     ).first()
     if earlier is not None and not (
         isinstance(flow.trigger.reentry, Reentry)
         and earlier.entered_at <= now - timedelta(days=flow.trigger.reentry.every_days)
     ):
         return False
-    # RETURNING, not rowcount: SQLAlchemy reports -1 for this INSERT on PostgreSQL.
-    inserted = (
-        conn.execute(
-            router.batch.dialect.insert_ignoring_duplicates(
-                FlowEntry.__table__, ["flow_id", "environment", "profile_id", "entry_key"]
-            )
-            .values(
-                **entry, entry_key=key, workspace_id=workspace_id, run_id=run_id, entered_at=now
-            )
-            .returning(FlowEntry.run_id)
-        ).first()
-        is not None
-    )
+    entering = {**entry, "entry_key": key, "workspace_id": workspace_id, "run_id": run_id,
+                "entered_at": now}  # fmt: skip
+    inserted = conn.execute(_insert_entry(router.batch.dialect), entering).first() is not None
     if not inserted and isinstance(flow.trigger.reentry, Reentry):
         # Once per N days: take the entry over only if the last one is old enough.
         inserted = (
@@ -255,7 +263,7 @@ def _maybe_start(
     )  # fmt: skip
     first = plan(flow, new, 0, flow.nodes[0].id, now, router.profile(flow, person))
     first.steps.insert(0, step_row(new, None, "entered", {"event_id": event_id, "key": key}))
-    conn.execute(insert(FlowRun).values(**(vars(new) | first.values | {"state_version": 1})))
+    conn.execute(_INSERT_RUN, vars(new) | first.values | {"state_version": 1})
     metrics.FLOW_RUNS.labels("started").inc()
     enqueue(conn, [first])
     return True

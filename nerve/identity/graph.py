@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from nerve.db.base import new_id, utcnow
+from nerve.db.base import insert_rows, new_id, table, utcnow
 from nerve.identity.extract import Ident
 from nerve.identity.models import Identifier, Merge, Profile
 from nerve.identity.rules import MergeRules
@@ -219,10 +219,10 @@ class Graph:
     def flush(self) -> None:
         conn = self.conn
         if self._new_profiles:
-            conn.execute(insert(Profile), self._new_profiles)
+            insert_rows(conn, Profile, self._new_profiles)
         if self._new_identifiers:
             conn.execute(
-                insert(Identifier),
+                insert(table(Identifier)),
                 [
                     {
                         "workspace_id": self.workspace_id,
@@ -262,7 +262,7 @@ class Graph:
                 [{"b_id": member, "b_root": self._cluster_of[member]} for member in self._moved],
             )
         if self._log:
-            conn.execute(insert(Merge), self._log)
+            insert_rows(conn, Merge, self._log)
 
 
 def merge_record(

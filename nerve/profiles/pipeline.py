@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from nerve.db.base import table
 from nerve.identity.attached import AttachedBatch
 from nerve.identity.extract import traits_of
 from nerve.profiles import computed, traits
@@ -59,7 +60,7 @@ def _write(
 ) -> None:
     if new:
         conn.execute(
-            insert(ProfileAttributes),
+            insert(table(ProfileAttributes)),
             [{"workspace_id": workspace_id, **vars(state[leaf])} for leaf in new],
         )
     if dirty:

@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from nerve import numbers
+from nerve.db.base import insert_rows, table
 from nerve.profiles.models import ProfileTrait, TraitHistory
 
 # Identifying traits live in the identity graph; the rest are the person's attributes.
@@ -69,14 +70,15 @@ def record(
         if wins((o.observed_at, o.value), current.get(key), o.name in first_value_traits):
             current[key] = (o.observed_at, o.value)
             winners[key] = o
-    conn.execute(
-        insert(TraitHistory),
-        [
-            {"workspace_id": workspace_id, "profile_id": o.profile_id, "name": o.name,
-             "value": o.value, "observed_at": o.observed_at, "event_id": o.event_id}
-            for o in observations
-        ],
-    )  # fmt: skip
+    if observations:
+        conn.execute(
+            insert(table(TraitHistory)),
+            [
+                {"workspace_id": workspace_id, "profile_id": o.profile_id, "name": o.name,
+                 "value": o.value, "observed_at": o.observed_at, "event_id": o.event_id}
+                for o in observations
+            ],
+        )  # fmt: skip
     rows = [
         {"b_profile": o.profile_id, "b_name": o.name, "value": o.value,
          "observed_at": o.observed_at, "event_id": o.event_id}
@@ -96,7 +98,7 @@ def record(
         for key, o in winners.items() if key not in existing
     ]  # fmt: skip
     if new:
-        conn.execute(insert(ProfileTrait), new)
+        insert_rows(conn, ProfileTrait, new)
     return set(winners)
 
 
