@@ -7,21 +7,23 @@ moves commit together.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
-from nerve.db.base import new_id, table
+from nerve.db.base import insert_rows, new_id
 from nerve.db.dialect import Dialect
 from nerve.flows.definition import FlowDefinition, Reentry
 from nerve.flows.engine import (
     LIVE,
     ActiveVersion,
+    Plan,
     active_versions,
     as_run,
     enqueue,
@@ -61,6 +63,7 @@ def route_events(conn: Connection, batch: AttachedBatch) -> None:
         with conn.begin_nested():
             for event in batch.events:
                 router.route(event.id, event.payload, event.person_id)
+            router.flush()
         return
     except OperationalError:
         raise  # the database is in trouble: retry the whole batch later
@@ -73,9 +76,11 @@ def route_events(conn: Connection, batch: AttachedBatch) -> None:
         try:
             with conn.begin_nested():
                 router.route(event.id, event.payload, event.person_id)
+                router.flush()
         except OperationalError:
             raise
         except Exception:
+            router.forget_runs()
             _routing_failed(event.id)
 
 
@@ -100,6 +105,9 @@ class _Router:
         self.conn, self.batch, self.versions, self.now = conn, batch, versions, now
         self._person_of = {p: person for person, ids in batch.people.items() for p in ids}
         self._runs: dict[str, list[Any]] = {}
+        self._starts: list[_Start] = []
+        # (flow, environment, person, entry key) of the runs this batch started
+        self.entered: set[tuple[str, str, str, str]] = set()
         self._people: People | None = None
         self._views: dict[str, dict[str, Any]] = {}
 
@@ -119,8 +127,25 @@ class _Router:
         since merged into a person belong to them."""
         return sorted({p for person in people for p in self.batch.people.get(person, {person})})
 
+    def start(self, start: _Start) -> None:
+        self._starts.append(start)
+
+    def flush(self) -> None:
+        """Write the runs started since the last flush: five statements for all of them."""
+        starts, self._starts = self._starts, []
+        entries = [start.entry for start in starts if start.entry is not None]
+        made = set()
+        if entries:
+            made = set(self.conn.execute(_insert_entries(self.batch.dialect), entries).scalars())
+        kept = [s for s in starts if s.entry is None or s.entry["run_id"] in made]
+        if kept:
+            insert_rows(self.conn, FlowRun, [start.run for start in kept])
+            enqueue(self.conn, [start.plan for start in kept])
+            metrics.FLOW_RUNS.labels("started").inc(len(kept))
+
     def load_runs(self, *people: str) -> None:
         """Read (and on PostgreSQL lock) the live runs of these people."""
+        self.flush()  # runs started by this batch are theirs too
         query = select(FlowRun).where(
             FlowRun.workspace_id == self.batch.workspace_id,
             FlowRun.profile_id.in_(self.profiles_of(*people)),
@@ -133,7 +158,10 @@ class _Router:
             self._runs[self._person_of.get(run.profile_id, run.profile_id)].append(run)
 
     def forget_runs(self) -> None:
+        """The savepoint rolled back what the batch did: read runs again, start nothing."""
         self._runs.clear()
+        self._starts.clear()
+        self.entered.clear()
 
     def route(self, event_id: int, payload: dict[str, Any], person: str) -> None:
         # A run started or moved by an earlier event of this batch counts: after a change the
@@ -193,25 +221,32 @@ def _entry_key(flow: FlowDefinition, payload: dict[str, Any]) -> str:
 
 
 # Statements of a run start, built once: the values travel apart, so each compiles once.
-_EARLIER_ENTRY = select(FlowEntry.entered_at).where(
+_ENTRIES = select(FlowEntry.profile_id, FlowEntry.entered_at).where(
     FlowEntry.flow_id == bindparam("flow_id"),
     FlowEntry.environment == bindparam("environment"),
     FlowEntry.entry_key == bindparam("entry_key"),
-    FlowEntry.profile_id != bindparam("profile_id"),
     FlowEntry.profile_id.in_(bindparam("profiles", expanding=True)),
 )
-_INSERT_RUN = insert(table(FlowRun))
 _ENTRY_INSERTS: dict[str, Any] = {}
 
 
-def _insert_entry(dialect: Dialect) -> Any:
-    """INSERT of a trigger entry that a concurrent duplicate leaves alone; RETURNING says
-    whether it was ours (SQLAlchemy reports rowcount -1 for it on PostgreSQL)."""
+def _insert_entries(dialect: Dialect) -> Any:
+    """INSERT of trigger entries that leaves a duplicate alone; RETURNING names the ones made
+    (SQLAlchemy reports rowcount -1 for it on PostgreSQL)."""
     if dialect.name not in _ENTRY_INSERTS:
         _ENTRY_INSERTS[dialect.name] = dialect.insert_ignoring_duplicates(
             FlowEntry.__table__, ["flow_id", "environment", "profile_id", "entry_key"]
         ).returning(FlowEntry.run_id)
     return _ENTRY_INSERTS[dialect.name]
+
+
+@dataclass
+class _Start:
+    """A run decided in memory, written with the batch's other starts (`_Router.flush`)."""
+
+    entry: dict[str, Any] | None  # None: an old entry was taken over (re-entry every N days)
+    run: dict[str, Any]
+    plan: Plan
 
 
 def _maybe_start(
@@ -220,40 +255,40 @@ def _maybe_start(
     """Start a run if the person may enter; True if one started."""
     conn, workspace_id, now = router.conn, router.batch.workspace_id, router.now
     flow = version.definition
-    run_id = new_id("run")
     key = _entry_key(flow, payload)
     entry = {"flow_id": version.flow_id, "environment": version.environment, "profile_id": person}
+    if (version.flow_id, version.environment, person, key) in router.entered:
+        return False  # an earlier event of this batch started it
     # An entry made under a profile that has since merged into this person counts too. Safe to
-    # check then insert: the resolver holds the person's lock.
+    # check, then insert: the resolver holds the person's lock.
     earlier = conn.execute(
-        _EARLIER_ENTRY,
-        {**entry, "entry_key": key, "profiles": router.profiles_of(person)},
-    ).first()
-    if earlier is not None and not (
-        isinstance(flow.trigger.reentry, Reentry)
-        and earlier.entered_at <= now - timedelta(days=flow.trigger.reentry.every_days)
-    ):
+        _ENTRIES, {**entry, "entry_key": key, "profiles": router.profiles_of(person)}
+    ).all()
+    reentry = flow.trigger.reentry
+    if earlier and not isinstance(reentry, Reentry):
         return False
-    entering = {**entry, "entry_key": key, "workspace_id": workspace_id, "run_id": run_id,
-                "entered_at": now}  # fmt: skip
-    inserted = conn.execute(_insert_entry(router.batch.dialect), entering).first() is not None
-    if not inserted and isinstance(flow.trigger.reentry, Reentry):
-        # Once per N days: take the entry over only if the last one is old enough.
-        inserted = (
-            conn.execute(
-                update(FlowEntry)
-                .where(
-                    *(getattr(FlowEntry, k) == v for k, v in entry.items()),
-                    FlowEntry.entry_key == key,
-                    FlowEntry.entered_at <= now - timedelta(days=flow.trigger.reentry.every_days),
-                )
-                .values(entered_at=now, run_id=run_id)
-            ).rowcount
-            == 1
-        )
-    if not inserted:
-        return False
-    # Decided in memory and written at once: a start is five statements, whatever the flow.
+    run_id = new_id("run")
+    taken_over = False
+    if earlier and isinstance(reentry, Reentry):
+        cutoff = now - timedelta(days=reentry.every_days)
+        if any(row.entered_at > cutoff for row in earlier):
+            return False
+        if any(row.profile_id == person for row in earlier):
+            # Once per N days: the person's own old entry is taken over.
+            taken_over = (
+                conn.execute(
+                    update(FlowEntry)
+                    .where(
+                        *(getattr(FlowEntry, k) == v for k, v in entry.items()),
+                        FlowEntry.entry_key == key,
+                        FlowEntry.entered_at <= cutoff,
+                    )
+                    .values(entered_at=now, run_id=run_id)
+                ).rowcount
+                == 1
+            )
+            if not taken_over:
+                return False
     new = SimpleNamespace(
         id=run_id, workspace_id=workspace_id, flow_id=version.flow_id,
         version_id=version.version_id, environment=version.environment, profile_id=person,
@@ -263,7 +298,10 @@ def _maybe_start(
     )  # fmt: skip
     first = plan(flow, new, 0, flow.nodes[0].id, now, router.profile(flow, person))
     first.steps.insert(0, step_row(new, None, "entered", {"event_id": event_id, "key": key}))
-    conn.execute(_INSERT_RUN, vars(new) | first.values | {"state_version": 1})
-    metrics.FLOW_RUNS.labels("started").inc()
-    enqueue(conn, [first])
+    entering = None if taken_over else {
+        **entry, "entry_key": key, "workspace_id": workspace_id, "run_id": run_id,
+        "entered_at": now,
+    }  # fmt: skip
+    router.start(_Start(entering, vars(new) | first.values | {"state_version": 1}, first))
+    router.entered.add((version.flow_id, version.environment, person, key))
     return True
