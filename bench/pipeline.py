@@ -511,7 +511,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--wait-quiet",
         type=float,
-        default=20.0,
+        default=10.0,
         help="before each load, wait up to this many seconds for the machine to be idle",
     )
     parser.add_argument(
