@@ -15,7 +15,7 @@ EVENTS_REJECTED = Counter(
 )
 EVENTS_SUPPRESSED = Counter(
     "nerve_events_suppressed_total",
-    "Tracking messages dropped, not stored, because they carry an erased person's email or phone",
+    "Tracking messages dropped, not stored: they carry an erased person's user id, email or phone",
 )
 COMMIT_BATCH_EVENTS = Histogram(
     "nerve_event_commit_batch_events",

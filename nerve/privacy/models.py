@@ -11,7 +11,7 @@ from nerve.db.base import Base, created_at_column
 
 
 class ErasedIdentifier(Base):
-    """A keyed hash of an erased email or phone, so suppression still works after erasure."""
+    """A keyed hash of an erased user id, email or phone, so suppression works after erasure."""
 
     __tablename__ = "erased_identifiers"
 

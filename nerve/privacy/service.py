@@ -16,8 +16,8 @@ from nerve.privacy.registry import REGISTRY
 from nerve.privacy.subject import Subject
 from nerve.workspaces import service as workspaces
 
-# Kept after erasure (as keyed hashes) so an erased address can still be suppressed.
-SUPPRESSIBLE_TYPES = ("email", "phone")
+# Kept after erasure (as keyed hashes) so the person's events are still suppressed at ingest.
+SUPPRESSIBLE_TYPES = ("email", "phone", "user_id")
 
 
 def _subject(conn: Connection, workspace_id: str, person_id: str) -> Subject:

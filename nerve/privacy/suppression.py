@@ -1,7 +1,7 @@
-"""Erased people stay erased: ingest drops events that carry an erased email or phone.
+"""Erased people stay erased: ingest drops events that carry an erased user id, email or phone.
 
-An erasure keeps keyed hashes of the person's emails and phones (`ErasedIdentifier`); without a
-check at ingest, the next event with that email would create the person anew. Each server
+An erasure keeps keyed hashes of the person's user ids, emails and phones (`ErasedIdentifier`);
+without a check at ingest, the next event with that email would create the person anew. Each server
 process keeps every workspace's hashes in memory, read again when they may have changed, at
 most `_CACHE_SECONDS` old (an erasure in this process clears its copy at once), so the check
 costs the hot path a set lookup, and nothing at all in a workspace nobody was erased from.
@@ -36,7 +36,7 @@ def identifier_hash(key: bytes, value: str) -> str:
 
 @dataclass
 class Suppressed:
-    """One workspace's erased emails and phones, as (type, keyed hash)."""
+    """One workspace's erased user ids, emails and phones, as (type, keyed hash)."""
 
     hashes: set[tuple[str, str]] = field(default_factory=set)
     key: bytes = b""
@@ -48,6 +48,8 @@ class Suppressed:
             return []
         traits = traits_of(payload)
         found = []
+        if user_id := payload.get("userId"):
+            found.append(("user_id", identifier_hash(self.key, str(user_id))))
         if email := normalize_email(traits.get("email")):
             found.append(("email", identifier_hash(self.key, email)))
         if phone := normalize_phone(traits.get("phone"), self.region):

@@ -38,7 +38,7 @@ _CACHE_SECONDS = 1.0
 class IngestResult:
     accepted: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
-    # Messages dropped because they carry an erased person's email or phone.
+    # Messages dropped because they carry an erased person's user id, email or phone.
     suppressed: int = 0
     # Erased identifiers whose owner signed up again: no longer suppressed once stored.
     consented: list[tuple[str, str]] = field(default_factory=list)

@@ -1,5 +1,5 @@
-"""An erased person stays erased: events with their email or phone are dropped at ingest, until
-they sign up again."""
+"""An erased person stays erased: events with their user id, email or phone are dropped at
+ingest, until they sign up again."""
 
 from __future__ import annotations
 
@@ -58,11 +58,14 @@ def test_events_of_an_erased_person_are_dropped_and_create_no_one(
         {"type": "track", "userId": "u-3", "event": "Product Viewed",
          "context": {"traits": {"phone": "0151 12345678"}}},  # the same phone, national form
         {"type": "track", "userId": "u-4", "event": "Product Viewed"},  # someone else
+        {"type": "track", "userId": "u-1", "event": "Product Viewed"},  # their account
     )  # fmt: skip
     settle(engine)
-    assert (_stored(engine, "u-2"), _stored(engine, "u-3"), _stored(engine, "u-4")) == (0, 0, 1)
+    stored = [_stored(engine, user) for user in ("u-2", "u-3", "u-4")]
+    assert stored == [0, 0, 1]
+    assert _stored(engine, "u-1") == 0, "the erased person's own event is gone, the new one too"
     assert _lookup(client, shop, f"email:{EMAIL}") == 404
-    assert _suppressed_total(client) - dropped_before == 2
+    assert _suppressed_total(client) - dropped_before == 3
 
 
 def _suppressed_total(client: TestClient) -> float:
@@ -87,5 +90,5 @@ def test_signing_up_again_is_consent_anew(client: TestClient, engine: Engine) ->
     assert _stored(engine, "u-5") == 2
     assert _lookup(client, shop, f"email:{EMAIL}") == 200
     with engine.connect() as conn:
-        kept = conn.scalars(select(ErasedIdentifier.type)).all()
-    assert kept == ["phone"]
+        kept = set(conn.scalars(select(ErasedIdentifier.type)))
+    assert kept == {"phone", "user_id"}
