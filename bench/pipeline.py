@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import math
 import os
 import platform
 import sqlite3
@@ -405,15 +406,15 @@ def _rank(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 3)
+    return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 3)
 
 
 def _resolution_lags(census: Census, seconds: float, interval: float = 0.1) -> list[float]:
     """Resolved-at minus received_at of each event resolved during `seconds`.
 
     Nerve keeps no resolution time, so the events table is polled every `interval`: an event
-    first seen resolved by a poll was resolved between the previous poll's start and this one's
-    end, and is taken at the midpoint (± half an interval plus a poll's duration).
+    first seen attached by a poll was attached between the previous poll and this one, and is
+    taken at the midpoint (± half an interval plus a poll's duration).
     """
     low = census.first_unresolved()
     seen = {event_id for event_id, _ in census.resolved_from(low)}  # out of order, before
