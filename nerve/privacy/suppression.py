@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, tuple_
+from sqlalchemy import Connection, Engine, delete, func, select, tuple_
 
 from nerve.db.engine import write_transaction
 from nerve.identity.extract import normalize_email, normalize_phone, traits_of
@@ -95,12 +96,27 @@ def read(conn: Connection, workspace_id: str) -> Suppressed:
     return Suppressed({(kind, digest) for kind, digest in rows}, key, region)
 
 
+def _fingerprint(conn: Connection, workspace_id: str) -> tuple[Any, ...]:
+    """What changes when someone is erased or consents anew (a row more, a row less)."""
+    row = conn.execute(
+        select(func.count(), func.max(ErasedIdentifier.erased_at)).where(
+            ErasedIdentifier.workspace_id == workspace_id
+        )
+    ).one()
+    return tuple(row)
+
+
 class Suppression:
-    """Per process: each workspace's `Suppressed`, cached for at most `_CACHE_SECONDS`."""
+    """Per process: each workspace's `Suppressed`, at most `_CACHE_SECONDS` old.
+
+    When the copy is due, one request reads whether anything changed (a count) while the others
+    go on with the old copy; it is read in full only when something did, so the hashes it
+    remembers stay warm."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._cache: dict[str, tuple[float, Suppressed]] = {}
+        self._cache: dict[str, tuple[float, Suppressed, tuple[Any, ...]]] = {}
+        self._reading: dict[str, threading.Lock] = {}
 
     def cached(self, workspace_id: str) -> Suppressed | None:
         hit = self._cache.get(workspace_id)
@@ -109,11 +125,22 @@ class Suppression:
         return None
 
     def load(self, workspace_id: str) -> Suppressed:
-        read_at = time.monotonic()  # the entry never outlives what it saw by more than the TTL
-        with self._engine.connect() as conn:
-            suppressed = read(conn, workspace_id)
-        self._cache[workspace_id] = (read_at + _CACHE_SECONDS, suppressed)
-        return suppressed
+        stale = self._cache.get(workspace_id)
+        reading = self._reading.setdefault(workspace_id, threading.Lock())
+        if not reading.acquire(blocking=stale is None):
+            return stale[1]  # type: ignore[index]  # another request is reading: not stale for long
+        try:
+            if (fresh := self.cached(workspace_id)) is not None:
+                return fresh  # read by the request we waited for
+            read_at = time.monotonic()  # the copy never outlives what it saw by more than the TTL
+            with self._engine.connect() as conn:
+                mark = _fingerprint(conn, workspace_id)
+                same = stale is not None and stale[2] == mark
+                suppressed = stale[1] if stale is not None and same else read(conn, workspace_id)
+            self._cache[workspace_id] = (read_at + _CACHE_SECONDS, suppressed, mark)
+            return suppressed
+        finally:
+            reading.release()
 
     def forget(self, workspace_id: str) -> None:
         """Someone was erased here: read the hashes again before the next event."""
