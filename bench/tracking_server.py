@@ -141,9 +141,7 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(
-    database: Database, workers: int, *extra: str
-) -> Iterator[Server]:
+def running_server(database: Database, workers: int, *extra: str) -> Iterator[Server]:
     """`nerve serve` on a free port, with the benchmark's `/v1/ping` baseline route added
     ([`tracking_app.py`](tracking_app.py)); returns once `/healthz` answers 200."""
     port = _free_port()
@@ -155,9 +153,7 @@ def running_server(
     env = {**_environment(database), "PYTHONPATH": str(app.parent.parent)}  # for the workers
     log_path = database.workdir / f"server-{port}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, env=env, cwd=database.workdir, stdout=log, stderr=log
-        )
+        process = subprocess.Popen(command, env=env, cwd=database.workdir, stdout=log, stderr=log)
     server = Server(process, f"http://127.0.0.1:{port}", log_path, workers)
     try:
         _wait_until_healthy(server)
