@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=500, help="events per resolver transaction")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='nerve-profile-')}/p.db"
     engine = make_engine(Settings(database_url=url))
@@ -61,7 +62,7 @@ def main() -> None:
         started, resolved = time.perf_counter(), 0
         if profile:
             profile.enable()
-        while events := resolve_pending(engine, CONSUMERS, 500):
+        while events := resolve_pending(engine, CONSUMERS, args.batch):
             resolved += len(events)
         if profile:
             profile.disable()
