@@ -124,6 +124,14 @@ class Suppression:
             return hit[1]
         return None
 
+    def copy(self, workspace_id: str) -> tuple[Suppressed | None, bool]:
+        """The copy this process has (None: none yet, or forgotten after an erasure here) and
+        whether it is due to be read again."""
+        hit = self._cache.get(workspace_id)
+        if hit is None:
+            return None, True
+        return hit[1], hit[0] <= time.monotonic()
+
     def load(self, workspace_id: str) -> Suppressed:
         stale = self._cache.get(workspace_id)
         reading = self._reading.setdefault(workspace_id, threading.Lock())

@@ -6,10 +6,12 @@ nerve/tracking/schemas.py describes them in the OpenAPI document.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from functools import partial
 
 import orjson
+import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +25,7 @@ from nerve.tracking import service
 from nerve.tracking.normalize import BATCH_PATHS, SINGLE_PATHS, Limits
 from nerve.workspaces.service import SourceInfo
 
+log = structlog.get_logger(__name__)
 _SUCCESS = orjson.dumps({"success": True})
 MAX_WRITE_KEY_LENGTH = 64  # the sources.write_key column
 
@@ -62,11 +65,27 @@ async def _source(request: Request, body_key: object) -> SourceInfo:
 
 
 async def _suppressed(request: Request, workspace_id: str) -> Suppressed:
+    """The workspace's erased identifiers. A copy that is due is used once more while it is read
+    again in the background, so no request waits for that read; only the first (and the first
+    after an erasure in this process) does."""
     suppression: Suppression = request.app.state.suppression
-    found = suppression.cached(workspace_id)
+    found, due = suppression.copy(workspace_id)
     if found is None:
-        found = await run_in_threadpool(suppression.load, workspace_id)
+        return await run_in_threadpool(suppression.load, workspace_id)
+    if due:
+        refresh = asyncio.create_task(run_in_threadpool(suppression.load, workspace_id))
+        _REFRESHING.add(refresh)
+        refresh.add_done_callback(_refreshed)
     return found
+
+
+_REFRESHING: set[asyncio.Task[Suppressed]] = set()
+
+
+def _refreshed(task: asyncio.Task[Suppressed]) -> None:
+    _REFRESHING.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("suppression_refresh_failed", error=str(task.exception()))
 
 
 def _rejection_response(exc: Rejected) -> Response:
