@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nerve import numbers
+from tests.exact import exact_values
 
 BIG = 123456789012345678901234567890
 
@@ -45,17 +46,6 @@ _json = st.recursive(
 )  # fmt: skip
 
 
-def _values(value: object) -> object:
-    """Numbers as the exact values they denote, whatever their Python type."""
-    if isinstance(value, dict):
-        return {key: _values(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_values(item) for item in value]
-    if isinstance(value, float | int | Decimal) and not isinstance(value, bool):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return value
-
-
 @given(_json)
 def test_any_value_survives_a_round_trip(value: object) -> None:
-    assert _values(numbers.loads(numbers.dumps(value))) == _values(value)
+    assert exact_values(numbers.loads(numbers.dumps(value))) == exact_values(value)

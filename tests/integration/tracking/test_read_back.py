@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from nerve import numbers
+from tests.exact import exact_values
 from tests.factories import Shop
 from tests.integration.profiles.test_identity import settle
 from tests.waiting import auth
@@ -89,7 +89,7 @@ def test_any_accepted_event_can_be_read_back_everywhere(
         return
     settle(engine)
     for shown in _shown(client, shop, user_id):
-        assert _exact(_find(numbers.loads(shown), user_id)) == _exact(properties)
+        assert exact_values(_find(numbers.loads(shown), user_id)) == exact_values(properties)
 
 
 def _find(document: Any, user_id: str) -> Any:
@@ -103,14 +103,3 @@ def _find(document: Any, user_id: str) -> Any:
             if (found := _find(item, user_id)) is not None:
                 return found
     return None
-
-
-def _exact(value: Any) -> Any:
-    """Numbers as the exact values they denote, whatever their Python type."""
-    if isinstance(value, dict):
-        return {key: _exact(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_exact(item) for item in value]
-    if isinstance(value, float | int | Decimal) and not isinstance(value, bool):
-        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    return value
