@@ -281,7 +281,11 @@ def _processing(
                 nerve_workers(database, workers) as worker_pids,
             ):
                 census = Census(database)
-                run = _Run(census, server, worker_pids, write_key, opts, database.workdir)
+                # `nerve serve`'s embedded worker runs as its child process (nerve/worker.py)
+                embedded = server.children() if workers == 0 else []
+                run = _Run(
+                    census, server, worker_pids or embedded, write_key, opts, database.workdir
+                )
                 figures["sustained"] = run.sustained()
                 figures["drain"] = run.drain()
                 if lag:
@@ -321,7 +325,8 @@ class _Run:
         time.sleep(opts.warmup)
         if not self.census.sqlite:
             self.census.analyze()  # what autovacuum would have done after the warm-up's growth
-        # The server on SQLite; on PostgreSQL the first worker (the server only ingests).
+        # The first worker: `nerve worker`, or the embedded worker's process (the server's
+        # own with NERVE_EMBEDDED_WORKER_PROCESS=false).
         profiled = self.worker_pids[0] if self.worker_pids else self.server.pid
         output = RESULTS / f"pyspy-pipeline-{self.workdir.name}.txt"
         spy = PySpy(profiled, opts.duration, output) if opts.profile else None

@@ -52,6 +52,12 @@ class Server:
     pid: int
     base_url: str
 
+    def children(self) -> list[int]:
+        """The server's child processes (its embedded worker)."""
+        with contextlib.suppress(OSError), open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+            return [int(pid) for pid in f.read().split()]
+        return []
+
 
 @contextlib.contextmanager
 def nerve_serve(database: Database, embedded_worker: bool) -> Iterator[Server]:

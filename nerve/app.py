@@ -25,14 +25,25 @@ from nerve.ops import api as ops_api
 from nerve.privacy import api as privacy_api
 from nerve.privacy.suppression import Suppression
 from nerve.profiles import api as profiles_api
-from nerve.services import provide_services
+from nerve.services import Services, provide_services
 from nerve.settings import Settings, get_settings
 from nerve.tracking import api as tracking_api
 from nerve.tracking.normalize import Limits
 from nerve.tracking.service import WriteKeys
+from nerve.worker import WorkerProcess
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_served_app() -> FastAPI:
+    """`nerve serve`'s app: settings from the environment, the embedded worker as a child
+    process (NERVE_EMBEDDED_WORKER_PROCESS) that reads the same environment."""
+    settings = get_settings()
+    return create_app(settings, worker_process=settings.embedded_worker_process)
+
+
+def create_app(settings: Settings | None = None, *, worker_process: bool = False) -> FastAPI:
+    """The app; with `worker_process` its embedded worker runs as a child `nerve worker`
+    (which reads its settings from the environment, not from `settings`), else on threads of
+    this process."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
 
@@ -49,20 +60,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.limits = Limits(
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
-            identity = IdentityWorker(services.engine, services.consumers)
-            flows = FlowWorker.configured(services.engine, settings)
             writer.start()
-            if settings.embedded_worker:
-                writer.on_commit(identity.wake)
-                identity.on_resolved(flows.wake)
-                identity.start()
-                flows.start()
+            background = _background(settings, services, worker_process)
+            for worker in background:
+                worker.start()
+            if background:
+                writer.on_commit(background[0].wake)
             try:
                 yield
             finally:
                 await writer.close()
-                await identity.close()
-                await flows.close()
+                for worker in background:
+                    await worker.close()
 
     app = FastAPI(
         title="Nerve",
@@ -93,6 +102,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_mapping(app)
     openapi.install(app)
     return app
+
+
+def _background(
+    settings: Settings, services: Services, worker_process: bool
+) -> list[IdentityWorker | FlowWorker | WorkerProcess]:
+    """The embedded worker, the one woken by event commits first."""
+    if not settings.embedded_worker:
+        return []
+    if worker_process:
+        return [WorkerProcess()]
+    identity = IdentityWorker(services.engine, services.consumers)
+    flows = FlowWorker.configured(services.engine, settings)
+    identity.on_resolved(flows.wake)
+    return [identity, flows]
 
 
 def _install_error_mapping(app: FastAPI) -> None:

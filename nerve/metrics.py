@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Metric,
+    generate_latest,
+    multiprocess,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EVENTS_ACCEPTED = Counter(
@@ -116,3 +126,27 @@ def _observe(scope: Scope, status: int, seconds: float) -> None:
     route = scope.get("route")
     template = getattr(route, "path", None) or "unmatched"
     REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(seconds)
+
+
+def exposition() -> bytes:
+    """The metrics of this process, or with PROMETHEUS_MULTIPROC_DIR set (`nerve serve`, see
+    nerve/launcher.py) of every process of the server: its worker child, `--workers` N."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry) + generate_latest(_Unused(registry))
+    return generate_latest()
+
+
+class _Unused(CollectorRegistry):
+    """Nerve's metrics no process has used yet, declared without samples (as one process's own
+    registry shows them): a scraper sees every family from the start."""
+
+    def __init__(self, used: CollectorRegistry) -> None:
+        super().__init__(auto_describe=False)
+        self._used = {family.name for family in used.collect()}
+
+    def collect(self) -> Iterator[Metric]:
+        for family in REGISTRY.collect():
+            if family.name.startswith("nerve_") and family.name not in self._used:
+                yield Metric(family.name, family.documentation, family.type, family.unit)

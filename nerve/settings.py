@@ -43,6 +43,12 @@ class Settings(BaseSettings):
         description="Run background work (identity resolution, flows) inside `nerve serve`. "
         "Turn off when separate `nerve worker` processes do it (PostgreSQL).",
     )
+    embedded_worker_process: bool = Field(
+        default=True,
+        description="`nerve serve` runs its embedded worker as a child process (restarted if it "
+        "dies), so identity resolution and flows use a core of their own; `false` runs it on "
+        "threads of the server process.",
+    )
     flow_lease_seconds: int = Field(
         default=60,
         ge=1,

@@ -29,7 +29,7 @@ def serve(
         migrate.upgrade(engine)
         engine.dispose()
     uvicorn.run(
-        "nerve.app:create_app",
+        "nerve.app:create_served_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
@@ -42,11 +42,16 @@ def serve(
     )
 
 
-def worker() -> None:
-    """Run background work (identity resolution) until stopped; run many on PostgreSQL."""
+def worker(
+    wake_fd: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="A pipe `nerve serve` wakes its worker child through."),
+    ] = None,
+) -> None:
+    """Run background work (identity resolution, flows) until stopped; run many on PostgreSQL."""
     from nerve.worker import run_worker
 
-    run_worker(get_settings())
+    run_worker(get_settings(), wake_fd)
 
 
 def demo(

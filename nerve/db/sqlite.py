@@ -3,6 +3,8 @@ SQLite implementation of the storage interface (see nerve/db/dialect.py)."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,14 +23,45 @@ def configure(engine: Engine, *, synchronous: str) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            _begin_immediate(conn.connection.dbapi_connection)
+        else:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+_BUSY_SECONDS = 30.0
+_RETRY_SECONDS = 0.001
+
+
+def _begin_immediate(dbapi_conn: Any) -> None:
+    """Take the write lock, asking again every millisecond until it is free.
+
+    SQLite's own busy handler sleeps longer the longer it waits (up to 100 ms a try): with two
+    processes writing — `nerve serve` storing events, its worker child resolving them in 0.1 s
+    transactions one after the other — a writer that dozes through the short gaps between the
+    other's transactions would wait for ever and stall ingest. Asking every millisecond catches
+    those gaps, and both writers get their turn.
+    """
+    deadline = time.monotonic() + _BUSY_SECONDS
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(_RETRY_SECONDS)
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
 
 
 def _utc(stored: str) -> datetime:

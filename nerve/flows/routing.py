@@ -25,9 +25,10 @@ from nerve.flows.engine import (
     ActiveVersion,
     Plan,
     active_versions,
+    apply_many,
     as_run,
     enqueue,
-    finish,
+    finish_plan,
     loadable,
     plan,
     record,
@@ -91,9 +92,11 @@ def _routing_failed(event_id: int) -> None:
 
 class _Router:
     """Routes one batch's events, reading as little as it can: the live runs of the batch's
-    people once (re-read for a person only after a run of theirs changed), and people's views
+    people and their trigger entries once, kept current in memory as the batch starts and ends
+    runs (re-read for a person only after an event moved a waiting run), and people's views
     together, only for flows whose conditions read them — the consumers that change a view
-    (profiles, orders) ran before this one, and routing itself changes no trait."""
+    (profiles, orders) ran before this one, and routing itself changes no trait. Starts and
+    exits are written together by `flush`."""
 
     def __init__(
         self,
@@ -104,8 +107,11 @@ class _Router:
     ) -> None:
         self.conn, self.batch, self.versions, self.now = conn, batch, versions, now
         self._person_of = {p: person for person, ids in batch.people.items() for p in ids}
-        self._runs: dict[str, list[Any]] = {}
+        self._runs: dict[str, list[SimpleNamespace]] = {}
         self._starts: list[_Start] = []
+        self._exits: list[Plan] = []
+        # (flow, environment, entry key) → [(profile, entered at)] of the batch's people
+        self._entries: dict[tuple[str, str, str], list[tuple[str, datetime]]] | None = None
         # (flow, environment, person, entry key) of the runs this batch started
         self.entered: set[tuple[str, str, str, str]] = set()
         self._people: People | None = None
@@ -127,12 +133,22 @@ class _Router:
         since merged into a person belong to them."""
         return sorted({p for person in people for p in self.batch.people.get(person, {person})})
 
-    def start(self, start: _Start) -> None:
+    def start(self, person: str, start: _Start) -> None:
         self._starts.append(start)
+        if start.run["status"] in LIVE:
+            self._live_runs(person).append(SimpleNamespace(**start.run))
+        if start.entry is not None and self._entries is not None:
+            key = (start.entry["flow_id"], start.entry["environment"], start.entry["entry_key"])
+            self._entries.setdefault(key, []).append((person, start.entry["entered_at"]))
+
+    def exit(self, person: str, run: SimpleNamespace, exited: Plan) -> None:
+        self._exits.append(exited)
+        self._runs[person] = [r for r in self._runs[person] if r.id != run.id]
 
     def flush(self) -> None:
-        """Write the runs started since the last flush: five statements for all of them."""
+        """Write the runs started and ended since the last flush: a few statements for all."""
         starts, self._starts = self._starts, []
+        exits, self._exits = self._exits, []
         entries = [start.entry for start in starts if start.entry is not None]
         made = set()
         if entries:
@@ -142,10 +158,13 @@ class _Router:
             insert_rows(self.conn, FlowRun, [start.run for start in kept])
             enqueue(self.conn, [start.plan for start in kept])
             metrics.FLOW_RUNS.labels("started").inc(len(kept))
+        dropped = {s.run["id"] for s in starts} - {s.run["id"] for s in kept}
+        # The batch holds its people's runs locked: the versions it read still hold.
+        apply_many(self.conn, [p for p in exits if p.run_id not in dropped])
 
     def load_runs(self, *people: str) -> None:
         """Read (and on PostgreSQL lock) the live runs of these people."""
-        self.flush()  # runs started by this batch are theirs too
+        self.flush()  # runs started and ended by this batch are theirs too
         query = select(FlowRun).where(
             FlowRun.workspace_id == self.batch.workspace_id,
             FlowRun.profile_id.in_(self.profiles_of(*people)),
@@ -155,37 +174,55 @@ class _Router:
             self._runs[person] = []
         # Runs before tasks, in id order: see lock_runs.
         for run in self.conn.execute(self.batch.dialect.for_update(query.order_by(FlowRun.id))):
-            self._runs[self._person_of.get(run.profile_id, run.profile_id)].append(run)
+            person = self._person_of.get(run.profile_id, run.profile_id)
+            self._runs[person].append(SimpleNamespace(**run._mapping))
+
+    def entries(self, version: ActiveVersion, key: str) -> list[tuple[str, datetime]]:
+        """(profile, entered at) of the batch's people's entries into `version`'s flow by
+        `key`: read for every person of the batch and every flow on the first call, then kept
+        current by `start`."""
+        if self._entries is None:
+            self._entries = {}
+            profiles = self.profiles_of(*self.batch.people)
+            for flow_id, environment in {(v.flow_id, v.environment) for v in self.versions}:
+                for at in range(0, len(profiles), _CHUNK):
+                    for row in self.conn.execute(
+                        _ENTRIES,
+                        {"flow_id": flow_id, "environment": environment,
+                         "profiles": profiles[at : at + _CHUNK]},
+                    ):  # fmt: skip
+                        found = (flow_id, environment, row.entry_key)
+                        self._entries.setdefault(found, []).append((row.profile_id, row.entered_at))
+        return self._entries.get((version.flow_id, version.environment, key), [])
 
     def forget_runs(self) -> None:
         """The savepoint rolled back what the batch did: read runs again, start nothing."""
         self._runs.clear()
         self._starts.clear()
+        self._exits.clear()
+        self._entries = None
         self.entered.clear()
 
     def route(self, event_id: int, payload: dict[str, Any], person: str) -> None:
-        # A run started or moved by an earlier event of this batch counts: after a change the
-        # person's runs are read again.
-        changed = False
-        for run in self._live_runs(person):
-            changed |= _steer(self, run, payload, person)
+        # A run started or ended by an earlier event of this batch counts.
+        for run in list(self._live_runs(person)):
+            if _steer(self, run, payload, person):
+                self._runs.pop(person, None)  # moved on by `transition`: read it again
         for version in self.versions:
             flow = version.definition
             if trigger_named(flow, payload) and trigger_matches(
                 flow, payload, self.profile(flow, person)
             ):
-                changed |= _maybe_start(self, version, person, payload, event_id)
-        if changed:
-            self._runs.pop(person, None)
+                _maybe_start(self, version, person, payload, event_id)
 
-    def _live_runs(self, person: str) -> list[Any]:
+    def _live_runs(self, person: str) -> list[SimpleNamespace]:
         if person not in self._runs:
             self.load_runs(person)
         return self._runs[person]
 
 
-def _steer(router: _Router, row: Any, payload: dict[str, Any], person: str) -> bool:
-    """Let the event end or move the run; True if it did."""
+def _steer(router: _Router, row: SimpleNamespace, payload: dict[str, Any], person: str) -> bool:
+    """Let the event end the run (written at the next flush) or move it; True if it moved."""
     conn, now = router.conn, router.now
     flow = loadable(conn, row.version_id)
     if flow is None:
@@ -194,9 +231,9 @@ def _steer(router: _Router, row: Any, payload: dict[str, Any], person: str) -> b
     left, goal = exit_reached(flow, run, payload)
     if left:
         outcome = "goal" if goal else "exited"
-        if finish(conn, row, row.state_version, "exited", outcome, now):
-            record(conn, row, row.node, "exited", {"event": payload.get("event"), "goal": goal})
-            return True
+        exited = finish_plan(row, row.state_version, "exited", outcome, now)
+        exited.step(row.node, "exited", {"event": payload.get("event"), "goal": goal})
+        router.exit(person, row, exited)
         return False
     waiting = row.waiting_for
     if (
@@ -221,12 +258,12 @@ def _entry_key(flow: FlowDefinition, payload: dict[str, Any]) -> str:
 
 
 # Statements of a run start, built once: the values travel apart, so each compiles once.
-_ENTRIES = select(FlowEntry.profile_id, FlowEntry.entered_at).where(
+_ENTRIES = select(FlowEntry.profile_id, FlowEntry.entry_key, FlowEntry.entered_at).where(
     FlowEntry.flow_id == bindparam("flow_id"),
     FlowEntry.environment == bindparam("environment"),
-    FlowEntry.entry_key == bindparam("entry_key"),
     FlowEntry.profile_id.in_(bindparam("profiles", expanding=True)),
 )
+_CHUNK = 2000  # profiles per query (SQLite allows 32,766 bound variables)
 _ENTRY_INSERTS: dict[str, Any] = {}
 
 
@@ -261,9 +298,8 @@ def _maybe_start(
         return False  # an earlier event of this batch started it
     # An entry made under a profile that has since merged into this person counts too. Safe to
     # check, then insert: the resolver holds the person's lock.
-    earlier = conn.execute(
-        _ENTRIES, {**entry, "entry_key": key, "profiles": router.profiles_of(person)}
-    ).all()
+    mine = set(router.profiles_of(person))
+    earlier = [(profile, at) for profile, at in router.entries(version, key) if profile in mine]
     reentry = flow.trigger.reentry
     if earlier and not isinstance(reentry, Reentry):
         return False
@@ -271,9 +307,9 @@ def _maybe_start(
     taken_over = False
     if earlier and isinstance(reentry, Reentry):
         cutoff = now - timedelta(days=reentry.every_days)
-        if any(row.entered_at > cutoff for row in earlier):
+        if any(at > cutoff for _, at in earlier):
             return False
-        if any(row.profile_id == person for row in earlier):
+        if any(profile == person for profile, _ in earlier):
             # Once per N days: the person's own old entry is taken over.
             taken_over = (
                 conn.execute(
@@ -302,6 +338,6 @@ def _maybe_start(
         **entry, "entry_key": key, "workspace_id": workspace_id, "run_id": run_id,
         "entered_at": now,
     }  # fmt: skip
-    router.start(_Start(entering, vars(new) | first.values | {"state_version": 1}, first))
+    router.start(person, _Start(entering, vars(new) | first.values | {"state_version": 1}, first))
     router.entered.add((version.flow_id, version.environment, person, key))
     return True

@@ -12,11 +12,13 @@ import structlog
 from sqlalchemy import Engine
 
 from nerve import metrics
+from nerve.db.dialect import dialect_of
 from nerve.identity.attached import Consumer
 from nerve.identity.resolver import PeopleKeptMoving, resolve_pending
 
 log = structlog.get_logger(__name__)
 _POLL_SECONDS = 0.5
+_SQLITE_GAP_SECONDS = 0.003
 
 
 class BatchSize:
@@ -27,7 +29,7 @@ class BatchSize:
     costs over more events. A backlog grows the batch until one takes about `target`; a quiet
     shop resolves what arrived, a few events at a time."""
 
-    def __init__(self, target: float = 0.1, smallest: int = 100, largest: int = 2000) -> None:
+    def __init__(self, target: float = 0.2, smallest: int = 100, largest: int = 5000) -> None:
         self.target, self.smallest, self.largest = target, smallest, largest
         self.size = smallest
 
@@ -49,6 +51,9 @@ class IdentityWorker:
         self._stopping = False
         self._on_resolved: list[Callable[[], None]] = []
         self.batch = BatchSize()
+        # SQLite has one writer: between two batches, a pause in which the server's event
+        # commits (polling for the lock every millisecond, see nerve/db/sqlite.py) get their turn.
+        self._gap = 0.0 if dialect_of(engine).concurrent_writers else _SQLITE_GAP_SECONDS
 
     def on_resolved(self, listener: Callable[[], None]) -> None:
         """Call `listener` (in the event loop) after events were attached (flows may be due)."""
@@ -79,6 +84,8 @@ class IdentityWorker:
                             listener()
                     if resolved < asked:
                         break  # the queue is empty
+                    if self._gap:
+                        await asyncio.sleep(self._gap)
             except Exception:  # keep resolving after a bad moment (database restart, ...)
                 log.exception("identity_resolution_failed")
                 await asyncio.sleep(1)

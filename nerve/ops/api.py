@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from nerve import metrics
 from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC
 from nerve.db.session import Db
@@ -69,7 +70,7 @@ def _metrics_token(request: Request) -> None:
 def prometheus_metrics(db: Db) -> Response:
     """Metrics in the Prometheus text format, for scraping."""
     return Response(
-        generate_latest() + generate_latest(_DatabaseGauges(backlog.gauges(db))),
+        metrics.exposition() + generate_latest(_DatabaseGauges(backlog.gauges(db))),
         media_type=CONTENT_TYPE_LATEST,
     )
 

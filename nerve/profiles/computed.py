@@ -60,7 +60,10 @@ def add_interest(
     factor = _decay((as_of - at).total_seconds() / 86400)
     for key, weight in signals:
         scores[key] = scores.get(key, 0.0) + weight * factor
-    return {"as_of": as_of.isoformat(), "scores": scores}
+    # Six decimals are plenty for a ranking, and short numbers take JSON's fast path when the
+    # profile is read again (a float's 17 digits would send it through nerve/numbers.py's exact
+    # re-read every time).
+    return {"as_of": as_of.isoformat(), "scores": {k: round(v, 6) for k, v in scores.items()}}
 
 
 def decayed_scores(interests: dict[str, Any], now: datetime) -> dict[str, float]:
