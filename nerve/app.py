@@ -25,6 +25,7 @@ from nerve.ops import api as ops_api
 from nerve.privacy import api as privacy_api
 from nerve.privacy.suppression import Suppression
 from nerve.profiles import api as profiles_api
+from nerve.secrets import api as secrets_api
 from nerve.services import Services, provide_services
 from nerve.settings import Settings, get_settings
 from nerve.tracking import api as tracking_api
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(identity_api.router)
     app.include_router(flows_api.router)
     app.include_router(auth_api.router)
+    app.include_router(secrets_api.router)
     app.add_middleware(UnexpectedErrors)  # innermost: its 500s still get CORS and metrics
     app.add_middleware(
         CORSMiddleware,

@@ -17,6 +17,7 @@ from nerve.db.dialect import Dialect, dialect_of
 from nerve.db.engine import make_engine, write_transaction
 from nerve.identity.attached import Consumer
 from nerve.pipeline import CONSUMERS
+from nerve.secrets.vault import Vault
 from nerve.settings import Settings, get_settings
 
 
@@ -25,6 +26,8 @@ class Services:
     settings: Settings
     engine: Engine
     dialect: Dialect
+    # Encrypts and decrypts stored secrets (nerve/secrets/vault.py).
+    vault: Vault
     # The attached-event pipeline's consumers, in order (nerve/pipeline.py).
     consumers: tuple[Consumer, ...] = field(default=CONSUMERS)
 
@@ -51,6 +54,7 @@ def provide_services(
     try:
         if settings.auto_migrate if migrate_schema is None else migrate_schema:
             migrate.upgrade(engine)
-        yield Services(settings=settings, engine=engine, dialect=dialect_of(engine))
+        vault = Vault(settings.secret_key.get_secret_value())
+        yield Services(settings=settings, engine=engine, dialect=dialect_of(engine), vault=vault)
     finally:
         engine.dispose()

@@ -115,6 +115,13 @@ class Settings(BaseSettings):
         description="The CLI acts with this secret key's role and workspace. Unset, the CLI is "
         "the operator (who can reach the database, and so is admin).",
     )
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Encrypts the stored secrets (SMTP password, DKIM keys, provider tokens): a "
+        "Fernet key from `nerve secrets new-key`. To rotate, put the new key first and keep the "
+        "old one after a comma, run `nerve secrets rotate`, then drop the old one. Lost, the "
+        "stored secrets are lost; unset, none can be stored.",
+    )
     metrics_token: SecretStr = Field(
         default=SecretStr(""),
         description="When set, `GET /metrics` answers only requests that send "

@@ -30,6 +30,7 @@ class Permission(StrEnum):
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
     KEYS_MANAGE = "keys:manage"
+    SECRETS_MANAGE = "secrets:manage"
 
 
 ADMIN, BUILDER, ANALYST, STAFF = "admin", "builder", "analyst", "staff"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nerve import __version__
-from nerve.cli import config, db, dlq, flows, keys, processes, sources
+from nerve.cli import config, db, dlq, flows, keys, processes, secrets, sources
 from nerve.cli.output import JsonErrorsGroup
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ app.command()(processes.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(keys.app, name="keys")
+app.add_typer(secrets.app, name="secrets")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
 app.add_typer(config.app, name="config")

@@ -9,6 +9,7 @@ from nerve.identity import models as identity_models
 from nerve.orders import models as order_models
 from nerve.privacy import models as privacy_models
 from nerve.profiles import models as profile_models
+from nerve.secrets import models as secret_models
 from nerve.workspaces import models as workspace_models
 
 metadata = Base.metadata
@@ -23,5 +24,6 @@ __all__ = [
     "order_models",
     "privacy_models",
     "profile_models",
+    "secret_models",
     "workspace_models",
 ]

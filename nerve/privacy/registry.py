@@ -25,4 +25,5 @@ NOT_PERSONAL: dict[str, str] = {
     "flow_versions": "flow definitions written by the shop",
     "audit_log": "who did what to which id: the proof of an erasure names only the erased id",
     "erased_identifiers": "keyed hashes, kept so erased addresses stay suppressed",
+    "secrets": "the shop's own credentials (SMTP, DKIM, providers), encrypted",
 }
