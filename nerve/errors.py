@@ -68,6 +68,19 @@ class InvalidFlow(InvalidInput):
         return "; ".join(f"{p['path']}: {p['reason']}" for p in self.problems)
 
 
+class InvalidTemplate(InvalidInput):
+    """The message template is invalid: each problem with where it is (part, line:column)."""
+
+    code = "invalid_template"
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("the template is invalid", details=problems)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "; ".join(f"{p['path']}: {p['reason']}" for p in self.problems)
+
+
 class UnsupportedMediaType(NerveError):
     """The body is in a format this endpoint does not read."""
 

@@ -26,6 +26,8 @@ class Permission(StrEnum):
     IDENTITY_RULES_WRITE = "identity_rules:write"
     FLOWS_READ = "flows:read"
     FLOWS_WRITE = "flows:write"
+    TEMPLATES_READ = "templates:read"
+    TEMPLATES_WRITE = "templates:write"
     DEAD_LETTERS_REPLAY = "dead_letters:replay"
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
@@ -40,12 +42,15 @@ _READ = {
     Permission.PROFILES_READ,
     Permission.IDENTITY_RULES_READ,
     Permission.FLOWS_READ,
+    Permission.TEMPLATES_READ,
     Permission.SOURCES_READ,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     ADMIN: frozenset(Permission),
-    BUILDER: frozenset(_READ | {Permission.FLOWS_WRITE, Permission.DEAD_LETTERS_REPLAY}),
+    BUILDER: frozenset(
+        _READ | {Permission.FLOWS_WRITE, Permission.TEMPLATES_WRITE, Permission.DEAD_LETTERS_REPLAY}
+    ),
     ANALYST: frozenset(_READ),
     STAFF: frozenset({Permission.PROFILES_READ}),
 }

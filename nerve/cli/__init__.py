@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nerve import __version__
-from nerve.cli import config, db, dlq, flows, keys, processes, secrets, sources
+from nerve.cli import config, db, dlq, flows, keys, processes, secrets, sources, templates
 from nerve.cli.output import JsonErrorsGroup
 
 app = typer.Typer(
@@ -47,6 +47,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
+app.add_typer(templates.app, name="templates")
 app.add_typer(config.app, name="config")
 
 

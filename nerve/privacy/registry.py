@@ -26,4 +26,6 @@ NOT_PERSONAL: dict[str, str] = {
     "audit_log": "who did what to which id: the proof of an erasure names only the erased id",
     "erased_identifiers": "keyed hashes, kept so erased addresses stay suppressed",
     "secrets": "the shop's own credentials (SMTP, DKIM, providers), encrypted",
+    "templates": "message template names",
+    "template_versions": "message templates written by the shop",
 }

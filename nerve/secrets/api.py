@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from nerve.admin_routes import AdminRoute
@@ -12,13 +12,12 @@ from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
-from nerve.errors import InvalidInput, NotFound, Unavailable, documented
+from nerve.errors import NotFound, Unavailable, documented
 from nerve.secrets import service
 from nerve.secrets.schemas import NewSecret, SecretInfo, SecretList
 
 router = APIRouter(prefix="/api/v1/secrets", tags=["secrets"], route_class=AdminRoute)
 Manager = Annotated[Principal, requires(Permission.SECRETS_MANAGE)]
-Name = Annotated[str, Path(pattern=service.NAME.pattern, max_length=128)]
 
 
 @router.get("", response_model=SecretList)
@@ -34,7 +33,7 @@ def list_secrets(db: Db, key: Manager) -> SecretList:
 
 @router.put("/{secret_name}", response_model=SecretInfo, responses=documented(Unavailable))
 def put_secret(
-    request: Request, db: WriteDb, key: Manager, secret_name: Name, new: NewSecret
+    request: Request, db: WriteDb, key: Manager, secret_name: str, new: NewSecret
 ) -> SecretInfo:
     """Store or replace a secret, encrypted with NERVE_SECRET_KEY (503 while it is unset)."""
     vault = request.app.state.services.vault
@@ -44,8 +43,8 @@ def put_secret(
     return SecretInfo.model_validate(stored, from_attributes=True)
 
 
-@router.delete("/{secret_name}", status_code=204, responses=documented(NotFound, InvalidInput))
-def delete_secret(db: WriteDb, key: Manager, secret_name: Name) -> Response:
+@router.delete("/{secret_name}", status_code=204, responses=documented(NotFound))
+def delete_secret(db: WriteDb, key: Manager, secret_name: str) -> Response:
     """Forget a secret."""
     service.remove(db, key.workspace_id, secret_name, actor=key.key_id)
     return Response(status_code=204)

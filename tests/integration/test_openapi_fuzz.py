@@ -104,6 +104,9 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
     assert spare.status_code == 201, spare.text
     secret = client.put("/api/v1/secrets/smtp.password", json={"value": "s3"}, headers=admin)
     assert secret.status_code == 200, secret.text
+    template = {"name": "welcome", "subject": "Hi", "html": "<p>Hi {{ shop.name }}</p>"}
+    saved = client.post("/api/v1/templates", json=template, headers=admin)
+    assert saved.status_code == 201, saved.text
     anna = get("/api/v1/profiles", identifier="email:anna@example.com")
     assert anna["merged_ids"], "the seed merges Anna's devices"
     return {
@@ -114,6 +117,8 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
         "dead_letter_id": letter["id"],
         "key_id": spare.json()["id"],
         "secret_name": "smtp.password",
+        "template_name": "welcome",
+        "version": "1",
     }
 
 

@@ -1,0 +1,91 @@
+"""Templates are checked before they are kept: syntax, names, sandbox limits, a strict render for
+the sample person; what is kept renders leniently, with CSS inlined and a text part derived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nerve.channels import templates
+from nerve.channels.html_text import html_to_text
+from nerve.channels.sample import SAMPLE
+from nerve.errors import InvalidTemplate
+
+
+def _template(**parts: str) -> dict[str, Any]:
+    return {"name": "t", "subject": "Hi", "html": "<p>Hi</p>", **parts}
+
+
+def _problems(**parts: str) -> list[dict[str, str]]:
+    with pytest.raises(InvalidTemplate) as refused:
+        templates.check(_template(**parts))
+    return refused.value.problems
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "{{ self.__class__ }}",
+        "{{ person.__class__.__mro__ }}",
+        "{{ ''.__class__ }}",
+        "{% for x in (1..100000) %}{% for y in (1..1000) %}x{% endfor %}{% endfor %}",
+        "{% assign s = 'xxxxxxxxxx' %}{% for i in (1..20) %}{% assign s = s | append: s %}"
+        "{% endfor %}{{ s }}",
+        "{% include 'x' %}",
+        "{{ person | nofilter }}",
+        "{% if x %}unclosed",
+    ],
+)
+def test_escapes_and_runaways_are_refused_at_save_time(html: str) -> None:
+    [problem] = _problems(html=html)
+    assert problem["path"].startswith("html")
+    assert problem["reason"]
+
+
+def test_a_variable_the_sample_lacks_needs_a_default() -> None:
+    [problem] = _problems(subject="Hi {{ person.traits.nickname }}")
+    assert problem["path"] == "subject:1:7" and "default" in problem["reason"]
+    templates.check(_template(subject="Hi {{ person.traits.nickname | default: 'you' }}"))
+
+
+def test_every_problem_is_reported_with_its_part_line_and_column() -> None:
+    problems = _problems(subject="{{ persn.name }}", html="<p>\n{{ person | nofilter }}</p>")
+    assert [p["path"] for p in problems] == ["subject:1:4", "html:2:13"]
+    assert "unknown name 'persn'" in problems[0]["reason"]
+
+
+def test_a_send_renders_leniently_what_the_check_let_through() -> None:
+    source = templates.check(
+        _template(
+            subject="{{ person.traits.first_name | default: 'Hi' }}, {{ cart.products.size }} item",
+            html="<style>p { color: red }</style><p>Hello {{ person.traits.first_name }}</p>",
+        )
+    )
+    compiled = templates.compile_source(source)
+    assert 'style="color: red;"' in compiled["html"] and "<style>" not in compiled["html"]
+    stranger = SAMPLE | {"person": {"traits": {}}}
+    rendered = templates.render(compiled, stranger)
+    assert rendered["subject"] == "Hi, 1 item"
+    assert '<p style="color: red;">Hello </p>' in rendered["html"]
+    assert rendered["text"] == "Hello\n"
+
+
+def test_the_text_part_keeps_links_and_drops_styles() -> None:
+    html = (
+        "<html><head><title>x</title><style>p{}</style></head><body><h1>Sale</h1>"
+        "<p>Shoes <a href='https://s.example/p'>here</a><br>now</p><ul><li>a</li><li>b</li></ul>"
+        "<img src='x.png' alt='Logo'></body></html>"
+    )
+    assert (
+        html_to_text(html) == "Sale\n\nShoes here (https://s.example/p)\nnow\n\n- a\n- b\n\nLogo\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "Bad Name"), ("subject", ""), ("html", ""), ("channel", "fax"), ("extra", "x")],
+)
+def test_malformed_templates_are_refused_with_the_field(field: str, value: str) -> None:
+    [problem] = _problems(**{field: value})
+    assert problem["path"] == field
