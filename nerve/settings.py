@@ -122,6 +122,22 @@ class Settings(BaseSettings):
         "old one after a comma, run `nerve secrets rotate`, then drop the old one. Lost, the "
         "stored secrets are lost; unset, none can be stored.",
     )
+    smtp_url: SecretStr = Field(
+        default=SecretStr(""),
+        description="Where email goes: `smtp://host:25` (STARTTLS when offered), "
+        "`smtp+starttls://user:password@host:587`, `smtps://user:password@host:465`. Unset, "
+        "`send_email` steps wait in the dead-letter queue.",
+    )
+    email_from: str = Field(
+        default="", description="The From of every email, such as `Shop <hello@shop.example>`."
+    )
+    shop_name: str = Field(default="", description="`shop.name` in templates.")
+    shop_url: str = Field(default="", description="`shop.url` in templates.")
+    shop_imprint: str = Field(
+        default="",
+        description="`shop.imprint` in templates: the shop's legal name and postal address, "
+        "which every marketing mail must show.",
+    )
     metrics_token: SecretStr = Field(
         default=SecretStr(""),
         description="When set, `GET /metrics` answers only requests that send "

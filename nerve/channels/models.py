@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nerve.db.base import Base, created_at_column
@@ -37,4 +37,55 @@ class TemplateVersion(Base):
     source: Mapped[dict[str, Any]]
     compiled: Mapped[dict[str, Any]]
     created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Message(Base):
+    """Every message Nerve sent, skipped or failed to send: the message log.
+
+    `idempotency_key` (a flow step's key, or the transactional API's `Idempotency-Key`) makes a
+    send happen once: a retry finds the row and does not send again once it is `sent`, and the
+    Message-ID derived from it is the same on every attempt."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "idempotency_key"),
+        Index("ix_messages_profile", "profile_id"),
+        Index("ix_messages_workspace_created", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    profile_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # marketing or transactional
+    topic: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    template: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    template_version_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    flow: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    node: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255))
+    recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Suppression(Base):
+    """Addresses no mail goes to: hard bounces, complaints, unsubscribes from everything.
+    Keyed by a hash of the normalised address (as erased people's are), so the list itself
+    holds no address in the clear."""
+
+    __tablename__ = "suppressions"
+
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))  # hard_bounce, complaint, unsubscribed
+    detail: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     created_at: Mapped[datetime] = created_at_column()

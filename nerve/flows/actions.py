@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from nerve.flows import webhook
+from nerve.channels.email import EmailService
+from nerve.flows import email_action, webhook
 from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected, RemoteAction
 from nerve.outbound.policy import OutboundPolicy
 from nerve.profiles.service import set_traits
@@ -34,13 +35,16 @@ class RecordingSender:
         return {"recorded": True}
 
 
-REMOTE_ACTIONS = ("webhook",)
+REMOTE_ACTIONS = ("webhook", email_action.NAME)
 
 
-def remote_senders(outbound: OutboundPolicy | None = None) -> dict[str, RemoteAction]:
+def remote_senders(
+    outbound: OutboundPolicy | None = None, email: EmailService | None = None
+) -> dict[str, RemoteAction]:
     """The real senders of remote actions, one per action name, calling only where `outbound`
     allows (by default: public addresses); close them with `close`."""
-    return {"webhook": webhook.WebhookSender(outbound)}
+    return {"webhook": webhook.WebhookSender(outbound),
+            email_action.NAME: email_action.EmailSender(email)}  # fmt: skip
 
 
 def close(senders: dict[str, RemoteAction]) -> None:
@@ -54,6 +58,7 @@ Problem = dict[str, str]
 # Checks of a node's `with` when a flow is validated, by action; paths are under `with`.
 PARAMETER_CHECKS: dict[str, Callable[[dict[str, Any], OutboundPolicy], list[Problem]]] = {
     "webhook": webhook.parameter_problems,
+    email_action.NAME: email_action.parameter_problems,
 }
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from nerve import metrics
 from nerve.db.base import insert_rows, new_id, table
 from nerve.db.dialect import dialect_of
-from nerve.flows import budget
+from nerve.flows import budget, email_action
 from nerve.flows.budget import StepBudget
 from nerve.flows.definition import FlowDefinition, InvalidFlow, canonical, validate
 from nerve.flows.interpreter import (
@@ -64,6 +64,9 @@ def publish(
     """A new immutable version; waiting runs stay on the version they started on. A definition
     equal to the latest version in that environment publishes nothing: that version comes
     back, `unchanged`."""
+    missing = email_action.missing_templates(conn, workspace_id, flow.nodes)
+    if missing:
+        raise InvalidFlow(missing)
     definition = canonical(flow)
     flow_id = conn.scalar(
         select(Flow.id).where(Flow.workspace_id == workspace_id, Flow.name == flow.name)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
+from nerve.channels.email import EmailService
 from nerve.db.base import insert_rows, new_id
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
@@ -84,13 +85,14 @@ class Executor:
         staging: actions.RecordingSender | None = None,
         budget: StepBudget | None = None,
         outbound: OutboundPolicy | None = None,
+        email: EmailService | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.budget = budget or StepBudget()
-        self.remote = remote if remote is not None else actions.remote_senders(outbound)
+        self.remote = remote if remote is not None else actions.remote_senders(outbound, email)
         self.staging = staging or actions.RecordingSender()
 
     def close(self) -> None:

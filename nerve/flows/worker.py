@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy import Engine
 
+from nerve.channels.email import EmailService, email_service
 from nerve.db.dialect import TaskListener, dialect_of
 from nerve.flows.budget import StepBudget
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
@@ -46,11 +47,13 @@ class FlowWorker:
         executor: TaskExecutor | None = None,
         budget: StepBudget | None = None,
         outbound: OutboundPolicy | None = None,
+        email: EmailService | None = None,
     ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.executor = executor or Executor(
-            engine, owner, lease_seconds=lease_seconds, budget=budget, outbound=outbound
-        )
+            engine, owner, lease_seconds=lease_seconds, budget=budget, outbound=outbound,
+            email=email,
+        )  # fmt: skip
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
         self._concurrency = concurrency
@@ -77,6 +80,7 @@ class FlowWorker:
             poll_seconds=settings.flow_poll_seconds,
             budget=StepBudget(settings.flow_run_steps_per_hour, settings.flow_run_steps_total),
             outbound=OutboundPolicy.configured(settings),
+            email=email_service(engine, settings),
         )
 
     def start(self) -> None:

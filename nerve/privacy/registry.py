@@ -3,6 +3,7 @@ shows it. A capability that stores something about a person adds its registratio
 
 from __future__ import annotations
 
+from nerve.channels.privacy import MESSAGES
 from nerve.events.privacy import EVENTS
 from nerve.flows.privacy import FLOWS
 from nerve.identity.privacy import IDENTITY
@@ -12,7 +13,15 @@ from nerve.profiles.privacy import PROFILE, TRAIT_HISTORY
 
 # Flows first: a waiting run must not fire while the rest is erased. The identity graph last:
 # the others are found through its profiles.
-REGISTRY: tuple[PersonalData, ...] = (FLOWS, PROFILE, TRAIT_HISTORY, ORDERS, EVENTS, IDENTITY)
+REGISTRY: tuple[PersonalData, ...] = (
+    FLOWS,
+    MESSAGES,
+    PROFILE,
+    TRAIT_HISTORY,
+    ORDERS,
+    EVENTS,
+    IDENTITY,
+)
 
 # Tables that hold nothing about a person, and why. A new table must be registered above or
 # named here (tests/integration/privacy/test_erasure.py checks).
@@ -28,4 +37,5 @@ NOT_PERSONAL: dict[str, str] = {
     "secrets": "the shop's own credentials (SMTP, DKIM, providers), encrypted",
     "templates": "message template names",
     "template_versions": "message templates written by the shop",
+    "suppressions": "keyed hashes of addresses that bounced, complained or left everything",
 }

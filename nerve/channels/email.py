@@ -1,0 +1,160 @@
+"""Send one email to one person: render their template version, skip what must not go out,
+log it, hand it to the transport — once per idempotency key.
+
+The message log row is written before the transport is called and marked `sent` after: a
+process killed in between sends again on retry, with the same Message-ID (derived from the key),
+so a recipient's client shows one message. A hard bounce (5xx) suppresses the address for every
+later send, marketing and transactional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Connection, Engine, select
+
+from nerve.channels import messages, mime, templates
+from nerve.channels.models import Suppression
+from nerve.channels.sample import SAMPLE
+from nerve.channels.smtp import SendDeferred, SendRefused, SmtpSender, parse_url
+from nerve.db.dialect import dialect_of
+from nerve.db.engine import write_transaction
+from nerve.errors import InvalidInput
+from nerve.identity.extract import normalize_email
+from nerve.privacy import service as privacy
+from nerve.profiles.view import person_of_profile
+from nerve.settings import Settings
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class EmailRequest:
+    workspace_id: str
+    profile_id: str
+    template: str
+    idempotency_key: str
+    kind: Literal["marketing", "transactional"] = "marketing"
+    topic: str | None = None
+    # What the template sees beside the person: event, cart, order, products.
+    context: dict[str, Any] = field(default_factory=dict)
+    flow: str | None = None
+    run_id: str | None = None
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    status: Literal["sent", "skipped", "bounced"]
+    message_id: str
+    reason: str | None = None
+
+
+class EmailService:
+    def __init__(self, engine: Engine, sender: str, transport: Transport, shop: dict[str, Any]):
+        self.engine, self.transport, self.shop = engine, transport, shop
+        self.sender = sender
+        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "nerve.invalid"
+
+    def send(self, request: EmailRequest) -> Sent:
+        """Send it (or find it was sent, or skip it with a reason); SendDeferred to retry."""
+        with write_transaction(self.engine) as conn:
+            prepared = self._prepare(conn, request)
+        if isinstance(prepared, Sent):
+            return prepared
+        logged, message = prepared
+        try:
+            self.transport.send(message)
+        except SendRefused as exc:
+            with write_transaction(self.engine) as conn:
+                messages.finish(conn, logged.id, "bounced", str(exc))
+                suppress(conn, request.workspace_id, message["To"], "hard_bounce", str(exc))
+            return Sent("bounced", logged.message_id, str(exc))
+        except SendDeferred as exc:
+            with write_transaction(self.engine) as conn:
+                messages.finish(conn, logged.id, "queued", f"will retry: {exc}")
+            raise
+        with write_transaction(self.engine) as conn:
+            messages.finish(conn, logged.id, "sent")
+        return Sent("sent", logged.message_id)
+
+    def _prepare(
+        self, conn: Connection, request: EmailRequest
+    ) -> Sent | tuple[messages.Logged, EmailMessage]:
+        key = request.idempotency_key
+        message_id = messages.message_id(key, self.domain)
+        version = templates.version(conn, request.workspace_id, request.template)
+        person = person_of_profile(conn, request.workspace_id, request.profile_id)
+        view = templates.person_context(person) if person is not None else None
+        address = view["email"] if view is not None else None
+        context = {**SAMPLE, "shop": self.shop, **request.context, "person": view or {}}
+        rendered = templates.render(version.compiled, context)
+        logged = messages.begin(
+            conn, request.workspace_id, key, profile_id=request.profile_id, channel="email",
+            kind=request.kind, topic=request.topic, template=request.template,
+            template_version_id=version.id, flow=request.flow, run_id=request.run_id,
+            node=request.node, message_id=message_id, recipient=address,
+            subject=rendered["subject"],
+        )  # fmt: skip
+        if logged.status != "queued":  # sent, skipped or bounced before: never again
+            return Sent(logged.status, logged.message_id, logged.reason)  # type: ignore[arg-type]
+        reason = self._why_not(conn, request, address, person is None)
+        if reason is not None:
+            messages.finish(conn, logged.id, "skipped", reason)
+            return Sent("skipped", message_id, reason)
+        assert address is not None
+        message = mime.build(sender=self.sender, to=address, rendered=rendered,
+                             message_id=message_id)  # fmt: skip
+        return logged, message
+
+    def _why_not(
+        self, conn: Connection, request: EmailRequest, address: str | None, erased: bool
+    ) -> str | None:
+        if erased:
+            return "the person was erased"
+        if address is None:
+            return "the person has no email address"
+        normal = normalize_email(address)
+        if normal is None:
+            return "the person's email address is not valid"
+        if privacy.is_erased(conn, request.workspace_id, "email", normal):
+            return "the address belongs to an erased person"
+        found = conn.scalar(
+            select(Suppression.reason).where(
+                Suppression.workspace_id == request.workspace_id,
+                Suppression.channel == "email",
+                Suppression.address_hash == privacy.identifier_hash(conn, request.workspace_id,
+                                                                    normal),
+            )
+        )  # fmt: skip
+        if found is not None:
+            return f"the address is suppressed ({found})"
+        return None
+
+
+def suppress(conn: Connection, workspace_id: str, address: str, reason: str, detail: str) -> None:
+    normal = normalize_email(parseaddr(address)[1] or address)
+    if normal is None:
+        raise InvalidInput(f"not an email address: {address!r}")
+    row = {"workspace_id": workspace_id, "channel": "email", "reason": reason,
+           "address_hash": privacy.identifier_hash(conn, workspace_id, normal),
+           "detail": detail[:1000]}  # fmt: skip
+    insert = dialect_of(conn).insert_ignoring_duplicates(
+        Suppression.__table__, ["workspace_id", "channel", "address_hash"]
+    )
+    conn.execute(insert, [row])
+
+
+def email_service(engine: Engine, settings: Settings) -> EmailService | None:
+    """The configured service (SMTP at NERVE_SMTP_URL, from NERVE_EMAIL_FROM), or None."""
+    url = settings.smtp_url.get_secret_value()
+    if not url or not settings.email_from:
+        return None
+    shop = {"name": settings.shop_name, "url": settings.shop_url, "imprint": settings.shop_imprint}
+    return EmailService(engine, settings.email_from, SmtpSender(parse_url(url)), shop)

@@ -1,0 +1,77 @@
+"""The message log: one row per send, keyed by its idempotency key, moved through its states."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from nerve.channels.models import Message
+from nerve.db.base import new_id, utcnow
+
+STATUSES = ("queued", "sent", "skipped", "failed", "bounced")
+
+
+@dataclass(frozen=True)
+class Logged:
+    id: str
+    message_id: str
+    status: str
+    reason: str | None
+
+
+def message_id(idempotency_key: str, domain: str) -> str:
+    """The RFC 5322 Message-ID of a send: the same for every attempt of the same send, so a
+    message delivered twice after a crash is recognisably one message."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+def begin(conn: Connection, workspace_id: str, idempotency_key: str, **values: Any) -> Logged:
+    """The send's row: the existing one for this key, else a new `queued` one."""
+    found = _find(conn, workspace_id, idempotency_key)
+    if found is not None:
+        return found
+    logged_id = new_id("msg")
+    row = {"id": logged_id, "workspace_id": workspace_id, "idempotency_key": idempotency_key,
+           "status": "queued", **values}  # fmt: skip
+    conn.execute(insert(Message), row)
+    return Logged(logged_id, values["message_id"], "queued", None)
+
+
+def finish(conn: Connection, logged_id: str, status: str, reason: str | None = None) -> None:
+    assert status in STATUSES
+    now = utcnow()
+    values: dict[str, Any] = {"status": status, "reason": reason and reason[:1000],
+                              "updated_at": now}  # fmt: skip
+    if status == "sent":
+        values["sent_at"] = now
+    conn.execute(update(Message).where(Message.id == logged_id).values(**values))
+
+
+def listed(
+    conn: Connection,
+    workspace_id: str,
+    *,
+    profile_ids: list[str] | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    query = select(Message).where(Message.workspace_id == workspace_id)
+    if profile_ids is not None:
+        query = query.where(Message.profile_id.in_(profile_ids))
+    if status is not None:
+        query = query.where(Message.status == status)
+    rows = conn.execute(query.order_by(Message.created_at.desc(), Message.id).limit(limit))
+    return [dict(row._mapping) for row in rows]
+
+
+def _find(conn: Connection, workspace_id: str, key: str) -> Logged | None:
+    row = conn.execute(
+        select(Message.id, Message.message_id, Message.status, Message.reason).where(
+            Message.workspace_id == workspace_id, Message.idempotency_key == key
+        )
+    ).first()
+    return None if row is None else Logged(row.id, row.message_id, row.status, row.reason)

@@ -1,0 +1,91 @@
+"""The `send_email` action: a flow step sends one email through channels' EmailService.
+
+    - id: remind
+      action: send_email
+      with: {template: cart_reminder_1, topic: newsletter}      # marketing
+      # with: {template: order_confirmation, transactional: true}
+
+Each visit of the step sends at most once (the step's idempotency key keys the message log); a
+skipped send (no address, suppressed, erased) completes the step with its reason, a hard bounce
+too (the address is suppressed); an SMTP server that is down or answers 4xx is retried with the
+engine's backoff, then dead-lettered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from nerve.channels import templates
+from nerve.channels.email import EmailRequest, EmailService
+from nerve.channels.smtp import SendDeferred
+from nerve.errors import NotFound
+from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected
+from nerve.outbound.policy import OutboundPolicy
+
+NAME = "send_email"
+
+
+class EmailSender:
+    def __init__(self, service: EmailService | None) -> None:
+        self.service = service
+
+    def __call__(self, call: ActionCall) -> dict[str, Any]:
+        if self.service is None:
+            raise ActionRejected("no email transport: set NERVE_SMTP_URL and NERVE_EMAIL_FROM")
+        params = call.params
+        request = EmailRequest(
+            workspace_id=call.workspace_id, profile_id=call.profile_id,
+            template=str(params.get("template")), idempotency_key=call.idempotency_key,
+            kind="transactional" if params.get("transactional") is True else "marketing",
+            topic=params.get("topic"), context={"event": call.trigger}, flow=call.flow,
+            run_id=call.run_id, node=call.node,
+        )  # fmt: skip
+        try:
+            sent = self.service.send(request)
+        except SendDeferred as exc:
+            raise ActionFailed(str(exc)) from exc
+        except NotFound as exc:
+            raise ActionRejected(exc.message) from exc
+        return {"status": sent.status, "message_id": sent.message_id, "reason": sent.reason}
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.transport.close()
+
+
+def parameter_problems(params: dict[str, Any], _outbound: OutboundPolicy) -> list[dict[str, str]]:
+    problems = []
+    if not isinstance(params.get("template"), str) or not params["template"]:
+        problems.append({"path": "template", "reason": "name the template to send"})
+    topic = params.get("topic")
+    transactional = params.get("transactional", False)
+    if not isinstance(transactional, bool):
+        problems.append({"path": "transactional", "reason": "true or false"})
+    elif topic is None and not transactional:
+        problems.append(
+            {"path": "topic", "reason": "a marketing email names its consent topic (topic: "
+             "newsletter); order and account mails say transactional: true"}
+        )  # fmt: skip
+    elif topic is not None and not isinstance(topic, str):
+        problems.append({"path": "topic", "reason": "a topic's name"})
+    unknown = sorted(set(params) - {"template", "topic", "transactional"})
+    if unknown:
+        problems.append({"path": unknown[0], "reason": "send_email takes template, topic, "
+                         "transactional"})  # fmt: skip
+    return problems
+
+
+def missing_templates(
+    conn: Connection, workspace_id: str, nodes: list[Any]
+) -> list[dict[str, str]]:
+    """Problems for the send_email nodes whose template does not exist (yet)."""
+    return [
+        {"path": f"nodes[{index}].with.template",
+         "reason": f"no template named {node.with_['template']!r}: save it first "
+                   "(nerve templates apply)"}
+        for index, node in enumerate(nodes)
+        if node.action == NAME and isinstance(node.with_.get("template"), str)
+        and not templates.exists(conn, workspace_id, node.with_["template"])
+    ]  # fmt: skip

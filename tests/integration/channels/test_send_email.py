@@ -1,0 +1,140 @@
+"""A flow sends email that a real SMTP server (aiosmtpd on loopback) receives: personalised,
+both parts, headers; a hard bounce suppresses the address; a flow naming a missing template is
+refused at publish time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from nerve.app import create_app
+from nerve.channels.models import Message, Suppression
+from nerve.settings import Settings
+from tests.factories import Shop
+from tests.smtp import SmtpSink
+from tests.waiting import auth, until
+
+TEMPLATE = {
+    "name": "cart_reminder_1",
+    "subject": "{{ person.traits.first_name | default: 'Hi' }}, your {{ event.properties.name }}",
+    "preheader": "Still thinking it over?",
+    "html": "<html><head><style>p { color: #222 }</style></head><body><p>Hello "
+    "{{ person.traits.first_name | default: 'there' }}</p><a href='{{ event.properties.url }}'>"
+    "{{ event.properties.name }}</a><p>{{ shop.imprint }}</p></body></html>",
+}
+FLOW = {
+    "name": "cart_mail",
+    "trigger": {"event": "Product Added", "key": "properties.cart_id"},
+    "nodes": [{"id": "remind", "action": "send_email", "retries": 2,
+               "with": {"template": "cart_reminder_1", "topic": "newsletter"}}],
+}  # fmt: skip
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    yield sink
+    sink.close()
+
+
+@pytest.fixture
+def client(settings: Settings, sink: SmtpSink) -> Iterator[TestClient]:
+    mailing = settings.model_copy(
+        update={"smtp_url": SecretStr(sink.url), "email_from": "Example Shop <hello@shop.example>",
+                "shop_imprint": "Example Shop GmbH, Hauptstr. 1, Berlin"}
+    )  # fmt: skip
+    with TestClient(create_app(mailing)) as client:
+        yield client
+
+
+def _send(client: TestClient, shop: Shop, path: str, message: dict[str, Any]) -> None:
+    response = client.post(f"/v1/{path}", json=message, auth=(shop.write_keys["web"], ""))
+    assert response.status_code == 200, response.text
+
+
+def _shopper(client: TestClient, shop: Shop, user: str, email: str, cart: str) -> None:
+    _send(client, shop, "identify", {"userId": user, "traits": {"email": email,
+                                                                "first_name": "Anna"}})  # fmt: skip
+    _send(
+        client,
+        shop,
+        "track",
+        {
+            "userId": user,
+            "event": "Product Added",
+            "properties": {
+                "cart_id": cart,
+                "name": "Trail Runner 2",
+                "url": "https://shop.example/p/run-42",
+            },
+        },
+    )
+
+
+def _log(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return conn.execute(select(Message).order_by(Message.created_at)).all()
+
+
+def _ready(client: TestClient, shop: Shop) -> None:
+    saved = client.post("/api/v1/templates", json=TEMPLATE, headers=auth(shop))
+    assert saved.status_code == 201, saved.text
+    published = client.post("/api/v1/flows?environment=production", json=FLOW, headers=auth(shop))
+    assert published.status_code == 201, published.text
+
+
+def test_a_flow_sends_a_personalised_email_through_smtp(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    _ready(client, shop)
+    _shopper(client, shop, "anna", "Anna@Example.com", "cart-1")
+    [mail] = until(lambda: sink.received)
+    assert mail["From"] == "Example Shop <hello@shop.example>"
+    assert mail["To"] == "anna@example.com"
+    assert mail["Subject"] == "Anna, your Trail Runner 2"
+    assert mail["Message-ID"].endswith("@shop.example>")
+    assert mail.get_content_type() == "multipart/alternative"
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Hello Anna" in text and "Trail Runner 2 (https://shop.example/p/run-42)" in text
+    assert '<p style="color: #222;">Hello Anna</p>' in html
+    assert "display:none" in html and "Still thinking it over?" in html  # the preheader
+    assert "Example Shop GmbH" in html
+    [logged] = until(lambda: [m for m in _log(engine) if m.status == "sent"])
+    assert (logged.recipient, logged.kind, logged.topic) == ("anna@example.com", "marketing",
+                                                             "newsletter")  # fmt: skip
+    assert logged.message_id == mail["Message-ID"] and logged.sent_at is not None
+
+
+def test_a_hard_bounce_suppresses_the_address(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    _ready(client, shop)
+    sink.refuse("gone@example.com", "550 5.1.1 no such user")
+    _shopper(client, shop, "ben", "gone@example.com", "cart-1")
+    [bounced] = until(lambda: [m for m in _log(engine) if m.status == "bounced"])
+    assert "550" in bounced.reason
+    with engine.connect() as conn:
+        [suppressed] = conn.execute(select(Suppression)).all()
+    assert suppressed.reason == "hard_bounce" and "gone" not in suppressed.address_hash
+    _send(client, shop, "track", {"userId": "ben", "event": "Product Added",
+                                  "properties": {"cart_id": "cart-2", "name": "x"}})  # fmt: skip
+    [skipped] = until(lambda: [m for m in _log(engine) if m.status == "skipped"])
+    assert skipped.reason == "the address is suppressed (hard_bounce)"
+    assert sink.received == []
+
+
+def test_a_flow_naming_a_missing_template_is_refused(client: TestClient, shop: Shop) -> None:
+    refused = client.post("/api/v1/flows?environment=production", json=FLOW, headers=auth(shop))
+    assert refused.status_code == 400
+    [problem] = refused.json()["error"]["details"]
+    assert problem["path"] == "nodes[0].with.template" and "cart_reminder_1" in problem["reason"]
+    no_topic = {**FLOW, "nodes": [{"id": "remind", "action": "send_email",
+                                   "with": {"template": "cart_reminder_1"}}]}  # fmt: skip
+    refused = client.post("/api/v1/flows", json=no_topic, headers=auth(shop))
+    assert refused.status_code == 400 and "topic" in refused.text
