@@ -14,6 +14,8 @@ from starlette.responses import Response
 from nerve import __version__, metrics, openapi
 from nerve.auth import api as auth_api
 from nerve.channels import api as templates_api
+from nerve.channels import messages_api
+from nerve.channels.email import email_service
 from nerve.errors import NerveError, UnexpectedErrors, response_to
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
             app.state.limits = Limits(
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
+            app.state.email = email_service(services.engine, settings)
             writer.start()
             background = _background(settings, services, worker_process)
             for worker in background:
@@ -74,6 +77,8 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
                 await writer.close()
                 for worker in background:
                     await worker.close()
+                if app.state.email is not None:
+                    app.state.email.transport.close()
 
     app = FastAPI(
         title="Nerve",
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(auth_api.router)
     app.include_router(secrets_api.router)
     app.include_router(templates_api.router)
+    app.include_router(messages_api.router)
     app.add_middleware(UnexpectedErrors)  # innermost: its 500s still get CORS and metrics
     app.add_middleware(
         CORSMiddleware,

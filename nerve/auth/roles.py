@@ -28,6 +28,8 @@ class Permission(StrEnum):
     FLOWS_WRITE = "flows:write"
     TEMPLATES_READ = "templates:read"
     TEMPLATES_WRITE = "templates:write"
+    MESSAGES_READ = "messages:read"
+    MESSAGES_SEND = "messages:send"
     DEAD_LETTERS_REPLAY = "dead_letters:replay"
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
@@ -43,6 +45,7 @@ _READ = {
     Permission.IDENTITY_RULES_READ,
     Permission.FLOWS_READ,
     Permission.TEMPLATES_READ,
+    Permission.MESSAGES_READ,
     Permission.SOURCES_READ,
 }
 

@@ -37,8 +37,8 @@ class Transport(Protocol):
 @dataclass(frozen=True)
 class EmailRequest:
     workspace_id: str
-    profile_id: str
-    template: str
+    profile_id: str | None
+    template: str | None
     idempotency_key: str
     kind: Literal["marketing", "transactional"] = "marketing"
     topic: str | None = None
@@ -47,6 +47,10 @@ class EmailRequest:
     flow: str | None = None
     run_id: str | None = None
     node: str | None = None
+    # The transactional API's: an address to send to (a customer not known yet), and content
+    # compiled from the request instead of a saved template.
+    address: str | None = None
+    content: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Sent:
     status: Literal["sent", "skipped", "bounced"]
     message_id: str
     reason: str | None = None
+    id: str = ""  # the message log row
 
 
 class EmailService:
@@ -75,39 +80,46 @@ class EmailService:
             with write_transaction(self.engine) as conn:
                 messages.finish(conn, logged.id, "bounced", str(exc))
                 suppress(conn, request.workspace_id, message["To"], "hard_bounce", str(exc))
-            return Sent("bounced", logged.message_id, str(exc))
+            return Sent("bounced", logged.message_id, str(exc), logged.id)
         except SendDeferred as exc:
             with write_transaction(self.engine) as conn:
                 messages.finish(conn, logged.id, "queued", f"will retry: {exc}")
             raise
         with write_transaction(self.engine) as conn:
             messages.finish(conn, logged.id, "sent")
-        return Sent("sent", logged.message_id)
+        return Sent("sent", logged.message_id, None, logged.id)
 
     def _prepare(
         self, conn: Connection, request: EmailRequest
     ) -> Sent | tuple[messages.Logged, EmailMessage]:
         key = request.idempotency_key
         message_id = messages.message_id(key, self.domain)
-        version = templates.version(conn, request.workspace_id, request.template)
-        person = person_of_profile(conn, request.workspace_id, request.profile_id)
-        view = templates.person_context(person) if person is not None else None
-        address = view["email"] if view is not None else None
-        context = {**SAMPLE, "shop": self.shop, **request.context, "person": view or {}}
-        rendered = templates.render(version.compiled, context)
+        version_id, compiled = None, request.content
+        if request.template is not None:
+            version = templates.version(conn, request.workspace_id, request.template)
+            version_id, compiled = version.id, version.compiled
+        assert compiled is not None, "a template or content"
+        person = None
+        if request.profile_id is not None:
+            person = person_of_profile(conn, request.workspace_id, request.profile_id)
+        view = templates.person_context(person) if person is not None else {}
+        address = request.address or view.get("email")
+        context = {**SAMPLE, "shop": self.shop, **request.context, "person": view}
+        rendered = templates.render(compiled, context)
         logged = messages.begin(
             conn, request.workspace_id, key, profile_id=request.profile_id, channel="email",
             kind=request.kind, topic=request.topic, template=request.template,
-            template_version_id=version.id, flow=request.flow, run_id=request.run_id,
+            template_version_id=version_id, flow=request.flow, run_id=request.run_id,
             node=request.node, message_id=message_id, recipient=address,
             subject=rendered["subject"],
         )  # fmt: skip
         if logged.status != "queued":  # sent, skipped or bounced before: never again
-            return Sent(logged.status, logged.message_id, logged.reason)  # type: ignore[arg-type]
-        reason = self._why_not(conn, request, address, person is None)
+            return Sent(logged.status, logged.message_id, logged.reason, logged.id)  # type: ignore[arg-type]
+        erased = request.profile_id is not None and person is None
+        reason = self._why_not(conn, request, address, erased)
         if reason is not None:
             messages.finish(conn, logged.id, "skipped", reason)
-            return Sent("skipped", message_id, reason)
+            return Sent("skipped", message_id, reason, logged.id)
         assert address is not None
         message = mime.build(sender=self.sender, to=address, rendered=rendered,
                              message_id=message_id)  # fmt: skip

@@ -65,3 +65,65 @@ class PreviewRequest(BaseModel):
 
 class Preview(TemplateParts):
     version: int
+
+
+class Recipient(BaseModel):
+    """Exactly one of them."""
+
+    profile_id: str | None = None
+    identifier: str | None = Field(default=None, description="TYPE:VALUE, such as user_id:u-7")
+    email: str | None = Field(
+        default=None, max_length=320, description="An address Nerve may not know yet"
+    )
+
+
+class Content(BaseModel):
+    """A message written in the request (Liquid, checked like a template) instead of a saved
+    template."""
+
+    subject: str = Field(min_length=1, max_length=1000)
+    preheader: str = Field(default="", max_length=1000)
+    html: str = Field(min_length=1, max_length=512 * 1024)
+    text: str | None = Field(default=None, max_length=256 * 1024)
+
+
+class NewMessage(BaseModel):
+    to: Recipient
+    template: str | None = Field(default=None, description="A saved template's name")
+    content: Content | None = None
+    context: dict[str, Any] = Field(
+        default_factory=dict, description="What the template sees beside the person: order, ..."
+    )
+    topic: str | None = Field(
+        default=None, description="Marketing: the consent topic. Without it, transactional"
+    )
+
+
+class MessageResult(BaseModel):
+    id: str = Field(description="The message log row")
+    message_id: str = Field(description="The RFC 5322 Message-ID")
+    status: Literal["sent", "skipped", "bounced"]
+    reason: str | None
+
+
+class LoggedMessage(BaseModel):
+    id: str
+    profile_id: str | None
+    channel: str
+    kind: Literal["marketing", "transactional"]
+    topic: str | None
+    template: str | None
+    flow: str | None
+    run_id: str | None
+    node: str | None
+    message_id: str
+    recipient: str | None
+    subject: str | None
+    status: str = Field(description="queued, sent, skipped, failed or bounced")
+    reason: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class MessageList(BaseModel):
+    data: list[LoggedMessage]

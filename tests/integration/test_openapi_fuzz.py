@@ -39,6 +39,7 @@ from nerve.secrets.vault import new_key
 from nerve.settings import Settings
 from tests.factories import Shop
 from tests.receivers import Receiver
+from tests.smtp import SmtpSink
 
 CHECKS = [
     not_a_server_error,
@@ -165,8 +166,11 @@ def _strategies(
 def test_every_operation_answers_as_documented(
     settings: Settings, shop: Shop, receiver: Receiver
 ) -> None:
-    # Secrets can be stored (without a key, storing one is a 503 by design).
-    app = create_app(settings.model_copy(update={"secret_key": SecretStr(new_key())}))
+    # Secrets can be stored and mail sent (without a key or an SMTP server, a 503 by design).
+    sink = SmtpSink()
+    mailing = {"secret_key": SecretStr(new_key()), "smtp_url": SecretStr(sink.url),
+               "email_from": "Shop <hello@shop.example>"}  # fmt: skip
+    app = create_app(settings.model_copy(update=mailing))
     # schemathesis runs the app's lifespan (its workers too) until told to stop: stop it
     # before the database is emptied or dropped.
     try:
@@ -184,4 +188,5 @@ def test_every_operation_answers_as_documented(
                     failures.append(f"{operation.label} ({what}):\n{failure}")
     finally:
         shutdown_lifespans()
+        sink.close()
     assert not failures, "\n\n".join(failures)

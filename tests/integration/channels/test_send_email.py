@@ -138,3 +138,47 @@ def test_a_flow_naming_a_missing_template_is_refused(client: TestClient, shop: S
                                    "with": {"template": "cart_reminder_1"}}]}  # fmt: skip
     refused = client.post("/api/v1/flows", json=no_topic, headers=auth(shop))
     assert refused.status_code == 400 and "topic" in refused.text
+
+
+def test_the_transactional_api_sends_once_per_idempotency_key(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    confirmation = {
+        "name": "order_confirmation",
+        "subject": "Order {{ order.order_id }} confirmed",
+        "html": "<p>Thanks {{ person.traits.first_name | default: 'for your order' }}: "
+        "{{ order.total }} {{ order.currency }}</p>",
+    }
+    assert (
+        client.post("/api/v1/templates", json=confirmation, headers=auth(shop)).status_code == 201
+    )
+    body = {"to": {"email": "new.customer@example.com"}, "template": "order_confirmation",
+            "context": {"order": {"order_id": "S-77", "total": "59.90", "currency": "EUR"}}}  # fmt: skip
+    headers = auth(shop) | {"Idempotency-Key": "order-S-77"}
+    first = client.post("/api/v1/messages", json=body, headers=headers)
+    again = client.post("/api/v1/messages", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert first.json() == again.json() and first.json()["status"] == "sent"
+    [mail] = sink.received
+    assert mail["Subject"] == "Order S-77 confirmed" and mail["To"] == "new.customer@example.com"
+    assert mail["Message-ID"] == first.json()["message_id"]
+
+    raw = {"to": {"email": "ops@example.com"},
+           "content": {"subject": "Stock low: {{ order.order_id }}", "html": "<p>x</p>"},
+           "context": {"order": {"order_id": "S-78"}}}  # fmt: skip
+    sent = client.post("/api/v1/messages", json=raw, headers=auth(shop))
+    assert sent.status_code == 201 and until(lambda: len(sink.received) == 2)
+    assert sink.received[1]["Subject"] == "Stock low: S-78"
+
+    logged = client.get("/api/v1/messages", params={"status": "sent"}, headers=auth(shop))
+    assert [m["kind"] for m in logged.json()["data"]] == ["transactional", "transactional"]
+    for bad, code in (
+        ({**body, "template": "nope"}, 404),
+        ({"to": {"email": "a@example.com"}}, 400),
+        ({**raw, "content": {"subject": "{{ self.x }}", "html": "x"}}, 400),
+        ({**body, "to": {"email": "a@example.com", "profile_id": "prf_x"}}, 400),
+        ({**body, "to": {"identifier": "email:nobody@example.com"}}, 404),
+    ):
+        refused = client.post("/api/v1/messages", json=bad, headers=auth(shop))
+        assert refused.status_code == code, refused.text
+    assert len(sink.received) == 2
