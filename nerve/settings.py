@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     email_from: str = Field(
         default="", description="The From of every email, such as `Shop <hello@shop.example>`."
     )
+    unsubscribe_mailto: str = Field(
+        default="",
+        description="An address whose mail a relay hands to Nerve, offered in List-Unsubscribe "
+        "beside the one-click link (`unsubscribe@shop.example`). Unset: the link only.",
+    )
     shop_name: str = Field(default="", description="`shop.name` in templates.")
     shop_url: str = Field(default="", description="`shop.url` in templates.")
     shop_imprint: str = Field(

@@ -16,10 +16,11 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, Engine, select
 
-from nerve.channels import messages, mime, templates
+from nerve.channels import links, messages, mime, templates
 from nerve.channels.models import Suppression
 from nerve.channels.sample import SAMPLE
 from nerve.channels.smtp import SendDeferred, SendRefused, SmtpSender, parse_url
+from nerve.db.base import new_id
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.errors import InvalidInput
@@ -62,9 +63,18 @@ class Sent:
 
 
 class EmailService:
-    def __init__(self, engine: Engine, sender: str, transport: Transport, shop: dict[str, Any]):
+    def __init__(
+        self,
+        engine: Engine,
+        sender: str,
+        transport: Transport,
+        shop: dict[str, Any],
+        public_url: str = "http://127.0.0.1:8000",
+        unsubscribe_mailto: str = "",
+    ) -> None:
         self.engine, self.transport, self.shop = engine, transport, shop
-        self.sender = sender
+        self.sender, self.public_url = sender, public_url.rstrip("/")
+        self.unsubscribe_mailto = unsubscribe_mailto
         self.domain = parseaddr(sender)[1].rpartition("@")[2] or "nerve.invalid"
 
     def send(self, request: EmailRequest) -> Sent:
@@ -104,10 +114,17 @@ class EmailService:
             person = person_of_profile(conn, request.workspace_id, request.profile_id)
         view = templates.person_context(person) if person is not None else {}
         address = request.address or view.get("email")
-        context = {**SAMPLE, "shop": self.shop, **request.context, "person": view}
+        earlier = messages.find(conn, request.workspace_id, key)
+        row_id = earlier.id if earlier is not None else new_id("msg")
+        unsubscribe = f"{self.public_url}/u/{links.token(conn, request.workspace_id, 'u', row_id)}"
+        message = {"unsubscribe_url": unsubscribe, "topic": request.topic,
+                   "preferences_url": unsubscribe}  # fmt: skip
+        context = {**SAMPLE, "shop": self.shop, **request.context, "person": view,
+                   "message": message}  # fmt: skip
         rendered = templates.render(compiled, context)
         logged = messages.begin(
-            conn, request.workspace_id, key, profile_id=request.profile_id, channel="email",
+            conn, request.workspace_id, key, row_id, profile_id=request.profile_id,
+            channel="email",
             kind=request.kind, topic=request.topic, template=request.template,
             template_version_id=version_id, flow=request.flow, run_id=request.run_id,
             node=request.node, message_id=message_id, recipient=address,
@@ -121,9 +138,29 @@ class EmailService:
             messages.finish(conn, logged.id, "skipped", reason)
             return Sent("skipped", message_id, reason, logged.id)
         assert address is not None
-        message = mime.build(sender=self.sender, to=address, rendered=rendered,
-                             message_id=message_id)  # fmt: skip
-        return logged, message
+        if request.kind == "marketing":
+            rendered = mime.with_footer(rendered, unsubscribe, str(self.shop.get("imprint") or ""))
+        headers = self._marketing_headers(unsubscribe, request.topic or "mail", row_id, conn,
+                                          request.workspace_id) if request.kind == "marketing" \
+            else {}  # fmt: skip
+        built = mime.build(sender=self.sender, to=address, rendered=rendered,
+                           message_id=message_id, headers=headers)  # fmt: skip
+        return logged, built
+
+    def _marketing_headers(
+        self, unsubscribe: str, topic: str, row_id: str, conn: Connection, workspace_id: str
+    ) -> dict[str, str]:
+        """One-click unsubscribe as Gmail and Yahoo require of bulk senders (RFC 8058), and the
+        list the mail belongs to (RFC 2919)."""
+        targets = [f"<{unsubscribe}>"]
+        if self.unsubscribe_mailto:
+            mark = links.token(conn, workspace_id, "u", row_id)
+            targets.append(f"<mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{mark}>")
+        return {
+            "List-Unsubscribe": ", ".join(targets),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f"<{topic}.{self.domain}>",
+        }
 
     def _why_not(
         self, conn: Connection, request: EmailRequest, address: str | None, erased: bool
@@ -137,16 +174,21 @@ class EmailService:
             return "the person's email address is not valid"
         if privacy.is_erased(conn, request.workspace_id, "email", normal):
             return "the address belongs to an erased person"
-        found = conn.scalar(
-            select(Suppression.reason).where(
-                Suppression.workspace_id == request.workspace_id,
-                Suppression.channel == "email",
-                Suppression.address_hash == privacy.identifier_hash(conn, request.workspace_id,
-                                                                    normal),
+        reasons = set(
+            conn.scalars(
+                select(Suppression.reason).where(
+                    Suppression.workspace_id == request.workspace_id,
+                    Suppression.channel == "email",
+                    Suppression.address_hash
+                    == privacy.identifier_hash(conn, request.workspace_id, normal),
+                )
             )
-        )  # fmt: skip
-        if found is not None:
-            return f"the address is suppressed ({found})"
+        )
+        if request.kind == "transactional":
+            # Leaving the newsletters is not leaving the order confirmations.
+            reasons.discard("unsubscribed")
+        if reasons:
+            return f"the address is suppressed ({', '.join(sorted(reasons))})"
         return None
 
 
@@ -158,7 +200,7 @@ def suppress(conn: Connection, workspace_id: str, address: str, reason: str, det
            "address_hash": privacy.identifier_hash(conn, workspace_id, normal),
            "detail": detail[:1000]}  # fmt: skip
     insert = dialect_of(conn).insert_ignoring_duplicates(
-        Suppression.__table__, ["workspace_id", "channel", "address_hash"]
+        Suppression.__table__, ["workspace_id", "channel", "address_hash", "reason"]
     )
     conn.execute(insert, [row])
 
@@ -169,4 +211,7 @@ def email_service(engine: Engine, settings: Settings) -> EmailService | None:
     if not url or not settings.email_from:
         return None
     shop = {"name": settings.shop_name, "url": settings.shop_url, "imprint": settings.shop_imprint}
-    return EmailService(engine, settings.email_from, SmtpSender(parse_url(url)), shop)
+    return EmailService(
+        engine, settings.email_from, SmtpSender(parse_url(url)), shop, settings.base_url,
+        settings.unsubscribe_mailto,
+    )  # fmt: skip

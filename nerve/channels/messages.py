@@ -29,12 +29,22 @@ def message_id(idempotency_key: str, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-def begin(conn: Connection, workspace_id: str, idempotency_key: str, **values: Any) -> Logged:
+def find(conn: Connection, workspace_id: str, idempotency_key: str) -> Logged | None:
+    return _find(conn, workspace_id, idempotency_key)
+
+
+def begin(
+    conn: Connection,
+    workspace_id: str,
+    idempotency_key: str,
+    logged_id: str | None = None,
+    **values: Any,
+) -> Logged:
     """The send's row: the existing one for this key, else a new `queued` one."""
     found = _find(conn, workspace_id, idempotency_key)
     if found is not None:
         return found
-    logged_id = new_id("msg")
+    logged_id = logged_id or new_id("msg")
     row = {"id": logged_id, "workspace_id": workspace_id, "idempotency_key": idempotency_key,
            "status": "queued", **values}  # fmt: skip
     conn.execute(insert(Message), row)

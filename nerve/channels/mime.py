@@ -45,3 +45,26 @@ def _with_preheader(body: str, preheader: str) -> str:
     )
     found = _BODY.search(body)
     return body[: found.end()] + hidden + body[found.end() :] if found else hidden + body
+
+
+def with_footer(rendered: dict[str, str], unsubscribe: str, imprint: str) -> dict[str, str]:
+    """A marketing mail shows how to leave and who sends it: what the template left out of
+    that is added at the end of both parts."""
+    html_lines, text_lines = [], []
+    if unsubscribe not in rendered["html"]:
+        html_lines.append(f'<a href="{html.escape(unsubscribe)}">Unsubscribe</a>')
+    if unsubscribe not in rendered["text"]:
+        text_lines.append(f"Unsubscribe: {unsubscribe}")
+    if imprint and html.escape(imprint) not in rendered["html"] and imprint not in rendered["html"]:
+        html_lines.append(html.escape(imprint))
+    if imprint and imprint not in rendered["text"]:
+        text_lines.append(imprint)
+    if not html_lines and not text_lines:
+        return rendered
+    footer = ('<p style="color:#888;font-size:12px">' + " · ".join(html_lines) + "</p>"
+              if html_lines else "")  # fmt: skip
+    body = rendered["html"]
+    end = body.lower().rfind("</body>")
+    body = body[:end] + footer + body[end:] if end != -1 else body + footer
+    text = rendered["text"].rstrip("\n") + ("\n\n" + "\n".join(text_lines) if text_lines else "")
+    return {**rendered, "html": body, "text": text + "\n"}

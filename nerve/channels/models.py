@@ -86,6 +86,6 @@ class Suppression(Base):
     workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    reason: Mapped[str] = mapped_column(String(32))  # hard_bounce, complaint, unsubscribed
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)  # hard_bounce, ...
     detail: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     created_at: Mapped[datetime] = created_at_column()

@@ -120,6 +120,7 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
         "secret_name": "smtp.password",
         "template_name": "welcome",
         "version": "1",
+        "token": "not-a-token",
     }
 
 

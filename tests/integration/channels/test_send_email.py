@@ -4,8 +4,10 @@ refused at publish time."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import SecretStr
@@ -182,3 +184,42 @@ def test_the_transactional_api_sends_once_per_idempotency_key(
         refused = client.post("/api/v1/messages", json=bad, headers=auth(shop))
         assert refused.status_code == code, refused.text
     assert len(sink.received) == 2
+
+
+def test_one_click_unsubscribe_as_gmail_makes_it(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    _ready(client, shop)
+    _shopper(client, shop, "anna", "anna@example.com", "cart-1")
+    [mail] = until(lambda: sink.received)
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail["List-Id"] == "<newsletter.shop.example>"
+    [link] = re.findall(r"<(https?://[^>]+)>", mail["List-Unsubscribe"])
+    path = urlsplit(link).path
+    assert path.startswith("/u/") and "msg_" not in path  # opaque
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert link in html or link.replace("&", "&amp;") in html  # a visible link too
+
+    page = client.get(path)  # a person, or a scanner prefetching: shows, does nothing
+    assert page.status_code == 200 and "<button>" in page.text
+    forged = client.post(path[:-2] + ("AA" if not path.endswith("AA") else "BB"),
+                         content=b"List-Unsubscribe=One-Click")  # fmt: skip
+    assert forged.status_code == 404 and forged.json()["error"]["code"] == "not_found"
+    assert "anna" not in forged.text
+    one_click = client.post(
+        path, content=b"List-Unsubscribe=One-Click", follow_redirects=False,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+    assert one_click.status_code == 200  # never a redirect
+    _send(client, shop, "track", {"userId": "anna", "event": "Product Added",
+                                  "properties": {"cart_id": "cart-2", "name": "x"}})  # fmt: skip
+    [skipped] = until(lambda: [m for m in _log(engine) if m.status == "skipped"])
+    assert skipped.reason == "the address is suppressed (unsubscribed)"
+    confirmation = {"name": "receipt", "subject": "Receipt", "html": "<p>Thanks</p>"}
+    assert (
+        client.post("/api/v1/templates", json=confirmation, headers=auth(shop)).status_code == 201
+    )
+    receipt = client.post("/api/v1/messages", headers=auth(shop), json={
+        "to": {"identifier": "user_id:anna"}, "template": "receipt"})  # fmt: skip
+    assert receipt.json()["status"] == "sent", receipt.text  # transactional still goes out
+    assert [m["Subject"] for m in sink.received] == ["Anna, your Trail Runner 2", "Receipt"]

@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.String(1000), nullable=True),
         _now("created_at"),
         sa.PrimaryKeyConstraint(
-            "workspace_id", "channel", "address_hash", name=op.f("pk_suppressions")
+            "workspace_id", "channel", "address_hash", "reason", name=op.f("pk_suppressions")
         ),
     )
 

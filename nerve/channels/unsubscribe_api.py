@@ -1,0 +1,67 @@
+"""`/u/{token}`: leaving the marketing mail with one click, as RFC 8058 describes it.
+
+The mail's `List-Unsubscribe-Post: List-Unsubscribe=One-Click` header lets Gmail and Yahoo POST
+here without a cookie or a login; the POST unsubscribes at once (also from sends already
+queued: every send checks first) and never redirects. A GET — a person following the link in
+the mail, or a scanner prefetching it — only shows the button, so no prefetch unsubscribes
+anyone. Transactional mail (orders, payments) still goes out.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import HTMLResponse
+
+from nerve.admin_routes import AdminRoute
+from nerve.auth.api import PUBLIC
+from nerve.channels import links
+from nerve.channels.email import suppress
+from nerve.db.session import Db, WriteDb
+from nerve.errors import NotFound, documented
+
+router = APIRouter(tags=["unsubscribe"], route_class=AdminRoute)
+_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}
+button{{font-size:1rem;padding:.6rem 1.2rem}}</style></head><body>{body}</body></html>"""
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "A page"}
+}
+
+
+def _found(db: Any, token: str) -> Any:
+    row = links.verify(db, "u", token)
+    if row is None or row.recipient is None:
+        raise NotFound("this link is not valid")
+    return row
+
+
+@router.get(
+    "/u/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
+    responses={**_HTML, **documented(NotFound)},
+)  # fmt: skip
+def unsubscribe_page(db: Db, token: str) -> HTMLResponse:
+    """The page a person reaches from the unsubscribe link in a mail: one button."""
+    row = _found(db, token)
+    body = (
+        f"<h1>Unsubscribe</h1><p>Stop marketing mail to {html.escape(row.recipient)}?</p>"
+        f'<form method="post" action="/u/{html.escape(token)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        "<button>Unsubscribe</button></form>"
+    )
+    return HTMLResponse(_PAGE.format(title="Unsubscribe", body=body))
+
+
+@router.post(
+    "/u/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
+    responses={**_HTML, **documented(NotFound)},
+)  # fmt: skip
+def unsubscribe(db: WriteDb, token: str) -> HTMLResponse:
+    """One-click unsubscribe (RFC 8058): no cookie, no login, no redirect; at once."""
+    row = _found(db, token)
+    suppress(db, row.workspace_id, row.recipient, "unsubscribed", f"one click, message {row.id}")
+    body = "<h1>Unsubscribed</h1><p>You will get no more marketing mail from us.</p>"
+    return HTMLResponse(_PAGE.format(title="Unsubscribed", body=body))
