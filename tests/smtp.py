@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 @dataclass
 class _Handler:
     received: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     # recipient → the answer to RCPT TO (such as "550 5.1.1 no such user")
     refusals: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -32,6 +33,7 @@ class _Handler:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.received.append(parsed)  # type: ignore[arg-type]
+            self.raw.append(envelope.original_content)
         return "250 Message accepted for delivery"
 
 
@@ -56,6 +58,12 @@ class SmtpSink:
     def received(self) -> list[EmailMessage]:
         with self.handler.lock:
             return list(self.handler.received)
+
+    @property
+    def raw(self) -> list[bytes]:
+        """The messages as they arrived, byte for byte (what a DKIM check reads)."""
+        with self.handler.lock:
+            return list(self.handler.raw)
 
     def refuse(self, address: str, answer: str) -> None:
         self.handler.refusals[address] = answer

@@ -9,14 +9,15 @@ later send, marketing and transactional.
 
 from __future__ import annotations
 
+import email.policy
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, Engine, select
 
 from nerve.channels import links, messages, mime, templates
+from nerve.channels.dkim_keys import Signer
 from nerve.channels.models import Suppression
 from nerve.channels.sample import SAMPLE
 from nerve.channels.smtp import SendDeferred, SendRefused, SmtpSender, parse_url
@@ -27,11 +28,12 @@ from nerve.errors import InvalidInput
 from nerve.identity.extract import normalize_email
 from nerve.privacy import service as privacy
 from nerve.profiles.view import person_of_profile
+from nerve.secrets.vault import Vault
 from nerve.settings import Settings
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, sender: str, recipient: str, raw: bytes) -> None: ...
     def close(self) -> None: ...
 
 
@@ -71,7 +73,9 @@ class EmailService:
         shop: dict[str, Any],
         public_url: str = "http://127.0.0.1:8000",
         unsubscribe_mailto: str = "",
+        signer: Signer | None = None,
     ) -> None:
+        self.signer = signer
         self.engine, self.transport, self.shop = engine, transport, shop
         self.sender, self.public_url = sender, public_url.rstrip("/")
         self.unsubscribe_mailto = unsubscribe_mailto
@@ -83,13 +87,13 @@ class EmailService:
             prepared = self._prepare(conn, request)
         if isinstance(prepared, Sent):
             return prepared
-        logged, message = prepared
+        logged, raw = prepared
         try:
-            self.transport.send(message)
+            self.transport.send(parseaddr(self.sender)[1], str(logged.recipient), raw)
         except SendRefused as exc:
             with write_transaction(self.engine) as conn:
                 messages.finish(conn, logged.id, "bounced", str(exc))
-                suppress(conn, request.workspace_id, message["To"], "hard_bounce", str(exc))
+                suppress(conn, request.workspace_id, str(logged.recipient), "hard_bounce", str(exc))
             return Sent("bounced", logged.message_id, str(exc), logged.id)
         except SendDeferred as exc:
             with write_transaction(self.engine) as conn:
@@ -101,7 +105,7 @@ class EmailService:
 
     def _prepare(
         self, conn: Connection, request: EmailRequest
-    ) -> Sent | tuple[messages.Logged, EmailMessage]:
+    ) -> Sent | tuple[messages.Logged, bytes]:
         key = request.idempotency_key
         message_id = messages.message_id(key, self.domain)
         version_id, compiled = None, request.content
@@ -145,7 +149,10 @@ class EmailService:
             else {}  # fmt: skip
         built = mime.build(sender=self.sender, to=address, rendered=rendered,
                            message_id=message_id, headers=headers)  # fmt: skip
-        return logged, built
+        raw = built.as_bytes(policy=email.policy.SMTP)
+        if self.signer is not None:
+            raw = self.signer.sign(conn, request.workspace_id, self.domain, raw)
+        return messages.Logged(logged.id, logged.message_id, logged.status, None, address), raw
 
     def _marketing_headers(
         self, unsubscribe: str, topic: str, row_id: str, conn: Connection, workspace_id: str
@@ -211,7 +218,8 @@ def email_service(engine: Engine, settings: Settings) -> EmailService | None:
     if not url or not settings.email_from:
         return None
     shop = {"name": settings.shop_name, "url": settings.shop_url, "imprint": settings.shop_imprint}
+    signer = Signer(Vault(settings.secret_key.get_secret_value()))
     return EmailService(
         engine, settings.email_from, SmtpSender(parse_url(url)), shop, settings.base_url,
-        settings.unsubscribe_mailto,
+        settings.unsubscribe_mailto, signer,
     )  # fmt: skip

@@ -20,6 +20,7 @@ class Logged:
     message_id: str
     status: str
     reason: str | None
+    recipient: str | None = None
 
 
 def message_id(idempotency_key: str, domain: str) -> str:

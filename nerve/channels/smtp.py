@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -79,9 +81,11 @@ class SmtpSender:
                 self._thread.start()
             return self._loop
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, sender: str, recipient: str, raw: bytes) -> None:
         """Deliver to the server; SendRefused or SendDeferred when it would not take it."""
-        future = asyncio.run_coroutine_threadsafe(self._send(message), self._running_loop())
+        future = asyncio.run_coroutine_threadsafe(
+            self._send(sender, recipient, raw), self._running_loop()
+        )
         try:
             future.result(self.timeout + 5)
         except TimeoutError as exc:
@@ -106,14 +110,14 @@ class SmtpSender:
         self._loop = None
         self._thread = None
 
-    async def _send(self, message: EmailMessage) -> None:
+    async def _send(self, sender: str, recipient: str, raw: bytes) -> None:
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             for fresh in (False, True):  # a pooled connection may have been closed meanwhile
                 if client is None or not client.is_connected:
                     client, fresh = await self._connect(), True
                 try:
-                    await client.send_message(message)
+                    await client.sendmail(sender, [recipient], raw)
                 except aiosmtplib.SMTPServerDisconnected as exc:
                     client = None
                     if fresh:
@@ -159,8 +163,8 @@ class Mailbox:
     def __post_init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    def send(self, message: EmailMessage) -> None:
-        self.messages.append(message)
+    def send(self, sender: str, recipient: str, raw: bytes) -> None:
+        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
 
     def close(self) -> None:
         pass

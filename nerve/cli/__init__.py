@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from nerve import __version__
-from nerve.cli import config, db, dlq, flows, keys, processes, secrets, sources, templates
+from nerve.cli import (
+    config,
+    db,
+    dlq,
+    email,
+    flows,
+    keys,
+    processes,
+    secrets,
+    sources,
+    templates,
+)
 from nerve.cli.output import JsonErrorsGroup
 
 app = typer.Typer(
@@ -48,6 +59,7 @@ app.add_typer(secrets.app, name="secrets")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
 app.add_typer(templates.app, name="templates")
+app.add_typer(email.app, name="email")
 app.add_typer(config.app, name="config")
 
 

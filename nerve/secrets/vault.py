@@ -29,6 +29,10 @@ class Vault:
         self._fernet: MultiFernet | None = None
 
     @property
+    def configured(self) -> bool:
+        return bool(self._keys)
+
+    @property
     def _cipher(self) -> MultiFernet:
         if not self._keys:
             raise Unavailable(_NO_KEY)

@@ -9,18 +9,24 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import dkim  # type: ignore[import-untyped]
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from nerve.app import create_app
+from nerve.channels import dkim_keys
 from nerve.channels.models import Message, Suppression
+from nerve.db.engine import write_transaction
+from nerve.secrets import service as secrets
+from nerve.secrets.vault import Vault, new_key
 from nerve.settings import Settings
 from tests.factories import Shop
 from tests.smtp import SmtpSink
 from tests.waiting import auth, until
 
+VAULT_KEY = new_key()
 TEMPLATE = {
     "name": "cart_reminder_1",
     "subject": "{{ person.traits.first_name | default: 'Hi' }}, your {{ event.properties.name }}",
@@ -48,6 +54,7 @@ def sink() -> Iterator[SmtpSink]:
 def client(settings: Settings, sink: SmtpSink) -> Iterator[TestClient]:
     mailing = settings.model_copy(
         update={"smtp_url": SecretStr(sink.url), "email_from": "Example Shop <hello@shop.example>",
+                "secret_key": SecretStr(VAULT_KEY),
                 "shop_imprint": "Example Shop GmbH, Hauptstr. 1, Berlin"}
     )  # fmt: skip
     with TestClient(create_app(mailing)) as client:
@@ -223,3 +230,28 @@ def test_one_click_unsubscribe_as_gmail_makes_it(
         "to": {"identifier": "user_id:anna"}, "template": "receipt"})  # fmt: skip
     assert receipt.json()["status"] == "sent", receipt.text  # transactional still goes out
     assert [m["Subject"] for m in sink.received] == ["Anna, your Trail Runner 2", "Receipt"]
+
+
+def test_mail_is_dkim_signed_with_the_domains_key(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    key = dkim_keys.generate("shop.example", "nerve")
+    with write_transaction(engine) as conn:
+        secrets.put(conn, Vault(VAULT_KEY), shop.workspace_id, "dkim.shop.example",
+                    dkim_keys.stored(key), actor="test")  # fmt: skip
+    [(name, record)] = [
+        (n, v) for n, v in dkim_keys.records(key, None).items() if "_domainkey" in n
+    ]
+    _ready(client, shop)
+    _shopper(client, shop, "anna", "anna@example.com", "cart-1")
+    [raw] = until(lambda: sink.raw)
+    assert raw.startswith(b"DKIM-Signature:")
+    signed = raw.split(b"\r\n\r\n", 1)[0].split(b"h=", 1)[1].split(b";", 1)[0]
+    assert b"list-unsubscribe" in signed.replace(b"\r\n", b"").replace(b" ", b"")
+
+    def dns(asked: bytes, timeout: int = 5) -> bytes:
+        return record.encode() if asked.decode().rstrip(".") == name else b""
+
+    assert dkim.verify(raw, dnsfunc=dns)
+    tampered = raw.replace(b"Trail Runner 2", b"Trail Runner 3", 1)
+    assert not dkim.verify(tampered, dnsfunc=dns)

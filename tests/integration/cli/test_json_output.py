@@ -64,6 +64,7 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "templates validate": ([str(TEMPLATE)], ["missing.yaml"], "invalid_request"),
     "templates apply": ([str(TEMPLATE)], ["missing.yaml"], "invalid_request"),
     "templates preview": (["cart_reminder_1"], ["no_such_template"], "not_found"),
+    "email domain": (["shop.example"], ["{staff}", "shop.example"], "forbidden"),
 }
 
 
