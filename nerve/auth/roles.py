@@ -30,6 +30,8 @@ class Permission(StrEnum):
     TEMPLATES_WRITE = "templates:write"
     MESSAGES_READ = "messages:read"
     MESSAGES_SEND = "messages:send"
+    CONSENT_READ = "consent:read"
+    CONSENT_WRITE = "consent:write"
     DEAD_LETTERS_REPLAY = "dead_letters:replay"
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
@@ -46,6 +48,7 @@ _READ = {
     Permission.FLOWS_READ,
     Permission.TEMPLATES_READ,
     Permission.MESSAGES_READ,
+    Permission.CONSENT_READ,
     Permission.SOURCES_READ,
 }
 

@@ -21,6 +21,7 @@ from nerve.channels.dkim_keys import Signer
 from nerve.channels.models import Suppression
 from nerve.channels.sample import SAMPLE
 from nerve.channels.smtp import SendDeferred, SendRefused, SmtpSender, parse_url
+from nerve.consent import service as consent
 from nerve.db.base import new_id
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
@@ -54,6 +55,8 @@ class EmailRequest:
     # compiled from the request instead of a saved template.
     address: str | None = None
     content: dict[str, str] | None = None
+    # Signed links to put in `message` beside the unsubscribe link: name → path (c: confirm).
+    links: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,9 @@ class EmailService:
         unsubscribe = f"{self.public_url}/u/{links.token(conn, request.workspace_id, 'u', row_id)}"
         message = {"unsubscribe_url": unsubscribe, "topic": request.topic,
                    "preferences_url": unsubscribe}  # fmt: skip
+        for name, path in request.links.items():
+            signed = links.token(conn, request.workspace_id, path, row_id)
+            message[name] = f"{self.public_url}/{path}/{signed}"
         context = {**SAMPLE, "shop": self.shop, **request.context, "person": view,
                    "message": message}  # fmt: skip
         rendered = templates.render(compiled, context)
@@ -196,6 +202,11 @@ class EmailService:
             reasons.discard("unsubscribed")
         if reasons:
             return f"the address is suppressed ({', '.join(sorted(reasons))})"
+        if request.kind == "marketing":
+            topic = request.topic or ""
+            agreed = consent.status(conn, request.workspace_id, "email", normal, topic)
+            if agreed != "subscribed":
+                return f"no consent to {topic} ({agreed or 'never given'})"
         return None
 
 

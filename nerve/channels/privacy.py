@@ -12,19 +12,7 @@ from nerve.privacy.subject import PersonalData, Subject
 
 def _export(conn: Connection, subject: Subject) -> list[dict[str, Any]]:
     rows = conn.execute(
-        select(
-            Message.id,
-            Message.channel,
-            Message.kind,
-            Message.topic,
-            Message.template,
-            Message.recipient,
-            Message.subject,
-            Message.status,
-            Message.reason,
-            Message.created_at,
-            Message.sent_at,
-        )
+        select(Message)
         .where(Message.profile_id.in_(subject.profile_ids))
         .order_by(Message.created_at)
     )

@@ -43,6 +43,7 @@ SAMPLE: dict[str, Any] = {
     "message": {
         "unsubscribe_url": "https://nerve.example/u/sample",
         "preferences_url": "https://nerve.example/p/sample",
+        "confirm_url": "https://nerve.example/c/sample",
         "topic": "newsletter",
     },
     "shop": {

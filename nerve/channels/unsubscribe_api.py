@@ -19,6 +19,7 @@ from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC
 from nerve.channels import links
 from nerve.channels.email import suppress
+from nerve.consent import service as consent
 from nerve.db.session import Db, WriteDb
 from nerve.errors import NotFound, documented
 
@@ -39,6 +40,17 @@ def _found(db: Any, token: str) -> Any:
     return row
 
 
+def page(title: str, body: str, action: str | None = None, button: str = "") -> HTMLResponse:
+    """A small page of Nerve's own; with `action`, one button that POSTs there."""
+    if action is not None:
+        body += (
+            f'<form method="post" action="{html.escape(action)}">'
+            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            f"<button>{html.escape(button)}</button></form>"
+        )
+    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body))
+
+
 @router.get(
     "/u/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
     responses={**_HTML, **documented(NotFound)},
@@ -46,13 +58,8 @@ def _found(db: Any, token: str) -> Any:
 def unsubscribe_page(db: Db, token: str) -> HTMLResponse:
     """The page a person reaches from the unsubscribe link in a mail: one button."""
     row = _found(db, token)
-    body = (
-        f"<h1>Unsubscribe</h1><p>Stop marketing mail to {html.escape(row.recipient)}?</p>"
-        f'<form method="post" action="/u/{html.escape(token)}">'
-        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        "<button>Unsubscribe</button></form>"
-    )
-    return HTMLResponse(_PAGE.format(title="Unsubscribe", body=body))
+    body = f"<h1>Unsubscribe</h1><p>Stop marketing mail to {html.escape(row.recipient)}?</p>"
+    return page("Unsubscribe", body, f"/u/{token}", "Unsubscribe")
 
 
 @router.post(
@@ -62,6 +69,9 @@ def unsubscribe_page(db: Db, token: str) -> HTMLResponse:
 def unsubscribe(db: WriteDb, token: str) -> HTMLResponse:
     """One-click unsubscribe (RFC 8058): no cookie, no login, no redirect; at once."""
     row = _found(db, token)
-    suppress(db, row.workspace_id, row.recipient, "unsubscribed", f"one click, message {row.id}")
-    body = "<h1>Unsubscribed</h1><p>You will get no more marketing mail from us.</p>"
-    return HTMLResponse(_PAGE.format(title="Unsubscribed", body=body))
+    if row.topic:  # leaving this list: the consent to its topic is withdrawn, with the proof
+        address = consent.address_of(row.recipient)
+        consent.withdraw(db, row.workspace_id, "email", address, row.topic, "one-click")
+    else:
+        suppress(db, row.workspace_id, row.recipient, "unsubscribed", f"one click, {row.id}")
+    return page("Unsubscribed", "<h1>Unsubscribed</h1><p>You get no more of this mail.</p>")

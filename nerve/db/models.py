@@ -3,6 +3,7 @@
 from nerve.audit import models as audit_models
 from nerve.auth import models as auth_models
 from nerve.channels import models as channel_models
+from nerve.consent import models as consent_models
 from nerve.db.base import Base
 from nerve.events import models as event_models
 from nerve.flows import models as flow_models
@@ -19,6 +20,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "channel_models",
+    "consent_models",
     "event_models",
     "flow_models",
     "identity_models",

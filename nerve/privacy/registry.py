@@ -4,6 +4,7 @@ shows it. A capability that stores something about a person adds its registratio
 from __future__ import annotations
 
 from nerve.channels.privacy import MESSAGES
+from nerve.consent.privacy import CONSENTS
 from nerve.events.privacy import EVENTS
 from nerve.flows.privacy import FLOWS
 from nerve.identity.privacy import IDENTITY
@@ -16,6 +17,7 @@ from nerve.profiles.privacy import PROFILE, TRAIT_HISTORY
 REGISTRY: tuple[PersonalData, ...] = (
     FLOWS,
     MESSAGES,
+    CONSENTS,
     PROFILE,
     TRAIT_HISTORY,
     ORDERS,

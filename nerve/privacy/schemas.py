@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from nerve.channels.schemas import LoggedMessage
+from nerve.consent.schemas import ConsentRecord
 from nerve.events.schemas import Event
 from nerve.flows.schemas import ExportedRun
 from nerve.identity.schemas import MergeRecord
@@ -20,3 +22,5 @@ class ProfileExport(BaseModel):
     merges: list[MergeRecord]
     events: list[Event]
     flow_runs: list[ExportedRun] = Field(description="The person's runs through flows, with steps")
+    messages: list[LoggedMessage] = Field(description="Every message sent, skipped or bounced")
+    consents: list[ConsentRecord] = Field(description="Consents with their proof records")

@@ -66,7 +66,18 @@ def _send(client: TestClient, shop: Shop, path: str, message: dict[str, Any]) ->
     assert response.status_code == 200, response.text
 
 
-def _shopper(client: TestClient, shop: Shop, user: str, email: str, cart: str) -> None:
+def _consent(client: TestClient, shop: Shop, email: str) -> None:
+    given = {"email": email, "topic": "newsletter", "double_opt_in": False,
+             "consent_text": "Yes, send me the newsletter", "source_url": "https://shop.example/"}  # fmt: skip
+    response = client.post("/api/v1/consent", json=given, headers=auth(shop))
+    assert response.status_code == 201, response.text
+
+
+def _shopper(
+    client: TestClient, shop: Shop, user: str, email: str, cart: str, consent: bool = True
+) -> None:
+    if consent:
+        _consent(client, shop, email)
     _send(client, shop, "identify", {"userId": user, "traits": {"email": email,
                                                                 "first_name": "Anna"}})  # fmt: skip
     _send(
@@ -221,7 +232,7 @@ def test_one_click_unsubscribe_as_gmail_makes_it(
     _send(client, shop, "track", {"userId": "anna", "event": "Product Added",
                                   "properties": {"cart_id": "cart-2", "name": "x"}})  # fmt: skip
     [skipped] = until(lambda: [m for m in _log(engine) if m.status == "skipped"])
-    assert skipped.reason == "the address is suppressed (unsubscribed)"
+    assert skipped.reason == "no consent to newsletter (unsubscribed)"
     confirmation = {"name": "receipt", "subject": "Receipt", "html": "<p>Thanks</p>"}
     assert (
         client.post("/api/v1/templates", json=confirmation, headers=auth(shop)).status_code == 201
@@ -255,3 +266,64 @@ def test_mail_is_dkim_signed_with_the_domains_key(
     assert dkim.verify(raw, dnsfunc=dns)
     tampered = raw.replace(b"Trail Runner 2", b"Trail Runner 3", 1)
     assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+def test_marketing_mail_needs_consent(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    _ready(client, shop)
+    _shopper(client, shop, "cleo", "cleo@example.com", "cart-1", consent=False)
+    [skipped] = until(lambda: [m for m in _log(engine) if m.status == "skipped"])
+    assert skipped.reason == "no consent to newsletter (never given)"
+    assert sink.received == []
+
+
+def test_double_opt_in_end_to_end_with_its_proof(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    _ready(client, shop)
+    signup = {"email": "Dora@Example.com", "topic": "newsletter", "text_version": "2026-11",
+              "consent_text": "Yes, send me the newsletter (at most weekly)",
+              "source_url": "https://shop.example/newsletter", "ip": "203.0.113.9",
+              "user_agent": "Mozilla/5.0 (X11)"}  # fmt: skip
+    signed = client.post("/api/v1/consent", json=signup, headers=auth(shop))
+    assert signed.status_code == 201, signed.text
+    assert (signed.json()["status"], signed.json()["confirmation"]) == ("pending", "sent")
+    [confirmation] = until(lambda: sink.received)
+    assert confirmation["To"] == "dora@example.com"
+    assert "List-Unsubscribe" not in confirmation  # transactional, no advertising
+    text = confirmation.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    [link] = re.findall(r"\((https?://\S+/c/\S+)\)", text)
+    path = urlsplit(link).path
+
+    _send(client, shop, "identify", {"userId": "dora", "traits": {"email": "dora@example.com"}})
+    _send(client, shop, "track", {"userId": "dora", "event": "Product Added",
+                                  "properties": {"cart_id": "c-1", "name": "x"}})  # fmt: skip
+    [skipped] = until(lambda: [m for m in _log(engine) if m.status == "skipped"])
+    assert skipped.reason == "no consent to newsletter (pending)"
+
+    assert client.get(path).status_code == 200  # the page: a prefetch confirms nothing
+    pending = client.get("/api/v1/consent", params={"email": "dora@example.com"},
+                         headers=auth(shop)).json()["data"]  # fmt: skip
+    assert pending[0]["status"] == "pending"
+    clicked = client.post(path, headers={"User-Agent": "Mozilla/5.0 (iPhone)"})
+    assert clicked.status_code == 200
+    [record] = client.get("/api/v1/consent", params={"email": "dora@example.com"},
+                          headers=auth(shop)).json()["data"]  # fmt: skip
+    assert record["status"] == "subscribed" and record["via"] == "api"
+    assert record["consent_text"] == signup["consent_text"] and record["ip"] == "203.0.113.9"
+    assert record["confirmation_message_id"] == confirmation["Message-ID"]
+    assert record["confirmation_sent_at"] and record["confirmed_at"]
+    assert record["confirmed_user_agent"] == "Mozilla/5.0 (iPhone)"
+
+    _send(client, shop, "track", {"userId": "dora", "event": "Product Added",
+                                  "properties": {"cart_id": "c-2", "name": "Tea"}})  # fmt: skip
+    until(lambda: len(sink.received) == 2)
+    person = client.get("/api/v1/profiles", params={"identifier": "user_id:dora"},
+                        headers=auth(shop)).json()  # fmt: skip
+    exported = client.get(f"/api/v1/profiles/{person['id']}/export", headers=auth(shop)).json()
+    assert exported["consents"][0]["consent_text"] == signup["consent_text"]
+    erased = client.delete(f"/api/v1/profiles/{person['id']}", headers=auth(shop))
+    assert erased.status_code in (200, 204), erased.text
+    assert client.get("/api/v1/consent", params={"email": "dora@example.com"},
+                      headers=auth(shop)).json()["data"] == []  # fmt: skip

@@ -1,0 +1,134 @@
+"""`/api/v1/consent` (sign-ups with double opt-in, proof records) and `/c/{token}`, the link in
+the confirmation mail."""
+
+from __future__ import annotations
+
+import html
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse
+
+from nerve.admin_routes import AdminRoute
+from nerve.auth.api import PUBLIC, requires
+from nerve.auth.roles import Permission
+from nerve.auth.service import Principal
+from nerve.channels import links, templates
+from nerve.channels.email import EmailRequest, EmailService
+from nerve.channels.smtp import SendDeferred
+from nerve.channels.unsubscribe_api import page
+from nerve.consent import service
+from nerve.consent.schemas import ConsentList, NewConsent, SignedUp
+from nerve.db.session import Db, WriteDb
+from nerve.errors import NotFound, Unavailable, documented
+
+router = APIRouter(tags=["consent"], route_class=AdminRoute)
+
+# The confirmation mail: transactional, and no advertising in it.
+CONFIRMATION = templates.compile_source(
+    templates.TemplateSource(
+        name="consent_confirmation",
+        subject="Please confirm: {{ message.topic }} from {{ shop.name | default: 'us' }}",
+        html="<p>Please confirm that you want {{ message.topic }} mail from "
+        "{{ shop.name | default: 'us' }}.</p><p><a href='{{ message.confirm_url }}'>Yes, "
+        "subscribe me</a></p><p>Did not ask for it? Ignore this mail: without your click you "
+        "get nothing from us.</p><p>{{ shop.imprint }}</p>",
+    )
+)
+
+
+@router.post(
+    "/api/v1/consent", status_code=201, response_model=SignedUp,
+    responses=documented(Unavailable),
+)  # fmt: skip
+async def sign_up(request: Request, key: Annotated[Principal, requires(Permission.CONSENT_WRITE)],
+                  new: NewConsent) -> dict[str, Any]:  # fmt: skip
+    """Record a consent with its proof. With double opt-in (the default) it is pending and a
+    confirmation mail goes out; only its link's click makes it count. 503 when no mail can be
+    sent now: the sign-up is kept, post it again to resend."""
+    signup = service.SignUp(
+        email=new.email, topic=new.topic, via="api", double_opt_in=new.double_opt_in,
+        consent_text=new.consent_text, text_version=new.text_version,
+        source_url=new.source_url, ip=new.ip, user_agent=new.user_agent,
+    )  # fmt: skip
+    services = request.app.state.services
+
+    def record() -> dict[str, Any]:
+        with services.write() as conn:
+            return service.sign_up(conn, key.workspace_id, signup)
+
+    recorded = await run_in_threadpool(record)
+    if not recorded["needs_confirmation"]:
+        return recorded | {"confirmation": "not_needed"}
+    email: EmailService | None = request.app.state.email
+    if email is None:
+        raise Unavailable("no email transport for the confirmation: set NERVE_SMTP_URL")
+    send = EmailRequest(
+        workspace_id=key.workspace_id, profile_id=None, template=None,
+        idempotency_key=f"consent:{uuid.uuid4().hex}", kind="transactional", topic=new.topic,
+        address=recorded["address"], content=CONFIRMATION, links={"confirm_url": "c"},
+    )  # fmt: skip
+    try:
+        sent = await run_in_threadpool(email.send, send)
+    except SendDeferred as exc:
+        raise Unavailable(f"the confirmation mail could not be sent: {exc}") from exc
+
+    def sent_at() -> dict[str, Any]:
+        with services.write() as conn:
+            address, topic = recorded["address"], new.topic
+            service.confirmation_sent(conn, key.workspace_id, address, topic, sent.message_id)
+            return service.record(conn, key.workspace_id, "email", address, topic) or recorded
+
+    return await run_in_threadpool(sent_at) | {"confirmation": "sent"}
+
+
+@router.get("/api/v1/consent", response_model=ConsentList)
+def list_consents(
+    db: Db,
+    key: Annotated[Principal, requires(Permission.CONSENT_READ)],
+    email: Annotated[str, Query(max_length=320)],
+) -> dict[str, Any]:
+    """Every consent of an address with its proof record, withdrawn ones too."""
+    return {"data": service.records(db, key.workspace_id, [service.address_of(email)])}
+
+
+def _pending(db: Any, token: str) -> Any:
+    row = links.verify(db, "c", token)
+    if row is None or row.recipient is None or row.topic is None:
+        raise NotFound("this link is not valid")
+    return row
+
+
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "A page"}
+}
+
+
+@router.get(
+    "/c/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
+    responses={**_HTML, **documented(NotFound)},
+)  # fmt: skip
+def confirmation_page(db: Db, token: str) -> HTMLResponse:
+    """The link in the confirmation mail: one button (a mail scanner's prefetch confirms
+    nothing)."""
+    row = _pending(db, token)
+    return page(
+        "Confirm",
+        f"<h1>Confirm</h1><p>{html.escape(row.topic)} mail to {html.escape(row.recipient)}?</p>",
+        f"/c/{token}", "Yes, subscribe me",
+    )  # fmt: skip
+
+
+@router.post(
+    "/c/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
+    responses={**_HTML, **documented(NotFound)},
+)  # fmt: skip
+def confirm(request: Request, db: WriteDb, token: str) -> HTMLResponse:
+    """The person's click: the consent counts from now, with the click's time, IP and browser."""
+    row = _pending(db, token)
+    ip = request.client.host if request.client else None
+    address = service.address_of(row.recipient)
+    service.confirm(db, row.workspace_id, address, row.topic, ip, request.headers.get("user-agent"))
+    return page("Subscribed", "<h1>Thank you</h1><p>You are subscribed.</p>")

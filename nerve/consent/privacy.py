@@ -1,0 +1,33 @@
+"""Personal data in consents: the proof records of the person's addresses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete
+
+from nerve.consent import service
+from nerve.consent.models import Consent
+from nerve.identity.extract import normalize_email
+from nerve.privacy.subject import PersonalData, Subject
+
+
+def _addresses(subject: Subject) -> list[str]:
+    return sorted({a for v in subject.values("email") if (a := normalize_email(v)) is not None})
+
+
+def _export(conn: Connection, subject: Subject) -> list[dict[str, Any]]:
+    return service.records(conn, subject.workspace_id, _addresses(subject))
+
+
+def _erase(conn: Connection, subject: Subject) -> None:
+    # The erased addresses stay suppressed by their keyed hashes (erased_identifiers).
+    conn.execute(
+        delete(Consent).where(
+            Consent.workspace_id == subject.workspace_id,
+            Consent.address.in_(_addresses(subject)),
+        )
+    )
+
+
+CONSENTS = PersonalData("consents", ("consents",), erase=_erase, export=_export)

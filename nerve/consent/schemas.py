@@ -1,0 +1,56 @@
+"""Request and response shapes of `/api/v1/consent`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Topic = str
+
+
+class NewConsent(BaseModel):
+    email: str = Field(max_length=320)
+    topic: Topic = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="Such as newsletter")
+    consent_text: str = Field(
+        min_length=1, max_length=10_000, description="What the person agreed to, word for word"
+    )
+    text_version: str | None = Field(default=None, max_length=64)
+    source_url: str | None = Field(default=None, max_length=2000)
+    ip: str | None = Field(default=None, max_length=64, description="The person's, not the shop's")
+    user_agent: str | None = Field(default=None, max_length=1000)
+    double_opt_in: bool = Field(
+        default=True,
+        description="Send a confirmation mail and count the consent only after its link is "
+        "clicked. false: a consent given elsewhere, imported with its proof",
+    )
+
+
+class ConsentRecord(BaseModel):
+    channel: str
+    address: str
+    topic: str
+    status: Literal["pending", "subscribed", "unsubscribed"]
+    consent_text: str | None
+    text_version: str | None
+    source_url: str | None
+    ip: str | None
+    user_agent: str | None
+    signed_up_at: datetime
+    via: str
+    confirmation_sent_at: datetime | None
+    confirmation_message_id: str | None
+    confirmed_at: datetime | None
+    confirmed_ip: str | None
+    confirmed_user_agent: str | None
+    withdrawn_at: datetime | None
+    withdrawn_via: str | None
+
+
+class SignedUp(ConsentRecord):
+    confirmation: Literal["sent", "not_needed"]
+
+
+class ConsentList(BaseModel):
+    data: list[ConsentRecord]

@@ -1,0 +1,142 @@
+"""Consent records: signed up (pending until confirmed when double opt-in applies), confirmed,
+withdrawn — each step kept as proof, nothing overwritten that a data-protection officer needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from nerve.audit import service as audit
+from nerve.consent.models import Consent
+from nerve.db.base import utcnow
+from nerve.errors import InvalidInput
+from nerve.identity.extract import normalize_email
+
+STATUSES = ("pending", "subscribed", "unsubscribed")
+
+
+@dataclass(frozen=True)
+class SignUp:
+    email: str
+    topic: str
+    via: str  # form, api, import
+    double_opt_in: bool = True
+    consent_text: str | None = None
+    text_version: str | None = None
+    source_url: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    channel: str = "email"
+
+
+def address_of(email: str) -> str:
+    normal = normalize_email(email)
+    if normal is None:
+        raise InvalidInput(f"not an email address: {email[:100]!r}")
+    return normal
+
+
+def sign_up(conn: Connection, workspace_id: str, signup: SignUp) -> dict[str, Any]:
+    """Record a sign-up; `needs_confirmation` says whether a confirmation mail must go out."""
+    address = address_of(signup.email)
+    key = _key(workspace_id, signup.channel, address, signup.topic)
+    current = _get(conn, key)
+    if current is not None and current["status"] == "subscribed":
+        return current | {"needs_confirmation": False}
+    status = "pending" if signup.double_opt_in else "subscribed"
+    now = utcnow()
+    proof = {"status": status, "consent_text": signup.consent_text,
+             "text_version": signup.text_version, "source_url": signup.source_url,
+             "ip": signup.ip, "user_agent": signup.user_agent, "via": signup.via,
+             "signed_up_at": now, "updated_at": now, "confirmed_at": None, "confirmed_ip": None,
+             "confirmed_user_agent": None, "confirmation_sent_at": None,
+             "confirmation_message_id": None, "withdrawn_at": None,
+             "withdrawn_via": None}  # fmt: skip
+    if current is None:
+        conn.execute(insert(Consent).values(**key, **proof))
+    else:  # pending again, or a new consent after a withdrawal: the new sign-up is the proof
+        conn.execute(update(Consent).where(*_where(key)).values(**proof))
+    audit.record(conn, workspace_id, signup.via, f"consent.{status}", signup.topic)
+    return (_get(conn, key) or {}) | {"needs_confirmation": status == "pending"}
+
+
+def confirmation_sent(
+    conn: Connection, workspace_id: str, address: str, topic: str, message_id: str
+) -> None:
+    key = _key(workspace_id, "email", address, topic)
+    conn.execute(
+        update(Consent)
+        .where(*_where(key))
+        .values(
+            confirmation_sent_at=utcnow(), confirmation_message_id=message_id, updated_at=utcnow()
+        )
+    )
+
+
+def confirm(
+    conn: Connection,
+    workspace_id: str,
+    address: str,
+    topic: str,
+    ip: str | None,
+    user_agent: str | None,
+) -> dict[str, Any] | None:
+    """The click in the confirmation mail: pending becomes subscribed (once)."""
+    key = _key(workspace_id, "email", address, topic)
+    now = utcnow()
+    conn.execute(
+        update(Consent).where(*_where(key), Consent.status == "pending").values(
+            status="subscribed", confirmed_at=now, confirmed_ip=ip,
+            confirmed_user_agent=(user_agent or "")[:1000] or None, updated_at=now,
+        )
+    )  # fmt: skip
+    return _get(conn, key)
+
+
+def withdraw(
+    conn: Connection, workspace_id: str, channel: str, address: str, topic: str, via: str
+) -> None:
+    key = _key(workspace_id, channel, address, topic)
+    now = utcnow()
+    conn.execute(
+        update(Consent).where(*_where(key), Consent.status != "unsubscribed").values(
+            status="unsubscribed", withdrawn_at=now, withdrawn_via=via, updated_at=now
+        )
+    )  # fmt: skip
+
+
+def record(
+    conn: Connection, workspace_id: str, channel: str, address: str, topic: str
+) -> dict[str, Any] | None:
+    return _get(conn, _key(workspace_id, channel, address, topic))
+
+
+def status(
+    conn: Connection, workspace_id: str, channel: str, address: str, topic: str
+) -> str | None:
+    found = record(conn, workspace_id, channel, address, topic)
+    return None if found is None else str(found["status"])
+
+
+def records(conn: Connection, workspace_id: str, addresses: list[str]) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(Consent)
+        .where(Consent.workspace_id == workspace_id, Consent.address.in_(addresses))
+        .order_by(Consent.address, Consent.channel, Consent.topic)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def _key(workspace_id: str, channel: str, address: str, topic: str) -> dict[str, str]:
+    return {"workspace_id": workspace_id, "channel": channel, "address": address, "topic": topic}
+
+
+def _where(key: dict[str, str]) -> list[Any]:
+    return [getattr(Consent, name) == value for name, value in key.items()]
+
+
+def _get(conn: Connection, key: dict[str, str]) -> dict[str, Any] | None:
+    row = conn.execute(select(Consent).where(*_where(key))).first()
+    return None if row is None else dict(row._mapping)
