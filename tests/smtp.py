@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -29,11 +30,20 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    # Set: the first message is kept, then its answer waits until `release` is set.
+    hold_first: threading.Event | None = None
+    release: threading.Event = field(default_factory=threading.Event)
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.received.append(parsed)  # type: ignore[arg-type]
             self.raw.append(envelope.original_content)
+            first = len(self.received) == 1
+        if first and self.hold_first is not None:
+            self.hold_first.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
         return "250 Message accepted for delivery"
 
 
@@ -44,8 +54,10 @@ def _free_port() -> int:
 
 
 class SmtpSink:
-    def __init__(self) -> None:
+    def __init__(self, hold_first: bool = False) -> None:
         self.handler = _Handler()
+        if hold_first:
+            self.handler.hold_first = threading.Event()
         self.port = _free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
         self.controller.start()
@@ -68,5 +80,13 @@ class SmtpSink:
     def refuse(self, address: str, answer: str) -> None:
         self.handler.refusals[address] = answer
 
+    def first_arrived(self, seconds: float) -> bool:
+        assert self.handler.hold_first is not None
+        return self.handler.hold_first.wait(seconds)
+
+    def release(self) -> None:
+        self.handler.release.set()
+
     def close(self) -> None:
+        self.handler.release.set()
         self.controller.stop()
