@@ -49,7 +49,7 @@ def _begin_immediate(dbapi_conn: Any) -> None:
     other's transactions would wait for ever and stall ingest. Asking every millisecond catches
     those gaps, and both writers get their turn.
     """
-    deadline = time.monotonic() + _BUSY_SECONDS
+    started = time.monotonic()
     dbapi_conn.execute("PRAGMA busy_timeout=0")
     try:
         while True:
@@ -57,9 +57,11 @@ def _begin_immediate(dbapi_conn: Any) -> None:
                 dbapi_conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
+                waited = time.monotonic() - started
+                if "locked" not in str(exc) or waited > _BUSY_SECONDS:
                     raise
-            time.sleep(_RETRY_SECONDS)
+            # After half a second, ask less often: many waiting threads must not burn a core.
+            time.sleep(_RETRY_SECONDS if waited < 0.5 else _RETRY_SECONDS * 5)
     finally:
         dbapi_conn.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
 
