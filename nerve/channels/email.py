@@ -15,6 +15,7 @@ from email.utils import parseaddr
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from nerve.channels import links, messages, mime, templates
 from nerve.channels.dkim_keys import Signer
@@ -31,6 +32,7 @@ from nerve.privacy import service as privacy
 from nerve.profiles.view import person_of_profile
 from nerve.secrets.vault import Vault
 from nerve.settings import Settings
+from nerve.workspaces import service as workspaces
 
 
 class Transport(Protocol):
@@ -60,6 +62,17 @@ class EmailRequest:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """A send read and rendered, not yet logged: its log row's id and values, why it is
+    skipped (None: it goes), the message as SMTP carries it."""
+
+    row_id: str
+    log: dict[str, Any]
+    reason: str | None
+    raw: bytes
+
+
+@dataclass(frozen=True)
 class Sent:
     status: Literal["sent", "skipped", "bounced"]
     message_id: str
@@ -79,24 +92,42 @@ class EmailService:
         signer: Signer | None = None,
     ) -> None:
         self.signer = signer
+        self._keyed: set[str] = set()
         self.engine, self.transport, self.shop = engine, transport, shop
         self.sender, self.public_url = sender, public_url.rstrip("/")
         self.unsubscribe_mailto = unsubscribe_mailto
         self.domain = parseaddr(sender)[1].rpartition("@")[2] or "nerve.invalid"
 
     def send(self, request: EmailRequest) -> Sent:
-        """Send it (or find it was sent, or skip it with a reason); SendDeferred to retry."""
-        with write_transaction(self.engine) as conn:
-            prepared = self._prepare(conn, request)
-        if isinstance(prepared, Sent):
-            return prepared
-        logged, raw = prepared
+        """Send it (or find it was sent, or skip it with a reason); SendDeferred to retry.
+
+        Everything that reads and renders runs in a read transaction; the write lock (one
+        writer on SQLite) is taken only to log the send and to mark it sent."""
+        self._ensure_key(request.workspace_id)
+        with self.engine.connect() as conn, conn.begin():
+            draft = self._draft(conn, request)
+        if isinstance(draft, Sent):
+            return draft
         try:
-            self.transport.send(parseaddr(self.sender)[1], str(logged.recipient), raw)
+            with write_transaction(self.engine) as conn:
+                logged = messages.begin(conn, request.workspace_id, request.idempotency_key,
+                                        draft.row_id, **draft.log)  # fmt: skip
+                if logged.status != "queued":  # sent, skipped or bounced before: never again
+                    return Sent(logged.status, logged.message_id, logged.reason, logged.id)  # type: ignore[arg-type]
+                if logged.id != draft.row_id:  # another attempt logged it a moment ago
+                    raise SendDeferred("another attempt of this send is under way")
+                if draft.reason is not None:
+                    messages.finish(conn, logged.id, "skipped", draft.reason)
+                    return Sent("skipped", logged.message_id, draft.reason, logged.id)
+        except IntegrityError as exc:  # PostgreSQL: the other attempt's insert won
+            raise SendDeferred("another attempt of this send is under way") from exc
+        recipient = str(draft.log["recipient"])
+        try:
+            self.transport.send(parseaddr(self.sender)[1], recipient, draft.raw)
         except SendRefused as exc:
             with write_transaction(self.engine) as conn:
                 messages.finish(conn, logged.id, "bounced", str(exc))
-                suppress(conn, request.workspace_id, str(logged.recipient), "hard_bounce", str(exc))
+                suppress(conn, request.workspace_id, recipient, "hard_bounce", str(exc))
             return Sent("bounced", logged.message_id, str(exc), logged.id)
         except SendDeferred as exc:
             with write_transaction(self.engine) as conn:
@@ -106,11 +137,20 @@ class EmailService:
             messages.finish(conn, logged.id, "sent")
         return Sent("sent", logged.message_id, None, logged.id)
 
-    def _prepare(
-        self, conn: Connection, request: EmailRequest
-    ) -> Sent | tuple[messages.Logged, bytes]:
+    def _ensure_key(self, workspace_id: str) -> None:
+        """The workspace's link key exists (made once, in a write transaction), so drafting a
+        mail only reads."""
+        if workspace_id not in self._keyed:
+            with write_transaction(self.engine) as conn:
+                workspaces.hash_key(conn, workspace_id)
+            self._keyed.add(workspace_id)
+
+    def _draft(self, conn: Connection, request: EmailRequest) -> Sent | Draft:
         key = request.idempotency_key
         message_id = messages.message_id(key, self.domain)
+        earlier = messages.find(conn, request.workspace_id, key)
+        if earlier is not None and earlier.status != "queued":
+            return Sent(earlier.status, earlier.message_id, earlier.reason, earlier.id)  # type: ignore[arg-type]
         version_id, compiled = None, request.content
         if request.template is not None:
             version = templates.version(conn, request.workspace_id, request.template)
@@ -121,7 +161,6 @@ class EmailService:
             person = person_of_profile(conn, request.workspace_id, request.profile_id)
         view = templates.person_context(person) if person is not None else {}
         address = request.address or view.get("email")
-        earlier = messages.find(conn, request.workspace_id, key)
         row_id = earlier.id if earlier is not None else new_id("msg")
         unsubscribe = f"{self.public_url}/u/{links.token(conn, request.workspace_id, 'u', row_id)}"
         message = {"unsubscribe_url": unsubscribe, "topic": request.topic,
@@ -132,21 +171,15 @@ class EmailService:
         context = {**SAMPLE, "shop": self.shop, **request.context, "person": view,
                    "message": message}  # fmt: skip
         rendered = templates.render(compiled, context)
-        logged = messages.begin(
-            conn, request.workspace_id, key, row_id, profile_id=request.profile_id,
-            channel="email",
-            kind=request.kind, topic=request.topic, template=request.template,
-            template_version_id=version_id, flow=request.flow, run_id=request.run_id,
-            node=request.node, message_id=message_id, recipient=address,
-            subject=rendered["subject"],
-        )  # fmt: skip
-        if logged.status != "queued":  # sent, skipped or bounced before: never again
-            return Sent(logged.status, logged.message_id, logged.reason, logged.id)  # type: ignore[arg-type]
+        log = {"profile_id": request.profile_id, "channel": "email", "kind": request.kind,
+               "topic": request.topic, "template": request.template,
+               "template_version_id": version_id, "flow": request.flow,
+               "run_id": request.run_id, "node": request.node, "message_id": message_id,
+               "recipient": address, "subject": rendered["subject"]}  # fmt: skip
         erased = request.profile_id is not None and person is None
         reason = self._why_not(conn, request, address, erased)
         if reason is not None:
-            messages.finish(conn, logged.id, "skipped", reason)
-            return Sent("skipped", message_id, reason, logged.id)
+            return Draft(row_id, log, reason, b"")
         assert address is not None
         if request.kind == "marketing":
             rendered = mime.with_footer(rendered, unsubscribe, str(self.shop.get("imprint") or ""))
@@ -158,7 +191,7 @@ class EmailService:
         raw = built.as_bytes(policy=email.policy.SMTP)
         if self.signer is not None:
             raw = self.signer.sign(conn, request.workspace_id, self.domain, raw)
-        return messages.Logged(logged.id, logged.message_id, logged.status, None, address), raw
+        return Draft(row_id, log, None, raw)
 
     def _marketing_headers(
         self, unsubscribe: str, topic: str, row_id: str, conn: Connection, workspace_id: str
