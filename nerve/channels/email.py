@@ -163,8 +163,9 @@ class EmailService:
         address = request.address or view.get("email")
         row_id = earlier.id if earlier is not None else new_id("msg")
         unsubscribe = f"{self.public_url}/u/{links.token(conn, request.workspace_id, 'u', row_id)}"
+        preferences = f"{self.public_url}/p/{links.token(conn, request.workspace_id, 'p', row_id)}"
         message = {"unsubscribe_url": unsubscribe, "topic": request.topic,
-                   "preferences_url": unsubscribe}  # fmt: skip
+                   "preferences_url": preferences}  # fmt: skip
         for name, path in request.links.items():
             signed = links.token(conn, request.workspace_id, path, row_id)
             message[name] = f"{self.public_url}/{path}/{signed}"

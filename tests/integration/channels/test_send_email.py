@@ -327,3 +327,42 @@ def test_double_opt_in_end_to_end_with_its_proof(
     assert erased.status_code in (200, 204), erased.text
     assert client.get("/api/v1/consent", params={"email": "dora@example.com"},
                       headers=auth(shop)).json()["data"] == []  # fmt: skip
+
+
+def test_the_preference_page_turns_topics_off_and_leaves_everything(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    with_preferences = {**TEMPLATE, "html": TEMPLATE["html"].replace(
+        "</body>", "<a href='{{ message.preferences_url }}'>Your mail settings</a></body>")}  # fmt: skip
+    assert client.post("/api/v1/templates", json=with_preferences,
+                       headers=auth(shop)).status_code == 201  # fmt: skip
+    assert client.post("/api/v1/flows?environment=production", json=FLOW,
+                       headers=auth(shop)).status_code == 201  # fmt: skip
+    for topic in ("newsletter", "offers"):
+        given = {"email": "eve@example.com", "topic": topic, "double_opt_in": False,
+                 "consent_text": f"Yes to {topic}"}  # fmt: skip
+        assert client.post("/api/v1/consent", json=given, headers=auth(shop)).status_code == 201
+    _shopper(client, shop, "eve", "eve@example.com", "cart-1", consent=False)
+    [mail] = until(lambda: sink.received)
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    [path] = set(re.findall(r"http://127\.0\.0\.1:8000(/p/[^'\"]+)", html))
+
+    page = client.get(path)
+    assert page.status_code == 200 and page.text.count("checked") == 2
+    saved = client.post(path, content=b"topic=offers&save=1",
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert saved.status_code == 200
+
+    def consents() -> dict[str, dict[str, Any]]:
+        found = client.get("/api/v1/consent", params={"email": "eve@example.com"},
+                           headers=auth(shop)).json()["data"]  # fmt: skip
+        return {c["topic"]: c for c in found}
+
+    assert consents()["newsletter"]["status"] == "unsubscribed"
+    assert consents()["newsletter"]["withdrawn_via"] == "preferences"
+    assert consents()["offers"]["status"] == "subscribed"
+    client.post(path, content=b"leave_all=1",
+                headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert {c["status"] for c in consents().values()} == {"unsubscribed"}
+    forged = client.get(path[:-3] + "abc")
+    assert forged.status_code == 404
