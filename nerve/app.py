@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
         docs_url=None,  # served by nerve/openapi.py from local files, not a CDN
         redoc_url=None,
     )
+    app.include_router(consent_api.form_router)  # before the tracking API's catch-all
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)
     app.include_router(events_api.router)

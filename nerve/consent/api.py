@@ -4,15 +4,18 @@ the confirmation mail."""
 from __future__ import annotations
 
 import html
+import json
 import uuid
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
 from nerve.admin_routes import AdminRoute
-from nerve.auth.api import PUBLIC, requires
+from nerve.auth.api import PUBLIC, WRITE_KEY, requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.channels import links, templates
@@ -22,9 +25,13 @@ from nerve.channels.unsubscribe_api import page
 from nerve.consent import service
 from nerve.consent.schemas import ConsentList, NewConsent, SignedUp
 from nerve.db.session import Db, WriteDb
-from nerve.errors import NotFound, Unavailable, documented
+from nerve.errors import InvalidInput, NotFound, Unavailable, documented
+from nerve.tracking.api import write_key_source
 
 router = APIRouter(tags=["consent"], route_class=AdminRoute)
+# The heads' sign-up endpoint sits among the tracking endpoints (/v1/...), ahead of their
+# catch-all for unknown paths.
+form_router = APIRouter(tags=["consent"], route_class=AdminRoute)
 
 # The confirmation mail: transactional, and no advertising in it.
 CONFIRMATION = templates.compile_source(
@@ -53,11 +60,16 @@ async def sign_up(request: Request, key: Annotated[Principal, requires(Permissio
         consent_text=new.consent_text, text_version=new.text_version,
         source_url=new.source_url, ip=new.ip, user_agent=new.user_agent,
     )  # fmt: skip
+    return await _sign_up(request, key.workspace_id, signup)
+
+
+async def _sign_up(request: Request, workspace_id: str, signup: service.SignUp) -> dict[str, Any]:
+    """Record the sign-up; when it needs one, send the confirmation mail."""
     services = request.app.state.services
 
     def record() -> dict[str, Any]:
         with services.write() as conn:
-            return service.sign_up(conn, key.workspace_id, signup)
+            return service.sign_up(conn, workspace_id, signup)
 
     recorded = await run_in_threadpool(record)
     if not recorded["needs_confirmation"]:
@@ -66,8 +78,8 @@ async def sign_up(request: Request, key: Annotated[Principal, requires(Permissio
     if email is None:
         raise Unavailable("no email transport for the confirmation: set NERVE_SMTP_URL")
     send = EmailRequest(
-        workspace_id=key.workspace_id, profile_id=None, template=None,
-        idempotency_key=f"consent:{uuid.uuid4().hex}", kind="transactional", topic=new.topic,
+        workspace_id=workspace_id, profile_id=None, template=None,
+        idempotency_key=f"consent:{uuid.uuid4().hex}", kind="transactional", topic=signup.topic,
         address=recorded["address"], content=CONFIRMATION, links={"confirm_url": "c"},
     )  # fmt: skip
     try:
@@ -77,11 +89,76 @@ async def sign_up(request: Request, key: Annotated[Principal, requires(Permissio
 
     def sent_at() -> dict[str, Any]:
         with services.write() as conn:
-            address, topic = recorded["address"], new.topic
-            service.confirmation_sent(conn, key.workspace_id, address, topic, sent.message_id)
-            return service.record(conn, key.workspace_id, "email", address, topic) or recorded
+            address, topic = recorded["address"], signup.topic
+            service.confirmation_sent(conn, workspace_id, address, topic, sent.message_id)
+            return service.record(conn, workspace_id, "email", address, topic) or recorded
 
     return await run_in_threadpool(sent_at) | {"confirmation": "sent"}
+
+
+_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {
+                "type": "object", "required": ["email", "topic", "consent_text"],
+                "properties": {
+                    "email": {"type": "string"}, "topic": {"type": "string"},
+                    "consent_text": {"type": "string"}, "text_version": {"type": "string"},
+                    "source_url": {"type": "string"},
+                    "writeKey": {"type": "string", "description": "when not Basic auth"},
+                },
+            }}
+            for media in ("application/x-www-form-urlencoded", "application/json")
+        },
+    },
+    # The write key as Basic auth, or none here and `writeKey` in the form.
+    "security": [{"WriteKey": []}, {}],
+    **WRITE_KEY,
+}  # fmt: skip
+
+
+@form_router.post(
+    "/v1/subscribe", status_code=201, response_model=SignedUp, openapi_extra=_FORM,
+    responses=documented(Unavailable, InvalidInput),
+)  # fmt: skip
+async def subscribe(request: Request) -> dict[str, Any]:
+    """The hosted sign-up endpoint a head's form posts to (a source's write key, as Basic auth
+    or a `writeKey` field): always double opt-in; the person's IP and browser are the request's."""
+    raw = await request.body()
+    if len(raw) > MAX_FORM_BYTES:
+        raise InvalidInput("the form is too large")
+    fields = _fields(raw, request.headers.get("content-type", ""))
+    source = await write_key_source(request, fields.get("writeKey"))
+    try:
+        new = NewConsent.model_validate({k: v for k, v in fields.items() if k != "writeKey"}
+                                        | {"double_opt_in": True})  # fmt: skip
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(f"the sign-up is incomplete: {problems}") from None
+    signup = service.SignUp(
+        email=new.email, topic=new.topic, via="form", consent_text=new.consent_text,
+        text_version=new.text_version,
+        source_url=new.source_url or request.headers.get("referer", "")[:2000] or None,
+        ip=request.client.host if request.client else None,
+        user_agent=(request.headers.get("user-agent") or "")[:1000] or None,
+    )  # fmt: skip
+    return await _sign_up(request, source.workspace_id, signup)
+
+
+MAX_FORM_BYTES = 16 * 1024
+
+
+def _fields(raw: bytes, content_type: str) -> dict[str, Any]:
+    if content_type.startswith("application/json"):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise InvalidInput("the body is not JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("the body is not a JSON object")
+        return data
+    return {key: values[0] for key, values in parse_qs(raw.decode(errors="replace")).items()}
 
 
 @router.get("/api/v1/consent", response_model=ConsentList)

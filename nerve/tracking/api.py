@@ -44,7 +44,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _source(request: Request, body_key: object) -> SourceInfo:
+async def write_key_source(request: Request, body_key: object) -> SourceInfo:
+    """The source whose write key the request carries (Basic auth, or `writeKey` in the body)."""
     write_key = service.write_key_from_basic_auth(request.headers.get("authorization"))
     if write_key is None and isinstance(body_key, str) and body_key:
         write_key = body_key
@@ -101,7 +102,7 @@ async def track(path: str, request: Request) -> Response:
         is_batch, body = service.read_request(
             path, raw, request.headers.get("content-encoding"), limits
         )
-        source = await _source(request, body.get("writeKey"))
+        source = await write_key_source(request, body.get("writeKey"))
         suppressed = await _suppressed(request, source.workspace_id)
         rows, result = service.build_rows(
             path, is_batch, body, source, received_at, limits, suppressed

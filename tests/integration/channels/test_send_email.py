@@ -366,3 +366,26 @@ def test_the_preference_page_turns_topics_off_and_leaves_everything(
     assert {c["status"] for c in consents().values()} == {"unsubscribed"}
     forged = client.get(path[:-3] + "abc")
     assert forged.status_code == 404
+
+
+def test_a_heads_form_starts_a_double_opt_in(
+    client: TestClient, shop: Shop, sink: SmtpSink
+) -> None:
+    form = (f"email=fay%40example.com&topic=newsletter&consent_text=Yes%2C+news&text_version=3"
+            f"&writeKey={shop.write_keys['web']}").encode()  # fmt: skip
+    headers = {"Content-Type": "application/x-www-form-urlencoded",
+               "User-Agent": "Mozilla/5.0 (Mac)", "Referer": "https://shop.example/signup"}  # fmt: skip
+    signed = client.post("/v1/subscribe", content=form, headers=headers)
+    assert signed.status_code == 201, signed.text
+    record = signed.json()
+    assert (record["status"], record["via"], record["confirmation"]) == ("pending", "form", "sent")
+    assert record["source_url"] == "https://shop.example/signup"
+    assert record["user_agent"] == "Mozilla/5.0 (Mac)" and record["ip"]
+    [confirmation] = until(lambda: sink.received)
+    assert confirmation["To"] == "fay@example.com"
+    anonymous = client.post("/v1/subscribe", content=b"email=x%40example.com&topic=news",
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert anonymous.status_code == 401
+    incomplete = client.post("/v1/subscribe", json={"email": "x@example.com"},
+                             auth=(shop.write_keys["web"], ""))  # fmt: skip
+    assert incomplete.status_code == 400 and "consent_text" in incomplete.text
