@@ -73,7 +73,7 @@ async def _sign_up(request: Request, workspace_id: str, signup: service.SignUp) 
 
     recorded = await run_in_threadpool(record)
     if not recorded["needs_confirmation"]:
-        return recorded | {"confirmation": "not_needed"}
+        return recorded | {"confirmation": recorded.get("confirmation", "not_needed")}
     email: EmailService | None = request.app.state.email
     if email is None:
         raise Unavailable("no email transport for the confirmation: set NERVE_SMTP_URL")

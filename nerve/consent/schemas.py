@@ -49,7 +49,10 @@ class ConsentRecord(BaseModel):
 
 
 class SignedUp(ConsentRecord):
-    confirmation: Literal["sent", "not_needed"]
+    confirmation: Literal["sent", "not_needed", "recently_sent"] = Field(
+        description="recently_sent: a confirmation went to this address in the last 15 minutes; "
+        "none is sent again before then"
+    )
 
 
 class ConsentList(BaseModel):

@@ -4,6 +4,7 @@ withdrawn — each step kept as proof, nothing overwritten that a data-protectio
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -15,6 +16,11 @@ from nerve.errors import InvalidInput
 from nerve.identity.extract import normalize_email
 
 STATUSES = ("pending", "subscribed", "unsubscribed")
+RESEND_AFTER = timedelta(minutes=15)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -44,9 +50,14 @@ def sign_up(conn: Connection, workspace_id: str, signup: SignUp) -> dict[str, An
     key = _key(workspace_id, signup.channel, address, signup.topic)
     current = _get(conn, key)
     if current is not None and current["status"] == "subscribed":
-        return current | {"needs_confirmation": False}
-    status = "pending" if signup.double_opt_in else "subscribed"
+        return current | {"needs_confirmation": False, "confirmation": "not_needed"}
     now = utcnow()
+    sent_at = current and current["confirmation_sent_at"]
+    if signup.double_opt_in and sent_at and now - _aware(sent_at) < RESEND_AFTER:
+        # Someone posting a stranger's address again and again gets them one mail per quarter
+        # hour, not a flood.
+        return current | {"needs_confirmation": False, "confirmation": "recently_sent"}  # type: ignore[operator]
+    status = "pending" if signup.double_opt_in else "subscribed"
     proof = {"status": status, "consent_text": signup.consent_text,
              "text_version": signup.text_version, "source_url": signup.source_url,
              "ip": signup.ip, "user_agent": signup.user_agent, "via": signup.via,

@@ -383,6 +383,9 @@ def test_a_heads_form_starts_a_double_opt_in(
     assert record["user_agent"] == "Mozilla/5.0 (Mac)" and record["ip"]
     [confirmation] = until(lambda: sink.received)
     assert confirmation["To"] == "fay@example.com"
+    again = client.post("/v1/subscribe", content=form, headers=headers)
+    assert again.json()["confirmation"] == "recently_sent"  # no flood of a stranger's inbox
+    assert len(sink.received) == 1
     anonymous = client.post("/v1/subscribe", content=b"email=x%40example.com&topic=news",
                             headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
     assert anonymous.status_code == 401
