@@ -19,18 +19,12 @@ from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC
 from nerve.channels import links
 from nerve.channels.email import suppress
+from nerve.channels.pages import HTML_PAGE, page
 from nerve.consent import service as consent
 from nerve.db.session import Db, WriteDb
 from nerve.errors import NotFound, documented
 
 router = APIRouter(tags=["unsubscribe"], route_class=AdminRoute)
-_PAGE = """<!doctype html><html><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}
-button{{font-size:1rem;padding:.6rem 1.2rem}}</style></head><body>{body}</body></html>"""
-_HTML: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "A page"}
-}
 
 
 def _found(db: Any, token: str) -> Any:
@@ -40,20 +34,9 @@ def _found(db: Any, token: str) -> Any:
     return row
 
 
-def page(title: str, body: str, action: str | None = None, button: str = "") -> HTMLResponse:
-    """A small page of Nerve's own; with `action`, one button that POSTs there."""
-    if action is not None:
-        body += (
-            f'<form method="post" action="{html.escape(action)}">'
-            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            f"<button>{html.escape(button)}</button></form>"
-        )
-    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body))
-
-
 @router.get(
     "/u/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
-    responses={**_HTML, **documented(NotFound)},
+    responses={**HTML_PAGE, **documented(NotFound)},
 )  # fmt: skip
 def unsubscribe_page(db: Db, token: str) -> HTMLResponse:
     """The page a person reaches from the unsubscribe link in a mail: one button."""
@@ -64,7 +47,7 @@ def unsubscribe_page(db: Db, token: str) -> HTMLResponse:
 
 @router.post(
     "/u/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
-    responses={**_HTML, **documented(NotFound)},
+    responses={**HTML_PAGE, **documented(NotFound)},
 )  # fmt: skip
 def unsubscribe(db: WriteDb, token: str) -> HTMLResponse:
     """One-click unsubscribe (RFC 8058): no cookie, no login, no redirect; at once."""

@@ -20,8 +20,8 @@ from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.channels import links, templates
 from nerve.channels.email import EmailRequest, EmailService
+from nerve.channels.pages import HTML_PAGE, page
 from nerve.channels.smtp import SendDeferred
-from nerve.channels.unsubscribe_api import page
 from nerve.consent import service
 from nerve.consent.schemas import ConsentList, NewConsent, SignedUp
 from nerve.db.session import Db, WriteDb
@@ -178,14 +178,9 @@ def _pending(db: Any, token: str) -> Any:
     return row
 
 
-_HTML: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "A page"}
-}
-
-
 @router.get(
     "/c/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
-    responses={**_HTML, **documented(NotFound)},
+    responses={**HTML_PAGE, **documented(NotFound)},
 )  # fmt: skip
 def confirmation_page(db: Db, token: str) -> HTMLResponse:
     """The link in the confirmation mail: one button (a mail scanner's prefetch confirms
@@ -200,7 +195,7 @@ def confirmation_page(db: Db, token: str) -> HTMLResponse:
 
 @router.post(
     "/c/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
-    responses={**_HTML, **documented(NotFound)},
+    responses={**HTML_PAGE, **documented(NotFound)},
 )  # fmt: skip
 def confirm(request: Request, db: WriteDb, token: str) -> HTMLResponse:
     """The person's click: the consent counts from now, with the click's time, IP and browser."""

@@ -15,15 +15,12 @@ from nerve.admin_routes import AdminRoute
 from nerve.auth.api import PUBLIC
 from nerve.channels import links
 from nerve.channels.email import suppress
-from nerve.channels.unsubscribe_api import page
+from nerve.channels.pages import HTML_PAGE, page
 from nerve.consent import service
 from nerve.db.session import Db, WriteDb
 from nerve.errors import NotFound, documented
 
 router = APIRouter(tags=["consent"], route_class=AdminRoute)
-_HTML: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "A page"}
-}
 MAX_FORM_BYTES = 16 * 1024
 
 
@@ -36,7 +33,7 @@ def _address(db: Any, token: str) -> tuple[str, str]:
 
 @router.get(
     "/p/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
-    responses={**_HTML, **documented(NotFound)},
+    responses={**HTML_PAGE, **documented(NotFound)},
 )  # fmt: skip
 def preferences(db: Db, token: str) -> HTMLResponse:
     """The topics of the address, each a checkbox, and a button to leave everything."""
@@ -58,7 +55,7 @@ def preferences(db: Db, token: str) -> HTMLResponse:
 
 @router.post(
     "/p/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
-    responses={**_HTML, **documented(NotFound)},
+    responses={**HTML_PAGE, **documented(NotFound)},
 )  # fmt: skip
 async def save_preferences(request: Request, db: WriteDb, token: str) -> HTMLResponse:
     """Topics left unchecked are withdrawn, checked ones (re-)subscribed by the person's own
