@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from nerve.configuration import configuration_reference
-
 app = typer.Typer(help="Configuration: the NERVE_* settings.", no_args_is_help=True)
 
 
@@ -13,4 +11,8 @@ app = typer.Typer(help="Configuration: the NERVE_* settings.", no_args_is_help=T
 def reference() -> None:
     """Print every NERVE_* setting with its default and meaning, as Markdown
     (`nerve config reference > docs/configuration.md`)."""
+    # Imported here: the reference reads the demo's settings, and every other command would
+    # otherwise import the whole demo (seconds of start-up) to parse its arguments.
+    from nerve.configuration import configuration_reference
+
     typer.echo(configuration_reference(), nl=False)
