@@ -29,7 +29,7 @@ from identity_store import Inserter, prepare
 
 from nerve.channels import templates
 from nerve.channels.email import EmailRequest, EmailService
-from nerve.channels.smtp import SmtpSender, parse_url
+from nerve.channels.smtp import Mailbox, SmtpSender, parse_url
 from nerve.consent import service as consent
 from nerve.db.engine import make_engine, write_transaction
 from nerve.identity.resolver import resolve_pending
@@ -131,20 +131,12 @@ def main() -> None:
         nerve_seconds = time.perf_counter() - started
         transport.close()
         sent = sum(1 for o in outcomes if o.status == "sent")
-        captured: list[bytes] = []
-
-        class Capture:
-            def send(self, sender: str, recipient: str, raw: bytes) -> None:
-                captured.append(raw)
-
-            def close(self) -> None:
-                pass
-
-        rendering = EmailService(engine, "Shop <hi@shop.example>", Capture(),
+        mailbox = Mailbox()  # the same messages, rendered by Nerve, for the bare loop
+        rendering = EmailService(engine, "Shop <hi@shop.example>", mailbox,
                                  {"name": "Shop", "imprint": "Shop GmbH, Berlin"})  # fmt: skip
         for n, request in enumerate(requests[:200]):
             rendering.send(EmailRequest(**{**vars(request), "idempotency_key": f"cap:{n}"}))
-        raws = [captured[n % len(captured)] for n in range(len(requests))]
+        raws = [mailbox.raw[n % len(mailbox.raw)] for n in range(len(requests))]
         bare_seconds = asyncio.run(_bare(port, raws))
     finally:
         sink.terminate()

@@ -161,10 +161,14 @@ class Mailbox:
     """Staging and fast tests: keeps what would have been sent."""
 
     def __post_init__(self) -> None:
-        self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [email.message_from_bytes(raw, policy=email.policy.default) for raw in self.raw]
 
     def send(self, sender: str, recipient: str, raw: bytes) -> None:
-        self.messages.append(email.message_from_bytes(raw, policy=email.policy.default))
+        self.raw.append(raw)
 
     def close(self) -> None:
-        pass
+        """Nothing to close: it holds no connection."""
