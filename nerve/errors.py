@@ -12,15 +12,14 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 import structlog
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect
-from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:  # the HTTP half is imported when used: the CLI raises these errors too
+    from starlette.responses import Response
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
 
@@ -308,6 +307,9 @@ def response_document(status: int, description: str | None = None) -> dict[str, 
 
 def as_nerve_error(exc: BaseException) -> NerveError:
     """What the framework raises, as the domain error that says the same."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
     if isinstance(exc, NerveError):
         return exc
     if isinstance(exc, RequestValidationError):
@@ -350,6 +352,8 @@ def error_body(error: NerveError) -> bytes:
 
 def error_response(error: NerveError, headers: Mapping[str, str] | None = None) -> Response:
     """The one mapping of an error to HTTP: its status, the contract's JSON shape."""
+    from starlette.responses import Response
+
     return Response(
         error_body(error),
         status_code=error.status,
@@ -361,6 +365,8 @@ def error_response(error: NerveError, headers: Mapping[str, str] | None = None) 
 def response_to(exc: BaseException, scope: Scope) -> Response:
     """The answer to a request that raised `exc`. An internal error is logged here, once, with
     its traceback, under the request id its answer names."""
+    from starlette.exceptions import HTTPException
+
     error = as_nerve_error(exc)
     headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
     if error.status == 500:
@@ -400,6 +406,8 @@ class UnexpectedErrors:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
+
+        from starlette.requests import ClientDisconnect
 
         try:
             await self.app(scope, receive, send_noting_start)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Connection, Engine
 
@@ -16,7 +17,6 @@ from nerve.db import migrate
 from nerve.db.dialect import Dialect, dialect_of
 from nerve.db.engine import make_engine, write_transaction
 from nerve.identity.attached import Consumer
-from nerve.pipeline import CONSUMERS
 from nerve.secrets.vault import Vault
 from nerve.settings import Settings, get_settings
 
@@ -28,8 +28,14 @@ class Services:
     dialect: Dialect
     # Encrypts and decrypts stored secrets (nerve/secrets/vault.py).
     vault: Vault
-    # The attached-event pipeline's consumers, in order (nerve/pipeline.py).
-    consumers: tuple[Consumer, ...] = field(default=CONSUMERS)
+
+    @cached_property
+    def consumers(self) -> tuple[Consumer, ...]:
+        """The attached-event pipeline's consumers, in order (nerve/pipeline.py); imported
+        when a worker asks, so a CLI command that only writes a key does not load them all."""
+        from nerve.pipeline import CONSUMERS
+
+        return CONSUMERS
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -9,8 +9,6 @@ import typer
 from rich.table import Table
 
 from nerve.auth.roles import Permission
-from nerve.channels import dkim_keys
-from nerve.channels.smtp import parse_url
 from nerve.cli.output import DEFAULT_WORKSPACE, JsonFlag, WorkspaceOption, console, echo_json
 from nerve.cli.session import authorized
 from nerve.secrets import service as secrets
@@ -27,6 +25,9 @@ def domain(
 ) -> None:
     """Make the domain's DKIM signing key (once; kept as the secret dkim.DOMAIN) and print the
     SPF, DKIM and DMARC records to publish in its DNS."""
+    from nerve.channels import dkim_keys
+    from nerve.channels.smtp import parse_url
+
     with (
         authorized(Permission.SECRETS_MANAGE, workspace, as_json) as (services, principal),
         services.write() as conn,

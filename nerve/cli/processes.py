@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from nerve.cli.output import fail
 from nerve.db import migrate
@@ -21,6 +20,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes (PostgreSQL only).")] = 1,
 ) -> None:
     """Run the HTTP API."""
+    import uvicorn
+
     settings = get_settings()
     if workers > 1 and settings.is_sqlite:
         fail(NerveError("several server processes need PostgreSQL; SQLite has one writer"))

@@ -9,12 +9,9 @@ import typer
 import yaml
 
 from nerve.auth.roles import Permission
-from nerve.channels import templates
-from nerve.channels.sample import SAMPLE
 from nerve.cli.output import DEFAULT_WORKSPACE, JsonFlag, WorkspaceOption, console, emit, fail
 from nerve.cli.session import session
 from nerve.errors import InvalidInput, InvalidTemplate, NotFound
-from nerve.profiles.view import person_of_profile
 
 app = typer.Typer(help="Message templates: validate, apply, preview.", no_args_is_help=True)
 FileArgument = Annotated[
@@ -27,6 +24,8 @@ FileArgument = Annotated[
 
 
 def _read(path: Path, as_json: bool) -> dict[str, Any]:
+    from nerve.channels import templates
+
     try:
         data = yaml.safe_load(path.read_text())
         if not isinstance(data, dict):
@@ -48,6 +47,8 @@ def _read(path: Path, as_json: bool) -> dict[str, Any]:
 def validate(file: FileArgument, as_json: JsonFlag = False) -> None:
     """Check a template as a save would: syntax, names, a strict render for the sample person,
     CSS inlining."""
+    from nerve.channels import templates
+
     data = _read(file, as_json)
     try:
         templates.compile_source(templates.TemplateSource.model_validate(data))
@@ -61,6 +62,8 @@ def apply(
     file: FileArgument, workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonFlag = False
 ) -> None:
     """Save the template as a new version (unless it is unchanged)."""
+    from nerve.channels import templates
+
     data = _read(file, as_json)
     with session(Permission.TEMPLATES_WRITE, workspace, as_json) as (conn, principal):
         saved = templates.save(conn, principal.workspace_id, data, actor=principal.key_id)
@@ -79,6 +82,10 @@ def preview(
     as_json: JsonFlag = False,
 ) -> None:
     """Render a saved version for a person (the sample person without --profile)."""
+    from nerve.channels import templates
+    from nerve.channels.sample import SAMPLE
+    from nerve.profiles.view import person_of_profile
+
     with session(Permission.TEMPLATES_READ, workspace, as_json, write=False) as (conn, principal):
         found = templates.version(conn, principal.workspace_id, name, version)
         context = dict(SAMPLE)
