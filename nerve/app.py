@@ -14,7 +14,7 @@ from starlette.responses import Response
 from nerve import __version__, metrics, openapi
 from nerve.auth import api as auth_api
 from nerve.channels import api as templates_api
-from nerve.channels import messages_api, unsubscribe_api
+from nerve.channels import engagement_api, messages_api, unsubscribe_api
 from nerve.channels.email import email_service
 from nerve.consent import api as consent_api
 from nerve.consent import preferences_api
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(templates_api.router)
     app.include_router(messages_api.router)
     app.include_router(unsubscribe_api.router)
+    app.include_router(engagement_api.router)
     app.include_router(consent_api.router)
     app.include_router(preferences_api.router)
     app.add_middleware(UnexpectedErrors)  # innermost: its 500s still get CORS and metrics

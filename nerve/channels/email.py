@@ -17,13 +17,13 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from nerve.channels import links, messages, mime, templates
+from nerve.channels import engagement, links, messages, mime, templates
 from nerve.channels.dkim_keys import Signer
 from nerve.channels.models import Suppression
 from nerve.channels.sample import SAMPLE
 from nerve.channels.smtp import SendDeferred, SendRefused, SmtpSender, parse_url
 from nerve.consent import service as consent
-from nerve.db.base import new_id
+from nerve.db.base import new_id, utcnow
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.errors import InvalidInput
@@ -70,6 +70,8 @@ class Draft:
     log: dict[str, Any]
     reason: str | None
     raw: bytes
+    # How Nerve's own events about this send name the person (None: no one to attach them to).
+    person: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,10 @@ class EmailService:
         public_url: str = "http://127.0.0.1:8000",
         unsubscribe_mailto: str = "",
         signer: Signer | None = None,
+        track: bool = True,
     ) -> None:
-        self.signer = signer
-        self._keyed: set[str] = set()
+        self.signer, self.track = signer, track
+        self._sources: dict[str, str] = {}  # workspace → Nerve's own email source
         self.engine, self.transport, self.shop = engine, transport, shop
         self.sender, self.public_url = sender, public_url.rstrip("/")
         self.unsubscribe_mailto = unsubscribe_mailto
@@ -128,6 +131,7 @@ class EmailService:
             with write_transaction(self.engine) as conn:
                 messages.finish(conn, logged.id, "bounced", str(exc))
                 suppress(conn, request.workspace_id, recipient, "hard_bounce", str(exc))
+                self._record(conn, request.workspace_id, draft, engagement.BOUNCED)
             return Sent("bounced", logged.message_id, str(exc), logged.id)
         except SendDeferred as exc:
             with write_transaction(self.engine) as conn:
@@ -135,15 +139,28 @@ class EmailService:
             raise
         with write_transaction(self.engine) as conn:
             messages.finish(conn, logged.id, "sent")
+            self._record(conn, request.workspace_id, draft, engagement.SENT)
         return Sent("sent", logged.message_id, None, logged.id)
 
+    def _record(self, conn: Connection, workspace_id: str, draft: Draft, name: str) -> None:
+        """The send as an event on the person's timeline (flows may wait for it)."""
+        if draft.person is None:
+            return
+        row = engagement.event_row(
+            workspace_id, self._sources[workspace_id], draft.person, name,
+            engagement.properties_of({**draft.log, "id": draft.row_id}), utcnow(),
+            f"{name}:{draft.row_id}",
+        )  # fmt: skip
+        dialect_of(conn).insert_events(conn, [row])
+
     def _ensure_key(self, workspace_id: str) -> None:
-        """The workspace's link key exists (made once, in a write transaction), so drafting a
-        mail only reads."""
-        if workspace_id not in self._keyed:
+        """The workspace's link key and Nerve's own email source exist (made once, in a write
+        transaction), so drafting a mail only reads."""
+        if workspace_id not in self._sources:
             with write_transaction(self.engine) as conn:
                 workspaces.hash_key(conn, workspace_id)
-            self._keyed.add(workspace_id)
+                source = workspaces.own_source(conn, workspace_id, engagement.SOURCE_NAME)
+            self._sources[workspace_id] = source
 
     def _draft(self, conn: Connection, request: EmailRequest) -> Sent | Draft:
         key = request.idempotency_key
@@ -184,6 +201,8 @@ class EmailService:
         assert address is not None
         if request.kind == "marketing":
             rendered = mime.with_footer(rendered, unsubscribe, str(self.shop.get("imprint") or ""))
+        if self.track:
+            rendered, log["links"] = self._tracked(conn, request, row_id, rendered)
         headers = self._marketing_headers(unsubscribe, request.topic or "mail", row_id, conn,
                                           request.workspace_id) if request.kind == "marketing" \
             else {}  # fmt: skip
@@ -192,7 +211,26 @@ class EmailService:
         raw = built.as_bytes(policy=email.policy.SMTP)
         if self.signer is not None:
             raw = self.signer.sign(conn, request.workspace_id, self.domain, raw)
-        return Draft(row_id, log, None, raw)
+        identifiers = [(i.type, i.value) for i in person.identifiers] if person else []
+        return Draft(row_id, log, None, raw, engagement.person_key(identifiers))
+
+    def _tracked(
+        self, conn: Connection, request: EmailRequest, row_id: str, rendered: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Outside links through signed redirects (with UTM parameters), and an open pixel."""
+        workspace_id = request.workspace_id
+
+        def redirect(index: int) -> str:
+            signed = links.token(conn, workspace_id, "l", row_id, str(index))
+            return f"{self.public_url}/l/{signed}"
+
+        campaign = request.flow or request.template or request.kind
+        rendered, targets = engagement.track_links(
+            rendered, f"{self.public_url}/", campaign, request.node or request.template or "",
+            redirect,
+        )  # fmt: skip
+        pixel = f"{self.public_url}/o/{links.token(conn, workspace_id, 'o', row_id)}"
+        return engagement.with_pixel(rendered, pixel), targets
 
     def _marketing_headers(
         self, unsubscribe: str, topic: str, row_id: str, conn: Connection, workspace_id: str

@@ -6,12 +6,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, literal, select, update
 
 from nerve.channels.models import Message
 from nerve.db.base import new_id, utcnow
 
 STATUSES = ("queued", "sent", "skipped", "failed", "bounced")
+# Where a sent message goes when it is read: opened, then clicked (never back, never from
+# bounced or a later complaint).
+ENGAGED = {"opened": ("sent",), "clicked": ("sent", "opened")}
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,22 @@ def finish(conn: Connection, logged_id: str, status: str, reason: str | None = N
     if status == "sent":
         values["sent_at"] = now
     conn.execute(update(Message).where(Message.id == logged_id).values(**values))
+
+
+def engaged(conn: Connection, logged_id: str, status: str) -> None:
+    """The message was opened or clicked: its first time is kept, its status moves on."""
+    now = utcnow()
+    at = literal(now, Message.__table__.c.opened_at.type)
+    stamps: dict[str, Any] = {"opened_at": func.coalesce(Message.opened_at, at)}
+    if status == "clicked":
+        stamps["clicked_at"] = func.coalesce(Message.clicked_at, at)
+    where = Message.id == logged_id
+    conn.execute(update(Message).where(where).values(**stamps))
+    conn.execute(
+        update(Message)
+        .where(where, Message.status.in_(ENGAGED[status]))
+        .values(status=status, updated_at=now)
+    )
 
 
 def listed(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nerve.db.base import Base, created_at_column
+from nerve.db.base import Base, Json, created_at_column
 
 
 class Template(Base):
@@ -74,6 +74,11 @@ class Message(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The tracked links' targets (a click token names an index into it: a redirect goes only
+    # where the mail pointed), and the first open and click.
+    links: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    clicked_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Suppression(Base):

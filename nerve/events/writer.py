@@ -50,6 +50,12 @@ class EventWriter:
         """Call `listener` (in the event loop) after every commit."""
         self._on_commit.append(listener)
 
+    def announce(self) -> None:
+        """Events were committed by another path (Nerve's own, such as a mail's opens): tell
+        the listeners as after a commit of ours."""
+        for listener in self._on_commit:
+            listener()
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="event-writer")
 

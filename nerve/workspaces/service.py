@@ -76,6 +76,20 @@ def create_source(conn: Connection, workspace_id: str, name: str, kind: str) -> 
     return source
 
 
+def own_source(conn: Connection, workspace_id: str, name: str) -> str:
+    """The id of one of Nerve's own sources (the events it records itself, such as a mail's
+    opens and clicks), made on first use. Nerve writes those events directly, so the source's
+    write key is revoked from the start: no head can send as Nerve."""
+    found = conn.scalar(
+        select(Source.id).where(Source.workspace_id == workspace_id, Source.name == name)
+    )
+    if found is not None:
+        return found
+    source = create_source(conn, workspace_id, name, "server")
+    conn.execute(update(Source).where(Source.id == source.id).values(write_key_revoked_at=utcnow()))
+    return source.id
+
+
 def _new_write_key() -> str:
     return secrets.token_urlsafe(24)
 
