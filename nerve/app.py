@@ -17,7 +17,7 @@ from nerve.channels import api as templates_api
 from nerve.channels import engagement_api, messages_api, unsubscribe_api
 from nerve.channels.email import email_service
 from nerve.consent import api as consent_api
-from nerve.consent import preferences_api
+from nerve.consent import preferences_api, topics_api
 from nerve.errors import NerveError, UnexpectedErrors, response_to
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(messages_api.router)
     app.include_router(unsubscribe_api.router)
     app.include_router(engagement_api.router)
+    app.include_router(topics_api.router)  # before /api/v1/consent/{...} paths
     app.include_router(consent_api.router)
     app.include_router(preferences_api.router)
     app.add_middleware(UnexpectedErrors)  # innermost: its 500s still get CORS and metrics

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     MESSAGES_SEND = "messages:send"
     CONSENT_READ = "consent:read"
     CONSENT_WRITE = "consent:write"
+    CONSENT_TOPICS_WRITE = "consent_topics:write"
     DEAD_LETTERS_REPLAY = "dead_letters:replay"
     SOURCES_READ = "sources:read"
     SOURCES_WRITE = "sources:write"
@@ -55,7 +56,9 @@ _READ = {
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     ADMIN: frozenset(Permission),
     BUILDER: frozenset(
-        _READ | {Permission.FLOWS_WRITE, Permission.TEMPLATES_WRITE, Permission.DEAD_LETTERS_REPLAY}
+        _READ
+        | {Permission.FLOWS_WRITE, Permission.TEMPLATES_WRITE, Permission.DEAD_LETTERS_REPLAY}
+        | {Permission.CONSENT_TOPICS_WRITE}
     ),
     ANALYST: frozenset(_READ),
     STAFF: frozenset({Permission.PROFILES_READ}),

@@ -17,6 +17,7 @@ from nerve.channels import messages, templates
 from nerve.channels.email import EmailRequest, EmailService
 from nerve.channels.schemas import MessageList, MessageResult, NewMessage
 from nerve.channels.smtp import SendDeferred
+from nerve.consent import topics
 from nerve.db.session import Db
 from nerve.errors import InvalidInput, NotFound, Unavailable, documented
 from nerve.profiles import service as profiles
@@ -74,6 +75,8 @@ def _request(
             profile_id = profiles.lookup(conn, key.workspace_id, new.to.identifier).id
         if new.template is not None:
             templates.version(conn, key.workspace_id, new.template)  # NotFound before sending
+        if new.topic is not None:
+            topics.require(conn, key.workspace_id, "email", new.topic)
     return EmailRequest(
         workspace_id=key.workspace_id, profile_id=profile_id, template=new.template,
         idempotency_key=f"api:{idempotency_key or uuid.uuid4().hex}",

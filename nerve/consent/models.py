@@ -36,3 +36,18 @@ class Consent(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(nullable=True)
     withdrawn_via: Mapped[str | None] = mapped_column(String(32), nullable=True)
     updated_at: Mapped[datetime] = created_at_column()
+
+
+class ConsentTopic(Base):
+    """A list people can join on a channel (the newsletter, back-in-stock alerts, the VIP
+    offers): what a sign-up names, what the preference page offers, what a marketing send
+    needs consent to."""
+
+    __tablename__ = "consent_topics"
+
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = created_at_column()

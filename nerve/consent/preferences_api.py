@@ -16,7 +16,7 @@ from nerve.auth.api import PUBLIC
 from nerve.channels import links
 from nerve.channels.email import suppress
 from nerve.channels.pages import HTML_PAGE, page
-from nerve.consent import service
+from nerve.consent import service, topics
 from nerve.db.session import Db, WriteDb
 from nerve.errors import NotFound, documented
 
@@ -36,14 +36,17 @@ def _address(db: Any, token: str) -> tuple[str, str]:
     responses={**HTML_PAGE, **documented(NotFound)},
 )  # fmt: skip
 def preferences(db: Db, token: str) -> HTMLResponse:
-    """The topics of the address, each a checkbox, and a button to leave everything."""
+    """The workspace's email topics, each a checkbox (checked: subscribed), and a button to
+    leave everything."""
     workspace_id, address = _address(db, token)
+    subscribed = _subscribed(db, workspace_id, address)
     boxes = "".join(
-        f'<p><label><input type="checkbox" name="topic" value="{html.escape(r["topic"])}"'
-        f'{" checked" if r["status"] == "subscribed" else ""}> {html.escape(r["topic"])}'
-        "</label></p>"
-        for r in service.records(db, workspace_id, [address]) if r["channel"] == "email"
-    )  # fmt: skip
+        f'<p><label><input type="checkbox" name="topic" value="{html.escape(t.name)}"'
+        f"{' checked' if t.name in subscribed else ''}> {html.escape(t.title)}</label>"
+        + (f"<br><small>{html.escape(t.description)}</small>" if t.description else "")
+        + "</p>"
+        for t in topics.listed(db, workspace_id, "email")
+    )
     body = (
         f"<h1>Your mail from us</h1><p>{html.escape(address)}</p>"
         f'<form method="post" action="/p/{html.escape(token)}">{boxes}'
@@ -53,23 +56,31 @@ def preferences(db: Db, token: str) -> HTMLResponse:
     return page("Preferences", body)
 
 
+def _subscribed(db: Any, workspace_id: str, address: str) -> set[str]:
+    return {
+        r["topic"]
+        for r in service.records(db, workspace_id, [address])
+        if r["channel"] == "email" and r["status"] == "subscribed"
+    }
+
+
 @router.post(
     "/p/{token}", response_class=HTMLResponse, openapi_extra=PUBLIC,
     responses={**HTML_PAGE, **documented(NotFound)},
 )  # fmt: skip
 async def save_preferences(request: Request, db: WriteDb, token: str) -> HTMLResponse:
-    """Topics left unchecked are withdrawn, checked ones (re-)subscribed by the person's own
-    choice; `leave_all` withdraws every topic and stops all marketing mail to the address."""
+    """Topics left unchecked are withdrawn, checked ones subscribed by the person's own choice
+    (the signed link came to their mailbox: no second confirmation); `leave_all` withdraws
+    every topic and stops all marketing mail to the address."""
     workspace_id, address = _address(db, token)
     form = parse_qs((await request.body())[:MAX_FORM_BYTES].decode(errors="replace"))
     chosen = set(form.get("topic", []))
     leave_all = "leave_all" in form
     ip = request.client.host if request.client else None
     agent = request.headers.get("user-agent")
-    for record in service.records(db, workspace_id, [address]):
-        topic, on = record["topic"], record["status"] == "subscribed"
-        if record["channel"] != "email":
-            continue
+    subscribed = _subscribed(db, workspace_id, address)
+    for topic in (t.name for t in topics.listed(db, workspace_id, "email")):
+        on = topic in subscribed
         if on and (leave_all or topic not in chosen):
             service.withdraw(db, workspace_id, "email", address, topic, "preferences")
         elif not on and not leave_all and topic in chosen:

@@ -57,3 +57,17 @@ class SignedUp(ConsentRecord):
 
 class ConsentList(BaseModel):
     data: list[ConsentRecord]
+
+
+class TopicFields(BaseModel):
+    title: str = Field(min_length=1, max_length=200, description="As the preference page shows it")
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class ConsentTopicOut(TopicFields):
+    channel: Literal["email", "sms", "push"]
+    name: str
+
+
+class ConsentTopicList(BaseModel):
+    data: list[ConsentTopicOut]

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from nerve.audit import service as audit
+from nerve.consent import topics
 from nerve.consent.models import Consent
 from nerve.db.base import utcnow
 from nerve.errors import InvalidInput
@@ -47,6 +48,7 @@ def address_of(email: str) -> str:
 def sign_up(conn: Connection, workspace_id: str, signup: SignUp) -> dict[str, Any]:
     """Record a sign-up; `needs_confirmation` says whether a confirmation mail must go out."""
     address = address_of(signup.email)
+    topics.require(conn, workspace_id, signup.channel, signup.topic)
     key = _key(workspace_id, signup.channel, address, signup.topic)
     current = _get(conn, key)
     if current is not None and current["status"] == "subscribed":

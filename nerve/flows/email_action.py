@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from nerve.channels import templates
 from nerve.channels.email import EmailRequest, EmailService
 from nerve.channels.smtp import SendDeferred
+from nerve.consent import topics
 from nerve.errors import NotFound
 from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected
 from nerve.outbound.policy import OutboundPolicy
@@ -77,15 +78,22 @@ def parameter_problems(params: dict[str, Any], _outbound: OutboundPolicy) -> lis
     return problems
 
 
-def missing_templates(
+def unknown_references(
     conn: Connection, workspace_id: str, nodes: list[Any]
 ) -> list[dict[str, str]]:
-    """Problems for the send_email nodes whose template does not exist (yet)."""
-    return [
-        {"path": f"nodes[{index}].with.template",
-         "reason": f"no template named {node.with_['template']!r}: save it first "
-                   "(nerve templates apply)"}
-        for index, node in enumerate(nodes)
-        if node.action == NAME and isinstance(node.with_.get("template"), str)
-        and not templates.exists(conn, workspace_id, node.with_["template"])
-    ]  # fmt: skip
+    """Problems for the send_email nodes whose template does not exist (yet) or whose topic
+    is not one of the workspace's."""
+    problems = []
+    for index, node in enumerate(nodes):
+        if node.action != NAME:
+            continue
+        template, topic = node.with_.get("template"), node.with_.get("topic")
+        if isinstance(template, str) and not templates.exists(conn, workspace_id, template):
+            problems.append({"path": f"nodes[{index}].with.template",
+                             "reason": f"no template named {template!r}: save it first "
+                                       "(nerve templates apply)"})  # fmt: skip
+        reason = topics.problem(conn, workspace_id, "email", topic) if isinstance(topic, str) \
+            else None  # fmt: skip
+        if reason is not None:
+            problems.append({"path": f"nodes[{index}].with.topic", "reason": reason})
+    return problems

@@ -64,7 +64,7 @@ def publish(
     """A new immutable version; waiting runs stay on the version they started on. A definition
     equal to the latest version in that environment publishes nothing: that version comes
     back, `unchanged`."""
-    missing = email_action.missing_templates(conn, workspace_id, flow.nodes)
+    missing = email_action.unknown_references(conn, workspace_id, flow.nodes)
     if missing:
         raise InvalidFlow(missing)
     definition = canonical(flow)

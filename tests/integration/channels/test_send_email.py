@@ -315,6 +315,9 @@ def test_the_preference_page_turns_topics_off_and_leaves_everything(
                        headers=auth(shop)).status_code == 201  # fmt: skip
     assert client.post("/api/v1/flows?environment=production", json=FLOW,
                        headers=auth(shop)).status_code == 201  # fmt: skip
+    offers = {"title": "Offers", "description": "Sales and coupons"}
+    assert client.put("/api/v1/consent/topics/email/offers", json=offers,
+                      headers=auth(shop)).status_code == 201  # fmt: skip
     for topic in ("newsletter", "offers"):
         given = {"email": "eve@example.com", "topic": topic, "double_opt_in": False,
                  "consent_text": f"Yes to {topic}"}  # fmt: skip
