@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.channels import templates
+from nerve.channels.email import EmailRequest, EmailService
 from nerve.channels.sample import SAMPLE
 from nerve.channels.schemas import (
+    MessageResult,
     Preview,
     PreviewRequest,
     SavedTemplate,
+    SendTest,
     TemplateDetail,
     TemplateList,
 )
+from nerve.channels.smtp import SendDeferred
 from nerve.channels.templates import TemplateSource
 from nerve.db.session import Db, WriteDb
-from nerve.errors import InvalidInput, NotFound, documented
+from nerve.errors import InvalidInput, NotFound, Unavailable, documented
 from nerve.profiles.view import person_of_profile
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"], route_class=AdminRoute)
@@ -88,6 +94,49 @@ def preview(db: Db, key: Writer, template_name: str, request: PreviewRequest) ->
             raise NotFound(f"no profile {request.profile_id!r}")
         context = context | {"person": templates.person_context(person)}
     return {"version": found.version, **templates.render(found.compiled, context)}
+
+
+@router.post(
+    "/{template_name}/test-send", status_code=201, response_model=MessageResult,
+    responses=documented(NotFound, InvalidInput, Unavailable),
+)  # fmt: skip
+async def test_send(
+    request: Request, key: Writer, template_name: str, test: SendTest
+) -> MessageResult:
+    """Send a version, rendered for a person (or the sample person), to an address — the
+    subject marked [Test]. It goes out like an order mail (no consent needed; a hard-bounced
+    address is still refused) and is in the message log."""
+    service: EmailService | None = request.app.state.email
+    if service is None:
+        raise Unavailable("no email transport: set NERVE_SMTP_URL and NERVE_EMAIL_FROM")
+    email = await run_in_threadpool(_test_request, request, key, template_name, test)
+    try:
+        sent = await run_in_threadpool(service.send, email)
+    except SendDeferred as exc:
+        raise Unavailable(f"the SMTP server did not take the message: {exc}") from exc
+    return MessageResult(id=sent.id, message_id=sent.message_id, status=sent.status,
+                         reason=sent.reason)  # fmt: skip
+
+
+def _test_request(request: Request, key: Principal, name: str, test: SendTest) -> EmailRequest:
+    with request.app.state.services.read() as conn:
+        found = templates.version(conn, key.workspace_id, name, test.version)
+        context = SAMPLE | test.context | {"person": _person(conn, key.workspace_id, test)}
+    content = {**found.compiled, "subject": f"[Test] {found.compiled['subject']}"}
+    return EmailRequest(
+        workspace_id=key.workspace_id, profile_id=None, template=None,
+        idempotency_key=f"test:{uuid.uuid4().hex}", kind="transactional", address=test.to,
+        content=content, context=context, node=f"test-send:{name}:v{found.version}",
+    )  # fmt: skip
+
+
+def _person(conn: Any, workspace_id: str, test: SendTest) -> dict[str, Any]:
+    if test.profile_id is None:
+        return dict(SAMPLE["person"])
+    person = person_of_profile(conn, workspace_id, test.profile_id)
+    if person is None:
+        raise NotFound(f"no profile {test.profile_id!r}")
+    return templates.person_context(person)
 
 
 def _detail(db: Any, workspace_id: str, name: str, number: int | None) -> dict[str, Any]:

@@ -186,6 +186,8 @@ class EmailService:
         for name, path in request.links.items():
             signed = links.token(conn, request.workspace_id, path, row_id)
             message[name] = f"{self.public_url}/{path}/{signed}"
+        if person is None and request.profile_id is None:  # an address only: who the caller says
+            view = request.context.get("person") or {}
         context = {**SAMPLE, "shop": self.shop, **request.context, "person": view,
                    "message": message}  # fmt: skip
         rendered = templates.render(compiled, context)

@@ -63,6 +63,18 @@ class PreviewRequest(BaseModel):
     )
 
 
+class SendTest(BaseModel):
+    to: str = Field(max_length=320, description="The address to send the test to")
+    version: int | None = Field(default=None, description="The latest when not given")
+    profile_id: str | None = Field(
+        default=None, description="Render for this person; the sample person when not given"
+    )
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Replaces parts of the sample (event, cart, order, products, shop)",
+    )
+
+
 class Preview(TemplateParts):
     version: int
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import css_inline
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Connection, func, insert, select
 
 from nerve.audit import service as audit
@@ -23,7 +23,13 @@ from nerve.profiles.schemas import Person
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 PARTS = ("subject", "preheader", "html", "text")
-_INLINER = css_inline.CSSInliner(keep_style_tags=False, keep_at_rules=True)
+SOURCE_PARTS = ("subject", "preheader", "html", "mjml", "text")
+# A save never fetches anything: a <link rel="stylesheet"> (MJML's web font, say) stays in the
+# mail for the reader's client to load, never loaded by the server (no request to a URL a
+# template names).
+_INLINER = css_inline.CSSInliner(
+    keep_style_tags=False, keep_at_rules=True, load_remote_stylesheets=False, keep_link_tags=True
+)
 
 
 class TemplateSource(BaseModel):
@@ -35,10 +41,21 @@ class TemplateSource(BaseModel):
     channel: Literal["email"] = "email"
     subject: str = Field(min_length=1, max_length=1000)
     preheader: str = Field(default="", max_length=1000, description="The inbox's preview line")
-    html: str = Field(min_length=1, max_length=512 * 1024)
+    html: str | None = Field(default=None, min_length=1, max_length=512 * 1024)
+    mjml: str | None = Field(
+        default=None, min_length=1, max_length=512 * 1024,
+        description="Instead of `html`: an MJML source (<mjml>…</mjml>) for a responsive "
+        "layout, compiled to HTML at save time",
+    )  # fmt: skip
     text: str | None = Field(
         default=None, max_length=256 * 1024, description="Derived from the HTML when not given"
     )
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> TemplateSource:
+        if (self.html is None) == (self.mjml is None):
+            raise ValueError("give the layout as `html` or as `mjml`, one of them")
+        return self
 
 
 @dataclass(frozen=True)
@@ -62,7 +79,7 @@ def check(data: Any) -> TemplateSource:
         ) from None  # fmt: skip
     found = [
         problem
-        for part in PARTS
+        for part in SOURCE_PARTS
         if getattr(source, part)
         for problem in liquid.problems(part, getattr(source, part), SAMPLE)
     ]
@@ -72,8 +89,9 @@ def check(data: Any) -> TemplateSource:
 
 
 def compile_source(source: TemplateSource) -> dict[str, str]:
-    """What sends render: the HTML with its CSS inlined (once, here), the text part."""
-    html = _INLINER.inline(source.html)
+    """What sends render: the HTML (compiled from MJML when given so) with its CSS inlined
+    (once, here), the text part."""
+    html = _INLINER.inline(source.html if source.html is not None else _from_mjml(source.mjml))
     compiled = {
         "subject": source.subject,
         "preheader": source.preheader,
@@ -86,6 +104,29 @@ def compile_source(source: TemplateSource) -> dict[str, str]:
             [{**p, "reason": f"after inlining CSS: {p['reason']}"} for p in found]
         )
     return compiled
+
+
+def _from_mjml(source: str | None) -> str:
+    """MJML's responsive layout as HTML (the `mjml` package: pure Python, no Node)."""
+    from mjml import mjml_to_html  # type: ignore[import-untyped]  # when a save needs it
+
+    assert source is not None
+    if not source.lstrip().startswith("<mjml"):
+        raise InvalidTemplate([{"path": "mjml", "reason": "an MJML source starts with <mjml>"}])
+    try:
+        result = mjml_to_html(source)
+    except Exception as exc:  # the compiler raises what its parser met: name it, say where
+        reason = f"unknown element {exc.args[0]!r}" if isinstance(exc, KeyError) else str(exc)
+        raise InvalidTemplate([{"path": "mjml", "reason": f"not valid MJML: {reason}"}]) from None
+    if result.errors:
+        raise InvalidTemplate([{"path": "mjml", "reason": str(e)} for e in result.errors])
+    html: str = result.html
+    found = liquid.problems("mjml", html, SAMPLE)
+    if found:  # MJML moved a Liquid tag that stood between its elements
+        raise InvalidTemplate(
+            [{**p, "reason": f"after compiling MJML: {p['reason']}"} for p in found]
+        )
+    return html
 
 
 def save(conn: Connection, workspace_id: str, data: Any, actor: str) -> SavedVersion:

@@ -18,7 +18,8 @@ FileArgument = Annotated[
     Path,
     typer.Argument(
         help="A template in YAML or JSON: name, subject, preheader, html (or html_file: a path "
-        "beside it), text (or text_file; derived from the HTML when absent)."
+        "beside it; or mjml / mjml_file for an MJML layout), text (or text_file; derived from "
+        "the HTML when absent)."
     ),
 ]
 
@@ -30,7 +31,7 @@ def _read(path: Path, as_json: bool) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text())
         if not isinstance(data, dict):
             raise InvalidTemplate([{"path": "(file)", "reason": "not a mapping of fields"}])
-        for part in ("html", "text"):
+        for part in ("html", "mjml", "text"):
             included = data.pop(f"{part}_file", None)
             if included is not None:
                 data[part] = (path.parent / str(included)).read_text()

@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
+from nerve.channels.sample import SAMPLE
 from tests.factories import Shop, make_key
+from tests.smtp import SmtpSink
+from tests.waiting import until
 
 TEMPLATE = {
     "name": "cart_reminder_1",
@@ -104,3 +107,38 @@ def test_builders_write_analysts_read_staff_neither(
         refused = client.post("/api/v1/templates", json=TEMPLATE, headers=headers)
         assert refused.status_code == 403, role
     assert client.get("/api/v1/templates", headers=keys["staff"]).status_code == 403
+
+
+MJML_TEMPLATE = {
+    "name": "welcome",
+    "subject": "Welcome, {{ person.traits.first_name | default: 'friend' }}",
+    "mjml": "<mjml><mj-body><mj-section><mj-column><mj-text>Hello {{ person.traits.first_name "
+    "| default: 'there' }}</mj-text><mj-button href='https://shop.example/new'>New in</mj-button>"
+    "</mj-column></mj-section></mj-body></mjml>",
+}
+
+
+def test_a_test_send_of_an_mjml_template_reaches_the_inbox(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    admin = _bearer(shop.secret_key)
+    _ok(client.post("/api/v1/templates", json=MJML_TEMPLATE, headers=admin), 201)
+    sent = _ok(client.post("/api/v1/templates/welcome/test-send",
+                           json={"to": "marketing@shop.example"}, headers=admin), 201)  # fmt: skip
+    assert sent["status"] == "sent"
+    [mail] = until(lambda: sink.received)
+    assert mail["To"] == "marketing@shop.example"
+    assert mail["Subject"] == f"[Test] Welcome, {SAMPLE['person']['traits']['first_name']}"
+    html = mail.get_body(("html",)).get_content()
+    assert "@media only screen" in html and "New in" in html  # MJML's responsive layout
+    assert "List-Unsubscribe" not in mail  # not a marketing mail: no consent asked of the team
+    analyst = _bearer(make_key(engine, shop.workspace_id, "analyst"))
+    refused = client.post("/api/v1/templates/welcome/test-send", json={"to": "x@example.com"},
+                          headers=analyst)  # fmt: skip
+    assert refused.status_code == 403
+    missing = client.post("/api/v1/templates/nope/test-send", json={"to": "x@example.com"},
+                          headers=admin)  # fmt: skip
+    assert missing.status_code == 404
+    broken = {**MJML_TEMPLATE, "mjml": "<mjml><mj-body><mj-foo/></mj-body></mjml>"}
+    refused = client.post("/api/v1/templates", json=broken, headers=admin)
+    assert refused.status_code == 400 and "mj-foo" in refused.text

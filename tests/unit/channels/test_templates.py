@@ -3,6 +3,8 @@ the sample person; what is kept renders leniently, with CSS inlined and a text p
 
 from __future__ import annotations
 
+import http.server
+import threading
 from typing import Any
 
 import pytest
@@ -89,3 +91,56 @@ def test_the_text_part_keeps_links_and_drops_styles() -> None:
 def test_malformed_templates_are_refused_with_the_field(field: str, value: str) -> None:
     [problem] = _problems(**{field: value})
     assert problem["path"] == field
+
+
+MJML = """<mjml><mj-body><mj-section><mj-column>
+<mj-text>Hello {{ person.traits.first_name | default: 'there' }}</mj-text>
+<mj-button href="{{ shop.url }}/cart">Back to your cart</mj-button>
+</mj-column></mj-section></mj-body></mjml>"""
+
+
+def test_an_mjml_layout_compiles_to_responsive_html_at_save_time() -> None:
+    source = templates.check({"name": "t", "subject": "Hi", "mjml": MJML})
+    compiled = templates.compile_source(source)
+    assert "@media only screen" in compiled["html"]  # MJML's responsive columns
+    rendered = templates.render(compiled, {**SAMPLE, "shop": {"url": "https://shop.example"}})
+    assert f"Hello {SAMPLE['person']['traits']['first_name']}" in rendered["text"]
+    assert 'href="https://shop.example/cart"' in rendered["html"]
+
+
+@pytest.mark.parametrize(
+    ("parts", "reason"),
+    [
+        ({"mjml": "<mj-body></mj-body>"}, "starts with <mjml>"),
+        ({"mjml": "<mjml><mj-body><mj-foo>x</mj-foo></mj-body></mjml>"}, "'mj-foo'"),
+        ({"mjml": "<mjml><mj-body>{{ person.nope }}</mj-body></mjml>"}, "nope"),
+        ({"mjml": MJML, "html": "<p>x</p>"}, "one of them"),
+    ],
+)
+def test_a_broken_mjml_layout_is_refused_at_save_time(parts: dict[str, str], reason: str) -> None:
+    with pytest.raises(InvalidTemplate) as refused:
+        data = {"name": "t", "subject": "Hi", **parts}
+        templates.compile_source(templates.check(data))
+    assert any(reason in p["reason"] for p in refused.value.problems), refused.value.problems
+
+
+def test_a_save_never_fetches_a_stylesheet_the_template_links() -> None:
+    fetched: list[str] = []
+
+    class Styles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetched.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"p { color: red }")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Styles) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        link = f'<link rel="stylesheet" href="http://127.0.0.1:{server.server_port}/s.css">'
+        source = templates.check(_template(html=f"<html><head>{link}</head><p>Hi</p></html>"))
+        compiled = templates.compile_source(source)
+        server.shutdown()
+    assert fetched == [] and link in compiled["html"]  # the reader's client may load it
