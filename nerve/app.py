@@ -14,7 +14,8 @@ from starlette.responses import Response
 from nerve import __version__, metrics, openapi
 from nerve.auth import api as auth_api
 from nerve.channels import api as templates_api
-from nerve.channels import engagement_api, messages_api, unsubscribe_api
+from nerve.channels import engagement_api, messages_api, suppressions_api, unsubscribe_api
+from nerve.channels.bounce_mailbox import BounceMailbox
 from nerve.channels.email import email_service
 from nerve.consent import api as consent_api
 from nerve.consent import preferences_api, topics_api
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(secrets_api.router)
     app.include_router(templates_api.router)
     app.include_router(messages_api.router)
+    app.include_router(suppressions_api.router)
     app.include_router(unsubscribe_api.router)
     app.include_router(engagement_api.router)
     app.include_router(topics_api.router)  # before /api/v1/consent/{...} paths
@@ -122,9 +124,10 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     return app
 
 
-def _background(
-    settings: Settings, services: Services, worker_process: bool
-) -> list[IdentityWorker | FlowWorker | WorkerProcess]:
+_Background = IdentityWorker | FlowWorker | WorkerProcess | BounceMailbox
+
+
+def _background(settings: Settings, services: Services, worker_process: bool) -> list[_Background]:
     """The embedded worker, the one woken by event commits first."""
     if not settings.embedded_worker:
         return []
@@ -133,7 +136,11 @@ def _background(
     identity = IdentityWorker(services.engine, services.consumers)
     flows = FlowWorker.configured(services.engine, settings)
     identity.on_resolved(flows.wake)
-    return [identity, flows]
+    background: list[_Background] = [identity, flows]
+    bounces = BounceMailbox.configured(services.engine, settings)
+    if bounces is not None:
+        background.append(bounces)
+    return background
 
 
 def _install_error_mapping(app: FastAPI) -> None:

@@ -136,6 +136,15 @@ class Settings(BaseSettings):
         description="An address whose mail a relay hands to Nerve, offered in List-Unsubscribe "
         "beside the one-click link (`unsubscribe@shop.example`). Unset: the link only.",
     )
+    bounce_maildir: str = Field(
+        default="",
+        description="A Maildir (the folder with `new/`, `cur/` and `tmp/`) that the MTA "
+        "delivers bounces (DSN, RFC 3464) and abuse reports (ARF, RFC 5965) to, such as those "
+        "sent back to NERVE_EMAIL_FROM. The worker reads its new mails every 30 seconds: a "
+        "permanent bounce or a complaint suppresses the address and marks its message; handled "
+        "mails move to `cur/`, unreadable ones to the folder `.Unreadable/`. Unset: no mailbox "
+        "is read (a relay can still post its reports to `POST /api/v1/feedback`).",
+    )
     shop_name: str = Field(default="", description="`shop.name` in templates.")
     shop_url: str = Field(default="", description="`shop.url` in templates.")
     shop_imprint: str = Field(

@@ -1,4 +1,4 @@
-"""`nerve worker`: identity resolution and flows in a process of their own.
+"""`nerve worker`: identity resolution, flows and the bounce mailbox in a process of their own.
 
 Run by hand (any number on PostgreSQL), or by `nerve serve` as its child (`WorkerProcess`): the
 server's event commits wake the child through a pipe, and the child stops when the pipe closes
@@ -17,6 +17,7 @@ import time
 
 import structlog
 
+from nerve.channels.bounce_mailbox import BounceMailbox
 from nerve.flows.worker import FlowWorker
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
@@ -38,14 +39,19 @@ async def _run(settings: Settings, wake_fd: int | None) -> None:
             loop.add_reader(wake_fd, _woken, wake_fd, identity, stop)
         flows = FlowWorker.configured(services.engine, settings)
         identity.on_resolved(flows.wake)
+        bounces = BounceMailbox.configured(services.engine, settings)
         identity.start()
         flows.start()
+        if bounces is not None:
+            bounces.start()
         log.info("worker_started", database=services.engine.url.render_as_string())
         await stop.wait()
         if wake_fd is not None:
             loop.remove_reader(wake_fd)
         await identity.close()
         await flows.close()
+        if bounces is not None:
+            await bounces.close()
         log.info("worker_stopped")
 
 

@@ -30,6 +30,9 @@ class Permission(StrEnum):
     TEMPLATES_WRITE = "templates:write"
     MESSAGES_READ = "messages:read"
     MESSAGES_SEND = "messages:send"
+    SUPPRESSIONS_READ = "suppressions:read"
+    SUPPRESSIONS_WRITE = "suppressions:write"
+    FEEDBACK_WRITE = "feedback:write"
     CONSENT_READ = "consent:read"
     CONSENT_WRITE = "consent:write"
     CONSENT_TOPICS_WRITE = "consent_topics:write"
@@ -49,6 +52,7 @@ _READ = {
     Permission.FLOWS_READ,
     Permission.TEMPLATES_READ,
     Permission.MESSAGES_READ,
+    Permission.SUPPRESSIONS_READ,
     Permission.CONSENT_READ,
     Permission.SOURCES_READ,
 }
@@ -59,6 +63,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         _READ
         | {Permission.FLOWS_WRITE, Permission.TEMPLATES_WRITE, Permission.DEAD_LETTERS_REPLAY}
         | {Permission.CONSENT_TOPICS_WRITE}
+        # The suppression list (imports, a wrongly bounced address taken off) and a relay's
+        # bounce and complaint feedback: the mail's deliverability, which builders look after.
+        | {Permission.SUPPRESSIONS_WRITE, Permission.FEEDBACK_WRITE}
     ),
     ANALYST: frozenset(_READ),
     STAFF: frozenset({Permission.PROFILES_READ}),
