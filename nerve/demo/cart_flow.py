@@ -1,9 +1,10 @@
-"""The demo's abandoned-cart flow: published to the demo workspace with its waits divided by the
-demo's speed and its webhooks pointed at the demo's reminder receiver, and a few figures about
-its runs for the screen.
+"""The demo's abandoned-cart flow: its reminder mails saved as templates, the flow published to
+the demo workspace with its waits divided by the demo's speed and its webhook pointed at the
+demo's stand-in for the shop's backend, and a few figures about its runs for the screen.
 
 Every publish makes a new version, so the flow is published only when the demo workspace has
-none yet or the adapted definition differs from the latest one (another speed, another port).
+none yet or the adapted definition differs from the latest one (another speed, another port);
+likewise a template that did not change keeps its version.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
+import yaml
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from nerve.channels import templates
 from nerve.db.engine import write_transaction
-from nerve.demo.people import Customer
-from nerve.demo.reminders import Reminder, ReminderReceiver
+from nerve.demo.sends import SendLog
+from nerve.demo.shop_backend import ShopBackend
 from nerve.flows import service as flows
 from nerve.flows.definition import FlowDefinition, load, validate
 from nerve.flows.durations import parse_duration
@@ -32,6 +35,7 @@ log = structlog.get_logger(__name__)
 FLOW_NAME = "demo_abandoned_cart"
 ENVIRONMENT = "production"
 _DEFINITION = "abandoned_cart.yaml"
+_TEMPLATES = "cart_reminders.yaml"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,18 @@ class PublishedFlow:
 def definition() -> FlowDefinition:
     """The flow as shipped: waits meant for speed 1, webhooks to a placeholder receiver."""
     return load(files("nerve.demo").joinpath(_DEFINITION).read_text(encoding="utf-8"))
+
+
+def save_templates(engine: Engine, workspace_id: str) -> list[templates.SavedVersion]:
+    """The reminder mails the flow sends, saved (and checked) as any template is."""
+    shipped = yaml.safe_load(files("nerve.demo").joinpath(_TEMPLATES).read_text(encoding="utf-8"))
+    saved = []
+    with write_transaction(engine) as conn:
+        for template in shipped["templates"]:
+            source = {key: value for key, value in template.items() if key != "body"}
+            source["html"] = shipped["layout"].replace("<!-- body -->", template["body"])
+            saved.append(templates.save(conn, workspace_id, source, actor="nerve demo"))
+    return saved
 
 
 def stored_receiver_port(engine: Engine, workspace_id: str) -> int | None:
@@ -116,50 +132,50 @@ def _latest(conn: Connection, workspace_id: str) -> tuple[int, Any] | None:
 class CartFlowFigures:
     entered: int  # checkouts that started a run since the demo started
     in_flow: int  # runs with a reminder still to come
-    reminders: int  # reminders the demo's receiver got
+    reminders: int  # reminder mails sent
+    skipped: int  # reminders not sent: no consent, no address
     recovered: int  # carts reminded by this demo and ordered afterwards
-    last: Reminder | None
-    last_shopper: str | None  # the name of the simulated customer last reminded
+    coupons: int  # coupons the flow's webhook asked the shop's backend to honour
 
 
 class CartFlowCounts:
-    """The flow's figures for the screen: the receiver's reminders and the runs in the database
-    (re-read when the last reading is a second old, with small indexed queries)."""
+    """The flow's figures for the screen: the message log's reminders and the runs in the
+    database (re-read when the last reading is a second old, with small indexed queries)."""
 
     def __init__(
         self,
         engine: Engine,
         workspace_id: str,
-        receiver: ReminderReceiver,
-        customers: list[Customer],
+        sends: SendLog,
+        shop_backend: ShopBackend,
         every: float = 1.0,
     ) -> None:
         self._engine = engine
         self._workspace_id = workspace_id
-        self._receiver = receiver
-        self._customers = customers
+        self._sends = sends
+        self._shop_backend = shop_backend
         self._every = every
         self._read_at = float("-inf")
         self._runs: tuple[int, int, int] | None = None
         self._runs_before = self._read_runs(set())[0]
 
     def figures(self, *, fresh: bool = False) -> CartFlowFigures:
-        reminded = self._receiver.reminded_runs()
+        if fresh:
+            self._sends.read()
         if fresh or time.monotonic() - self._read_at >= self._every:
             self._read_at = time.monotonic()
             try:
-                self._runs = self._read_runs(reminded)
+                self._runs = self._read_runs(set(self._sends.reminded_runs))
             except SQLAlchemyError:  # the screen keeps the last figures; the demo goes on
                 log.warning("demo_flow_figures_unreadable", exc_info=True)
         runs, in_flow, recovered = self._runs or (self._runs_before, 0, 0)
-        last = self._receiver.last
         return CartFlowFigures(
             entered=runs - self._runs_before,
             in_flow=in_flow,
-            reminders=self._receiver.count,
+            reminders=self._sends.sent,
+            skipped=sum(self._sends.skipped.values()),
             recovered=recovered,
-            last=last,
-            last_shopper=None if last is None else self._shopper(last),
+            coupons=self._shop_backend.coupons,
         )
 
     def _read_runs(self, reminded: set[str]) -> tuple[int, int, int]:
@@ -170,11 +186,3 @@ class CartFlowCounts:
                 conn, self._workspace_id, FLOW_NAME, reminded
             )
         return total, in_flow, recovered
-
-    def _shopper(self, reminder: Reminder) -> str | None:
-        for customer in self._customers:
-            if reminder.user_id == customer.user_id or any(
-                device.anonymous_id == reminder.anonymous_id for device in list(customer.devices)
-            ):
-                return customer.name
-        return None

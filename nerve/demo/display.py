@@ -1,6 +1,6 @@
 """What `nerve demo` shows: a welcome panel with the URLs, keys and curl examples to try, then one
-live line of traffic, people and cart reminders (refreshed every second on a terminal, every ten
-seconds in a log).
+live line of traffic, people, mail and cart reminders (refreshed every second on a terminal, every
+ten seconds in a log), with a line above it for every mail and what the customers did with it.
 
 The `admin key: …` line is printed on its own, unwrapped, so scripts and tests can read it.
 """
@@ -22,6 +22,9 @@ from rich.text import Text
 from nerve.demo.cart_flow import CartFlowFigures, PublishedFlow
 from nerve.demo.catalog import SHOP_NAME
 from nerve.demo.identity import IdentityFigures
+from nerve.demo.journeys import NEWSLETTER
+from nerve.demo.mail_feed import MailFigures
+from nerve.demo.mail_pages import PATH as MAIL_PAGES
 from nerve.demo.people import STORES, Customer
 from nerve.demo.simulator import TrafficStats
 from nerve.demo.workspace import DemoWorkspace
@@ -38,7 +41,8 @@ def welcome(
     customers: list[Customer],
     speed: float,
     flow: PublishedFlow,
-    receiver_url: str,
+    backend_url: str,
+    mailbox_url: str,
 ) -> None:
     intro = Text.assemble(
         (SHOP_NAME, "bold"),
@@ -55,7 +59,7 @@ def welcome(
             "",
             _flow_intro(flow, speed),
             "",
-            _links(base_url, database, receiver_url),
+            _links(base_url, database, backend_url, mailbox_url),
             "",
             _sources(workspace),
         ),
@@ -77,11 +81,14 @@ def _flow_intro(flow: PublishedFlow, speed: float) -> Text:
     when = [f"{_span(flow.waits[0])} after the checkout"]
     when += [f"{_span(wait)} later" for wait in flow.waits[1:]]
     text = Text.assemble(
-        "Abandoned checkouts enter the flow ",
+        f"Most customers sign up for the {NEWSLETTER} (double opt-in: Nerve mails a link, most"
+        " click it). Abandoned checkouts enter the flow ",
         (flow.name, "bold"),
-        f" (v{flow.version}{', just published' if flow.published else ''}): reminders"
-        f" {', then '.join(when)}, sent as webhooks to the demo's own receiver. An order of"
-        " that cart, on any head, ends the run: the flow's goal.",
+        f" (v{flow.version}{', just published' if flow.published else ''}): reminder mails"
+        f" {', then '.join(when)}, with the cart's products, only to customers who confirmed;"
+        " big carts get a coupon, which a webhook asks the shop's backend to honour. An order of"
+        " that cart, on any head, ends the run: the flow's goal. Every mail lands in the demo's"
+        " own SMTP server; one customer unsubscribes with one click and gets nothing more.",
     )
     if speed != 1:
         real = " and ".join(_span(wait / speed) for wait in flow.waits)
@@ -97,15 +104,17 @@ def _span(seconds: float) -> str:
     return f"{seconds:.3g} s"
 
 
-def _links(base_url: str, database: Path, receiver_url: str) -> Table:
+def _links(base_url: str, database: Path, backend_url: str, mailbox_url: str) -> Table:
     links = Table.grid(padding=(0, 3))
     links.add_column(style="bold")
     links.add_column(overflow="fold")
+    links.add_row("Mail", f"{base_url}{MAIL_PAGES}  (every mail sent, as the customer sees it)")
     links.add_row("Tracking API", f"{base_url}/v1/…  (Segment-compatible)")
     links.add_row("API docs", f"{base_url}/docs")
     links.add_row("Metrics", f"{base_url}/metrics")
     links.add_row("Health", f"{base_url}/healthz")
-    links.add_row("Cart reminders", receiver_url)
+    links.add_row("SMTP server", f"{mailbox_url}  (the demo's own; it keeps the last 200 mails)")
+    links.add_row("Shop backend", f"{backend_url}  (receives the flow's webhooks)")
     links.add_row("Database", str(database))
     return links
 
@@ -172,7 +181,19 @@ def _examples(
             'RUN=run_…  # an "id" from the answer above',
             f'{admin} "{base_url}/api/v1/runs/$RUN"',
         ]),
+        (["The message log: every mail sent, and every reminder skipped with the reason:"], [
+            f"{admin} \\",
+            f"  '{base_url}/api/v1/messages?limit=5'",
+        ]),
     ]  # fmt: skip
+    if customer is not None:
+        query = urlencode({"email": customer.email}, safe="@", quote_via=quote)
+        examples += [
+            ([f"{customer.name}'s consents, each with its proof (text, IP, browser, times):"], [
+                f"{admin} \\",
+                f"  '{base_url}/api/v1/consent?{query}'",
+            ]),
+        ]  # fmt: skip
     console.print("Try it", style="bold")
     for title, lines in examples:
         for words in title:
@@ -187,30 +208,39 @@ def watch(
     stats: TrafficStats,
     identity: Callable[[], IdentityFigures | None],
     carts: Callable[[], CartFlowFigures],
+    mail: Callable[[], tuple[list[Text], MailFigures]],
     stop: threading.Event,
     deadline: float | None,
 ) -> None:
     """Show the traffic until `stop` is set or the deadline (monotonic clock) passes.
 
-    `identity` and `carts` are asked for their figures once per line shown, so at most once a
-    second.
+    Every second, `mail` gives what happened to mail since it was last asked (printed at once,
+    one line each, above the live line) and its figures; `identity` and `carts` are asked for
+    their figures once per traffic line shown.
     """
     started = time.monotonic()
     if not console.is_terminal:
         logged = started
         while not _wait_a_second(stop, deadline):
+            news, figures = mail()
+            for entry in news:
+                console.print(entry, soft_wrap=True)
             if time.monotonic() - logged >= _LOG_EVERY:
                 logged = time.monotonic()
                 # One line per entry, however long: log readers grep and tail.
-                line = traffic_line(stats, identity(), logged - started, carts=carts())
+                line = traffic_line(stats, identity(), logged - started, carts=carts(),
+                                    mail=figures)  # fmt: skip
                 console.print(line, soft_wrap=True)
         return
     # Transient: the farewell line replaces it with the final counts.
     first = traffic_line(stats, None, 0, console.width)
     with Live(first, console=console, auto_refresh=False, transient=True) as live:
         while not _wait_a_second(stop, deadline):
+            news, figures = mail()
+            for entry in news:
+                live.console.print(entry)
             elapsed = time.monotonic() - started
-            line = traffic_line(stats, identity(), elapsed, console.width, carts())
+            line = traffic_line(stats, identity(), elapsed, console.width, carts(), figures)
             live.update(line, refresh=True)
 
 
@@ -228,6 +258,7 @@ def traffic_line(
     elapsed: float,
     width: int | None = None,
     carts: CartFlowFigures | None = None,
+    mail: MailFigures | None = None,
 ) -> Text:
     """The live line; parts that do not fit in `width` go on indented lines of their own."""
     parts = [
@@ -243,6 +274,7 @@ def traffic_line(
     ]
     if identity is not None:
         parts.append(_identity_part(identity))
+    parts.append(_mail_part(stats, mail))
     if carts is not None:
         parts.append(_carts_part(carts))
     if stats.failed:
@@ -277,28 +309,26 @@ def _identity_part(identity: IdentityFigures) -> Text:
     return part
 
 
-def _carts_part(carts: CartFlowFigures) -> Text:
-    sent = carts.reminders
-    if not (sent or carts.entered or carts.in_flow):
-        return Text("no abandoned-cart reminders yet", style="dim")
-    part = Text.assemble((f"{sent:,} cart reminder{_s(sent)}", "bold"))
-    if carts.last is not None:
-        part.append(f" (last: {_last_reminder(carts)})")
-    part.append(f" · {carts.recovered:,} cart{_s(carts.recovered)} recovered")
-    part.append(f" · {carts.in_flow:,} in the flow")
+def _mail_part(stats: TrafficStats, mail: MailFigures | None) -> Text:
+    received = mail.received if mail is not None else 0
+    part = Text.assemble((f"{received:,} mail{_s(received)}", "bold"))
+    part.append(f" · {stats.sign_ups:,} sign-up{_s(stats.sign_ups)}")
+    if mail is not None:
+        part.append(f", {mail.confirmed:,} confirmed")
+        if mail.unsubscribed:
+            part.append(f" · {len(mail.unsubscribed):,} unsubscribed")
     return part
 
 
-def _last_reminder(carts: CartFlowFigures, *, long: bool = False) -> str:
-    last = carts.last
-    assert last is not None
-    shopper = carts.last_shopper or "a shopper the demo cannot name"
-    if not long:
-        return shopper if last.total is None else f"{shopper}, €{last.total:,.2f}"
-    number = {1: "first", 2: "second"}.get(last.reminder, f"number {last.reminder}")
-    coupon = f" with coupon {last.coupon}" if last.coupon else ""
-    cart = "" if last.total is None else f" about a €{last.total:,.2f} cart"
-    return f"the {number} reminder{coupon}, to {shopper}{cart}"
+def _carts_part(carts: CartFlowFigures) -> Text:
+    sent = carts.reminders
+    if not (sent or carts.entered or carts.in_flow or carts.skipped):
+        return Text("no abandoned-cart reminders yet", style="dim")
+    part = Text.assemble((f"{sent:,} cart reminder{_s(sent)} mailed", "bold"))
+    part.append(f" · {carts.skipped:,} skipped")
+    part.append(f" · {carts.recovered:,} cart{_s(carts.recovered)} recovered")
+    part.append(f" · {carts.in_flow:,} in the flow")
+    return part
 
 
 def farewell(
@@ -306,6 +336,7 @@ def farewell(
     stats: TrafficStats,
     identity: IdentityFigures | None,
     carts: CartFlowFigures,
+    mail: MailFigures,
     flow: PublishedFlow,
     speed: float,
     elapsed: float,
@@ -324,6 +355,7 @@ def farewell(
                 f" here attaches {'it' if waiting == 1 else 'them'}.",
                 style="dim",
             )
+    _farewell_mail(console, stats, mail)
     _farewell_carts(console, carts, flow, speed)
     console.print(
         f"The data stays in {database.name}: run `nerve demo` here again to carry on,"
@@ -332,10 +364,24 @@ def farewell(
     )
 
 
+def _farewell_mail(console: Console, stats: TrafficStats, mail: MailFigures) -> None:
+    text = (
+        f"Mail: {mail.received:,} received by the demo's SMTP server; {stats.sign_ups:,}"
+        f" newsletter sign-up{_s(stats.sign_ups)}, {mail.confirmations:,} confirmation"
+        f" mail{_s(mail.confirmations)}, {mail.confirmed:,} confirmed by a click"
+    )
+    if mail.unsubscribed:
+        text += f"; unsubscribed with one click: {', '.join(mail.unsubscribed)}"
+    console.print(text + ".")
+    if mail.skip_reasons:
+        reasons = "; ".join(f"{reason}: {count}" for reason, count in mail.skip_reasons)
+        console.print(f"Reminders Nerve skipped, and why: {reasons}.", style="dim")
+
+
 def _farewell_carts(
     console: Console, carts: CartFlowFigures, flow: PublishedFlow, speed: float
 ) -> None:
-    if not (carts.reminders or carts.entered or carts.in_flow):
+    if not (carts.reminders or carts.entered or carts.in_flow or carts.skipped):
         first = _span(flow.waits[0] / speed) if flow.waits else "a while"
         console.print(
             f"No checkout has entered the {flow.name} flow yet; it reminds a shopper {first}"
@@ -345,11 +391,10 @@ def _farewell_carts(
     console.print(
         f"The abandoned-cart flow took in {carts.entered:,} checkout{_s(carts.entered)}:"
         f" {carts.reminders:,} cart reminder{_s(carts.reminders)} sent,"
+        f" {carts.skipped:,} skipped, {carts.coupons:,} coupon{_s(carts.coupons)} issued,"
         f" {carts.recovered:,} cart{_s(carts.recovered)} recovered (ordered after a reminder),"
         f" {carts.in_flow:,} still in the flow."
     )
-    if carts.last is not None:
-        console.print(f"The last reminder was {_last_reminder(carts, long=True)}.", style="dim")
 
 
 def _s(count: int) -> str:

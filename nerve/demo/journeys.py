@@ -49,6 +49,13 @@ _ENTRIES = (
     ("https://mail.example/", "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring_trail"),
 )
 _ARRIVALS_WITHIN = 30.0  # seconds in which all customers show up for the first time
+SIGNING_UP_SHARE = 0.75  # of the customers, those who sign up for the newsletter at once
+NEWSLETTER = "newsletter"  # the consent topic of the sign-up form and of the cart reminders
+CONSENT_TEXT = (
+    f"Yes, send me the {SHOP_NAME} newsletter: offers, running tips and reminders of what I left"
+    " in my cart. I can unsubscribe at any time."
+)
+CONSENT_TEXT_VERSION = "2025-03"
 
 
 def _order_number() -> str:
@@ -76,10 +83,16 @@ class _Checkout:
 def customer_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
     """Everything one customer does, visit after visit, until the demo stops.
 
-    The first visits are spread over the heads so that every head shows up within a minute.
+    The first visits are spread over the heads so that every head shows up within a minute;
+    most customers sign up for the newsletter first.
     """
     scenario = OPENINGS[customer.index % len(OPENINGS)]
     pause = rng.uniform(0.0, _ARRIVALS_WITHIN)
+    if rng.random() < SIGNING_UP_SHARE:
+        story = newsletter_sign_up(customer, rng)
+        yield replace(next(story), wait=pause)
+        yield from story
+        pause = rng.uniform(5.0, 20.0)
     while True:
         story = scenario(customer, rng)
         first = next(story, None)
@@ -91,10 +104,12 @@ def customer_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
 
 
 def _next_scenario(customer: Customer, rng: random.Random) -> Scenario:
+    if customer.unsubscribed:  # annoyed by the reminder: that cart is forgotten
+        customer.cart = None
     if customer.cart is not None and rng.random() < 0.5:
         return resume_cart
     scenarios: list[Scenario] = [browse_only, abandon_cart, buy_now, store_visit, store_purchase]
-    return rng.choices(scenarios, weights=[35, 20, 20, 15, 10])[0]
+    return rng.choices(scenarios, weights=[30, 30, 20, 12, 8])[0]
 
 
 def browse_only(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
@@ -106,16 +121,28 @@ def browse_only(customer: Customer, rng: random.Random, head: str | None = None)
     yield from _leave(v)
 
 
+def newsletter_sign_up(customer: Customer, rng: random.Random) -> Story:
+    """The newsletter box on the website or in the app: the head identifies the visitor by the
+    address typed and posts the form to Nerve, which mails the confirmation link."""
+    v = _visit(customer, rng, rng.choice([d.head for d in customer.devices]))
+    yield from _arrive(v)
+    yield v.identify(email_only=True)
+    yield v.subscribe(NEWSLETTER, CONSENT_TEXT, CONSENT_TEXT_VERSION)
+    yield from _leave(v)
+
+
 def abandon_cart(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
     v = _visit(customer, rng, head)
     yield from _arrive(v)
     seen = yield from _browse(v)
     yield from _fill_cart(v, seen)
-    if rng.random() < 0.6:
+    if rng.random() < 0.8:
         cart = _cart(v)
         yield v.view("Cart", "/cart")
         yield v.track("Cart Viewed", {"cart_id": cart.cart_id, "products": cart_products(cart)})
-        if rng.random() < 0.6:  # gone at the shipping costs: the abandoned-cart flow's case
+        if rng.random() < 0.75:  # gone at the shipping costs: the abandoned-cart flow's case
+            if not v.device.user_id:  # a guest checkout asks for the e-mail address first
+                yield v.identify(email_only=True)
             yield v.track("Checkout Started", _Checkout(cart).properties(v))
     if customer.has_account and rng.random() < 0.5:
         yield from _log_in(v)  # "sign in to save your cart"

@@ -108,6 +108,7 @@ class Customer:
     locale: str
     cart: Cart | None = None
     orders: int = 0
+    unsubscribed: bool = False  # left the newsletter with one click (set by the inbox)
 
     @property
     def name(self) -> str:

@@ -19,14 +19,21 @@ from sqlalchemy import Engine
 
 from nerve.demo import display
 from nerve.demo.cart_flow import (
+    FLOW_NAME,
     CartFlowCounts,
     PublishedFlow,
     publish_flow,
+    save_templates,
     stored_receiver_port,
 )
+from nerve.demo.catalog import SHOP_NAME, SHOP_URL
 from nerve.demo.identity import IdentityCounts
-from nerve.demo.reminders import RECEIVER_NETWORK, ReminderReceiver
+from nerve.demo.inbox import Inbox
+from nerve.demo.mail_feed import MailFeed
+from nerve.demo.mailbox import DemoMailbox
+from nerve.demo.sends import SendLog
 from nerve.demo.server import DemoError, DemoServer
+from nerve.demo.shop_backend import RECEIVER_NETWORK, ShopBackend
 from nerve.demo.simulator import Simulator, TrafficStats
 from nerve.demo.workspace import prepare_workspace
 from nerve.outbound.policy import OutboundPolicy
@@ -36,6 +43,10 @@ from nerve.settings import Settings
 # Always the embedded database in the working directory, whatever NERVE_DATABASE_URL says:
 # the demo must never write its invented customers into a real shop's database.
 DATABASE_FILE = "nerve-demo.db"
+# The demo shop's mail: from an address under a reserved name (RFC 2606), to the demo's own SMTP
+# server, whatever NERVE_SMTP_URL says — the demo must never mail its invented customers.
+EMAIL_FROM = f"{SHOP_NAME} <hello@strideandtrail.example>"
+IMPRINT = f"{SHOP_NAME} GmbH (invented for the Nerve demo), Torstraße 1, 10119 Berlin"
 
 
 class DemoSettings(BaseSettings):
@@ -67,7 +78,7 @@ def run_demo(
         raise SystemExit(1)
 
 
-def demo_settings(host: str, port: int) -> Settings:
+def demo_settings(host: str, port: int, smtp_url: str = "") -> Settings:
     url_host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, host)
     if ":" in url_host and not url_host.startswith("["):
         url_host = f"[{url_host}]"
@@ -76,13 +87,19 @@ def demo_settings(host: str, port: int) -> Settings:
         host=host,
         port=port,
         public_url=f"http://{url_host}:{port}",
+        smtp_url=smtp_url,
+        email_from=EMAIL_FROM,
+        unsubscribe_mailto="",
+        shop_name=SHOP_NAME,
+        shop_url=SHOP_URL,
+        shop_imprint=IMPRINT,
     )
     if "log_level" not in settings.model_fields_set:
         # The demo's screen says what happens; logs only speak up about problems, unless
         # NERVE_LOG_LEVEL asks for more.
         settings.log_level = "warning"
-    # The demo's reminder receiver listens on loopback, which Nerve calls only when allowed:
-    # the demo allows its own receiver, next to whatever NERVE_OUTBOUND_ALLOW says.
+    # The demo's shop backend listens on loopback, which Nerve calls only when allowed: the
+    # demo allows its own backend, next to whatever NERVE_OUTBOUND_ALLOW says.
     settings.outbound_allow = [*settings.outbound_allow, RECEIVER_NETWORK]
     return settings
 
@@ -99,7 +116,8 @@ def _run(
     knobs = _knobs(speed)
     if customers < 0:
         raise DemoError("--customers must be 0 or more")
-    settings = demo_settings(host, port)
+    mailbox = DemoMailbox()
+    settings = demo_settings(host, port, mailbox.url)
     # The demo's own engine, next to the server's: it reads the figures for the screen.
     with provide_services(settings, migrate_schema=True) as services:
         workspace = prepare_workspace(services.engine)
@@ -107,20 +125,24 @@ def _run(
         simulator = Simulator(
             settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
         )
-        receiver = _receiver(services.engine, workspace.workspace_id, port)
+        backend = _shop_backend(services.engine, workspace.workspace_id, port)
+        save_templates(services.engine, workspace.workspace_id)
         flow = publish_flow(
             services.engine,
             workspace.workspace_id,
-            receiver.url,
+            backend.url,
             knobs.speed,
             OutboundPolicy.configured(settings),
         )
-        carts = CartFlowCounts(
-            services.engine, workspace.workspace_id, receiver, simulator.customers
-        )
-        server = DemoServer(settings)
+        sends = SendLog(services.engine, workspace.workspace_id, FLOW_NAME)
+        inbox = Inbox(settings.base_url, simulator.customers, speed=knobs.speed, seed=knobs.seed)
+        mailbox.on_arrival(inbox.deliver)
+        mail = MailFeed(mailbox, sends, inbox, simulator.customers, settings.base_url)
+        carts = CartFlowCounts(services.engine, workspace.workspace_id, sends, backend)
+        server = DemoServer(settings, mailbox)
         stop = threading.Event()
-        receiver.start()
+        backend.start()
+        mailbox.start()
         with _stopped_by_signals(stop, server):
             try:
                 server.start(settings.base_url)
@@ -132,23 +154,26 @@ def _run(
                     simulator.customers,
                     knobs.speed,
                     flow,
-                    receiver.url,
+                    backend.url,
+                    mailbox.url,
                 )
-                elapsed = _simulate(console, simulator, identity, carts, stop, duration)
+                elapsed = _simulate(console, simulator, inbox, identity, carts, mail, stop,
+                                    duration)  # fmt: skip
             finally:
-                server.stop()  # first: reminders being sent still reach the receiver
-                receiver.stop()
-        return _report(console, simulator, identity, carts, flow, knobs.speed, elapsed)
+                server.stop()  # first: mails and webhooks being sent still arrive
+                backend.stop()
+                mailbox.stop()
+        return _report(console, simulator, identity, carts, mail, flow, knobs.speed, elapsed)
 
 
-def _receiver(engine: Engine, workspace_id: str, demo_port: int) -> ReminderReceiver:
-    """Listen where the published flow already sends its reminders, if that port is free:
-    no new flow version, and reminders due since the last demo run reach this one."""
+def _shop_backend(engine: Engine, workspace_id: str, demo_port: int) -> ShopBackend:
+    """Listen where the published flow already sends its webhook, if that port is free: no new
+    flow version, and webhooks due since the last demo run reach this one."""
     stored = stored_receiver_port(engine, workspace_id)
     try:
-        return ReminderReceiver([stored] if stored != demo_port else [])
+        return ShopBackend([stored] if stored != demo_port else [])
     except OSError as exc:
-        raise DemoError(f"cannot start the demo's reminder receiver: {exc}") from None
+        raise DemoError(f"cannot start the demo's shop backend: {exc}") from None
 
 
 def _knobs(speed: float | None) -> DemoSettings:
@@ -168,21 +193,30 @@ def _knobs(speed: float | None) -> DemoSettings:
 def _simulate(
     console: Console,
     simulator: Simulator,
+    inbox: Inbox,
     identity: IdentityCounts,
     carts: CartFlowCounts,
+    mail: MailFeed,
     stop: threading.Event,
     duration: float | None,
 ) -> float:
-    """Customers shop on their own thread while this one shows the traffic; returns how long."""
+    """Customers shop and read their mail on threads of their own while this one shows what
+    happens; returns how long."""
     started = time.monotonic()
     deadline = None if duration is None else started + duration
-    customers = threading.Thread(target=simulator.run, args=(stop,), name="nerve-demo-customers")
-    customers.start()
+    threads = [
+        threading.Thread(target=simulator.run, args=(stop,), name="nerve-demo-customers"),
+        threading.Thread(target=inbox.run, args=(stop,), name="nerve-demo-inbox"),
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        display.watch(console, simulator.stats, identity.figures, carts.figures, stop, deadline)
+        display.watch(console, simulator.stats, identity.figures, carts.figures,
+                      lambda: (mail.lines(), mail.figures()), stop, deadline)  # fmt: skip
     finally:
         stop.set()
-        customers.join()
+        for thread in threads:
+            thread.join()
     return time.monotonic() - started
 
 
@@ -191,16 +225,20 @@ def _report(
     simulator: Simulator,
     identity: IdentityCounts,
     carts: CartFlowCounts,
+    mail: MailFeed,
     flow: PublishedFlow,
     speed: float,
     elapsed: float,
 ) -> bool:
     stats: TrafficStats = simulator.stats
+    for line in mail.lines():  # what happened while the demo stopped
+        console.print(line, soft_wrap=True)
     display.farewell(
         console,
         stats,
         identity.figures(fresh=True),
         carts.figures(fresh=True),
+        mail.figures(),
         flow,
         speed,
         elapsed,

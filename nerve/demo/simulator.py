@@ -35,6 +35,7 @@ class TrafficStats:
     by_head: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HEADS, 0))
     orders: int = 0
     revenue: float = 0.0  # sum of Order Completed totals, EUR
+    sign_ups: int = 0  # newsletter forms posted to Nerve
     failed: int = 0
     last_failure: str = ""
 
@@ -116,6 +117,9 @@ class _Transport:
         self._stats = stats
 
     def send(self, call: Call) -> None:
+        if call.type == "subscribe":
+            self._subscribe(call)
+            return
         device = call.device
         device.queue.append(_message(call))
         if call.flush or len(device.queue) >= device.flush_at:
@@ -142,6 +146,30 @@ class _Transport:
             self._failed(f"{head} {path}: HTTP {response.status_code} {response.text[:300]}")
             return False
         return True
+
+    def _subscribe(self, call: Call) -> None:
+        """The sign-up form: the website posts it form-encoded with the write key as a field,
+        as an HTML form does; the app posts JSON with the key as Basic auth."""
+        device, key = call.device, self._write_keys[call.device.head]
+        headers = {"User-Agent": str(device.context.get("userAgent", "StrideAndTrailApp"))}
+        try:
+            if device.head == "web":
+                if device.page:
+                    headers["Referer"] = device.page["url"]
+                fields = {**call.fields, "writeKey": key}
+                response = self._client.post("/v1/subscribe", data=fields, headers=headers)
+            else:
+                response = self._client.post(
+                    "/v1/subscribe", json=call.fields, auth=(key, ""), headers=headers
+                )
+        except httpx.HTTPError as exc:
+            self._failed(f"{device.head} /v1/subscribe: {exc!r}")
+            return
+        if response.status_code != 201:
+            self._failed(f"{device.head} /v1/subscribe: HTTP {response.status_code} "
+                         f"{response.text[:300]}")  # fmt: skip
+            return
+        self._stats.sign_ups += 1
 
     def _count(self, head: str, messages: list[dict[str, Any]]) -> None:
         self._stats.by_head[head] += len(messages)

@@ -18,8 +18,8 @@ from nerve.demo.people import Customer, Device
 @dataclass(frozen=True)
 class Call:
     device: Device
-    type: str  # identify, track, page or screen
-    fields: dict[str, Any]  # event, name, properties, traits
+    type: str  # identify, track, page or screen; subscribe: a sign-up form posted to Nerve
+    fields: dict[str, Any]  # event, name, properties, traits; the sign-up form's fields
     wait: float  # seconds the customer spends before this call
     flush: bool = False  # send the device's queued batch now (an app going to the background)
 
@@ -70,6 +70,17 @@ class Visit:
             }
         self.device.identified = True
         return self._call("identify", {"traits": traits})
+
+    def subscribe(self, topic: str, consent_text: str, text_version: str) -> Call:
+        """The shop's sign-up form, posted to Nerve's hosted endpoint with the address as typed
+        (double opt-in: Nerve mails a confirmation link)."""
+        fields = {
+            "email": self.customer.typed_email(self.rng),
+            "topic": topic,
+            "consent_text": consent_text,
+            "text_version": text_version,
+        }
+        return self._call("subscribe", fields)
 
     def _call(self, type_: str, fields: dict[str, Any], flush: bool = False) -> Call:
         return Call(self.device, type_, fields, self.think(), flush)

@@ -1,16 +1,21 @@
 """`nerve demo` as a newcomer runs it: one command, then events from every head of the shop,
-customers who use several heads known as one person each, and abandoned carts reminded by a flow."""
+customers who use several heads known as one person each, newsletter sign-ups confirmed by mail,
+and abandoned carts reminded by mail — which a customer leaves with one click."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -177,13 +182,60 @@ def _timeline(base_url: str, admin_key: str, profile_id: str) -> list[dict[str, 
         cursor = {"cursor": page["next_cursor"]}
 
 
+def _mails(base_url: str) -> list[dict[str, Any]]:
+    """What the demo's mail page lists, oldest first."""
+    response = httpx.get(f"{base_url}/demo/mails.json")
+    assert response.status_code == 200, response.text
+    return list(reversed(response.json()["data"]))
+
+
+def _consent(base_url: str, admin_key: str, address: str) -> dict[str, Any] | None:
+    response = _get(base_url, admin_key, "/api/v1/consent", email=address)
+    assert response.status_code == 200, response.text
+    return next((c for c in response.json()["data"] if c["topic"] == "newsletter"), None)
+
+
+def _unsubscribed_reminder(
+    base_url: str, admin_key: str, until: float
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A cart reminder at the demo's mail page whose recipient then left with one click (the
+    demo's customers do, through the mail's List-Unsubscribe), and their consent record."""
+    while True:
+        for mail in _mails(base_url):
+            if mail["kind"] != "marketing":
+                continue
+            consent = _consent(base_url, admin_key, mail["to"])
+            if consent is not None and consent["status"] == "unsubscribed":
+                return mail, consent
+        if time.monotonic() > until:
+            return None
+        time.sleep(0.5)
+
+
+def _message(base_url: str, mail: dict[str, Any]) -> EmailMessage:
+    """A mail as the demo's SMTP server received it, parsed as a mail program would."""
+    source = httpx.get(f"{base_url}{mail['source_url']}")
+    assert source.status_code == 200, source.text
+    parsed = email.message_from_bytes(source.content, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def _part(message: EmailMessage, subtype: str) -> str:
+    body = message.get_body(preferencelist=(subtype,))
+    assert body is not None and body.get_content_subtype() == subtype, f"no {subtype} part"
+    content: str = body.get_content()
+    return content
+
+
 @pytest.mark.slow
 def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> None:
     port = _free_port()
-    # At 40x the flow's first reminder comes 1.5 s after an abandoned checkout.
+    # At 40x the flow's first reminder comes 1.5 s after an abandoned checkout. The test stops
+    # the demo once it has seen what it looks for; --duration is the limit.
     env = {**os.environ, "NERVE_DEMO_SPEED": "40"}
     demo = subprocess.Popen(
-        [str(NERVE), "demo", "--port", str(port), "--duration", "16", "--customers", "8"],
+        [str(NERVE), "demo", "--port", str(port), "--duration", "60", "--customers", "8"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -205,6 +257,31 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
         timeline = _timeline(base_url, admin_key, profile["id"])
         latest_runs = httpx.get(runs_example, headers={"Authorization": f"Bearer {admin_key}"})
         runs, reminded = _reminded_run(base_url, admin_key, time.monotonic() + 8)
+        found = _unsubscribed_reminder(base_url, admin_key, time.monotonic() + 15)
+        assert found is not None, (
+            f"no cart reminder whose recipient unsubscribed: {_mails(base_url)}"
+        )
+        reminder, left = found
+        message = _message(base_url, reminder)
+        log = _get(base_url, admin_key, "/api/v1/messages", limit="1000").json()["data"]
+        sent = next(m for m in log if m["message_id"] == message["Message-ID"])
+        run = _get(base_url, admin_key, f"/api/v1/runs/{sent['run_id']}").json()
+        unsubscribe_page = httpx.get(reminder["unsubscribe_url"])
+        mail_list = httpx.get(f"{base_url}/demo/mails")
+        mail_page = httpx.get(f"{base_url}{reminder['url']}")
+        mail_html = httpx.get(f"{base_url}{reminder['url']}/html")
+        # Nerve sends the customer who left no more marketing mail: a send now is skipped.
+        later = httpx.post(
+            f"{base_url}/api/v1/messages",
+            headers={"Authorization": f"Bearer {admin_key}", "Idempotency-Key": "test-later"},
+            json={"to": {"email": left["address"]}, "template": "cart_reminder_1",
+                  "topic": "newsletter"},
+        )  # fmt: skip
+        mails = _mails(base_url)
+        confirmation = next(
+            (_message(base_url, mail) for mail in mails if mail["kind"] == "transactional"), None
+        )
+        demo.send_signal(signal.SIGTERM)  # stops gracefully, with the farewell
         out, err = demo.communicate(timeout=60)
     finally:
         demo.kill()
@@ -233,18 +310,63 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     times = [datetime.fromisoformat(event["timestamp"]) for event in timeline]
     assert times == sorted(times), "the timeline is not in event-time order"
 
-    # Abandoned checkouts start runs of the demo's flow, which sends reminders as webhooks to the
-    # receiver the demo runs; the receiver answered, and the farewell counts what it got.
+    # Abandoned checkouts start runs of the demo's flow, which mails reminders to the customers
+    # who confirmed their newsletter sign-up and skips the others, each with its reason.
     assert latest_runs.status_code == 200, latest_runs.text
     assert runs, "no checkout started a run of the abandoned-cart flow"
     assert all(run["environment"] == "production" for run in runs)
     assert reminded is not None, f"no reminder was sent for any of {len(runs)} runs"
     action = next(step for step in reminded["steps"] if step["kind"] == "action")
     assert action["node"] == "first_reminder"
-    assert action["detail"]["result"] == {"status": 200}
+    assert action["detail"]["result"]["status"] in ("sent", "skipped"), action
     assert [step["kind"] for step in reminded["steps"]][:2] == ["entered", "waiting"]
-    sent = re.search(r"(\d+) cart reminders? sent", " ".join(out.split()))
-    assert sent and int(sent.group(1)) >= 1, out
+    sent_count = re.search(r"(\d+) cart reminders? sent", " ".join(out.split()))
+    assert sent_count and int(sent_count.group(1)) >= 1, out
+
+    # Every mail lands at the demo's SMTP server and shows on its mail page.
+    assert mail_list.status_code == 200
+    assert f"href='{reminder['url']}'" in mail_list.text
+    # The reminder holds the products of the cart whose checkout started the run.
+    assert sent["flow"] == "demo_abandoned_cart" and sent["template"] == "cart_reminder_1"
+    products = run["state"]["trigger"]["properties"]["products"]
+    assert products
+    text, html = _part(message, "plain"), _part(message, "html")
+    for product in products:
+        assert product["name"] in text and product["name"] in html, (product, text)
+    assert message["To"] == left["address"]
+    # Shown as the mail it is: in a sandboxed frame, its HTML served under a sandboxing CSP.
+    assert mail_page.status_code == 200 and "<iframe sandbox=" in mail_page.text
+    assert "sandbox" in mail_html.headers["content-security-policy"]
+    assert products[0]["name"] in mail_html.text
+    # One-click unsubscribe (RFC 8058): the demo's customer POSTed the mail's List-Unsubscribe
+    # as Gmail does; the consent is withdrawn, and its proof (the confirmed sign-up) kept.
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f"<{reminder['unsubscribe_url']}>" in message["List-Unsubscribe"]
+    assert unsubscribe_page.status_code == 200 and "Unsubscribe" in unsubscribe_page.text
+    assert left["withdrawn_via"] == "one-click", left
+    assert left["confirmed_at"] and left["via"] == "form", left
+    assert later.status_code == 201, later.text
+    assert later.json()["status"] == "skipped", later.json()
+    assert "no consent to newsletter (unsubscribed)" in later.json()["reason"]
+    withdrawn = datetime.fromisoformat(left["withdrawn_at"])
+    after = [
+        mail for mail in mails
+        if mail["to"] == left["address"] and mail["kind"] == "marketing"
+        and datetime.fromisoformat(mail["received_at"]) > withdrawn
+    ]  # fmt: skip
+    assert not after, f"marketing mail after the unsubscribe: {after}"
+
+    # Sign-ups are double opt-in: a confirmation mail with its link, which most customers click.
+    assert confirmation is not None, mails
+    assert "List-Unsubscribe" not in confirmation  # no advertising: not a marketing mail
+    link = re.search(rf"{re.escape(base_url)}/c/[\w.~-]+", _part(confirmation, "html"))
+    assert link, _part(confirmation, "html")
+
+    # The screen has a line and a link for every mail, and says who left.
+    screen = " ".join(out.split())
+    assert re.search(rf"✉ Sign-up confirmation to .+ → {base_url}/demo/mails/\d+", screen), out
+    assert f"→ {base_url}{reminder['url']}" in screen, out
+    assert "unsubscribed with one click" in screen, out
 
     assert demo.returncode == 0, err
     assert "Traceback" not in err, err

@@ -1,5 +1,6 @@
-"""The demo's stand-in for a shop's e-mail service: a small real HTTP server on 127.0.0.1 that
-receives the abandoned-cart flow's webhooks and remembers the reminders for the screen.
+"""The demo's stand-in for the shop's backend: a small real HTTP server on 127.0.0.1 that
+receives the abandoned-cart flow's webhooks (a coupon the shop must honour for a cart) and
+remembers them for the screen.
 
 Nerve delivers a webhook at least once and sends the same `webhook-id` on every attempt
 (Standard Webhooks), so the receiver counts each id once, as a real receiver must.
@@ -16,32 +17,30 @@ from typing import Any
 
 import orjson
 
-PATH = "/cart-reminders"
+PATH = "/coupons"
 HOST = "127.0.0.1"
 RECEIVER_NETWORK = f"{HOST}/32"  # what the demo's outbound policy allows: this receiver
 _MAX_BODY = 1_000_000
 
 
 @dataclass(frozen=True)
-class Reminder:
+class CouponIssued:
     webhook_id: str
     run_id: str
-    reminder: int  # 1 for the first reminder of a cart, 2 for the second
     coupon: str | None
     total: float | None  # the cart's total when the checkout started, EUR
     user_id: str | None
     anonymous_id: str | None
 
 
-class ReminderReceiver:
+class ShopBackend:
     def __init__(self, ports: Iterable[int | None] = ()) -> None:
         """Listen on the first of `ports` that is free, else on any free port."""
         self._lock = threading.Lock()
-        self._reminders: dict[str, Reminder] = {}
-        self._last: Reminder | None = None
+        self._coupons: dict[str, CouponIssued] = {}
         self._server = _bind(self, [*ports, 0])
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="nerve-demo-reminders", daemon=True
+            target=self._server.serve_forever, name="nerve-demo-shop-backend", daemon=True
         )
 
     @property
@@ -58,35 +57,25 @@ class ReminderReceiver:
         self._server.server_close()
 
     @property
-    def count(self) -> int:
+    def coupons(self) -> int:
+        """Coupons issued, each webhook counted once."""
         with self._lock:
-            return len(self._reminders)
+            return len(self._coupons)
 
-    @property
-    def last(self) -> Reminder | None:
+    def receive(self, coupon: CouponIssued) -> None:
         with self._lock:
-            return self._last
-
-    def reminded_runs(self) -> set[str]:
-        with self._lock:
-            return {reminder.run_id for reminder in self._reminders.values()}
-
-    def receive(self, reminder: Reminder) -> None:
-        with self._lock:
-            if reminder.webhook_id not in self._reminders:
-                self._reminders[reminder.webhook_id] = reminder
-                self._last = reminder
+            self._coupons.setdefault(coupon.webhook_id, coupon)
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck sender must not keep the demo from stopping
 
-    def __init__(self, port: int, receiver: ReminderReceiver) -> None:
+    def __init__(self, port: int, receiver: ShopBackend) -> None:
         super().__init__((HOST, port), _Handler)
         self.receiver = receiver
 
 
-def _bind(receiver: ReminderReceiver, ports: list[int | None]) -> _Server:
+def _bind(receiver: ShopBackend, ports: list[int | None]) -> _Server:
     for port in ports:
         if port is None:
             continue
@@ -94,7 +83,7 @@ def _bind(receiver: ReminderReceiver, ports: list[int | None]) -> _Server:
             return _Server(port, receiver)
         except OSError:  # taken: try the next one
             continue
-    raise OSError("no free port for the demo's reminder receiver")
+    raise OSError("no free port for the demo's shop backend")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -115,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         except orjson.JSONDecodeError:
             self._answer(HTTPStatus.BAD_REQUEST, {"error": "the body is not JSON"})
             return
-        self.server.receiver.receive(_reminder(webhook_id, body))
+        self.server.receiver.receive(_coupon(webhook_id, body))
         self._answer(HTTPStatus.OK, {"received": True})
 
     def _answer(self, status: HTTPStatus, body: dict[str, Any]) -> None:
@@ -127,19 +116,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(content)
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the demo's screen reports the reminders."""
+        """Quiet: the demo's screen reports the coupons."""
 
 
-def _reminder(webhook_id: str, body: Any) -> Reminder:
+def _coupon(webhook_id: str, body: Any) -> CouponIssued:
     """What the screen shows of a webhook: Nerve's envelope around the flow's `body`."""
     body = _object(body)
     data, trigger = _object(body.get("data")), _object(body.get("trigger"))
     total = _object(trigger.get("properties")).get("total")
-    number, coupon = data.get("reminder"), data.get("coupon")
-    return Reminder(
+    coupon = data.get("coupon")
+    return CouponIssued(
         webhook_id=webhook_id,
         run_id=str(body.get("run_id", "")),
-        reminder=number if isinstance(number, int) else 1,
         coupon=coupon if isinstance(coupon, str) else None,
         total=float(total) if isinstance(total, int | float) else None,
         user_id=trigger.get("userId"),

@@ -1,0 +1,117 @@
+"""What the demo's screen says about mail: a line per mail as it arrives, with the link to its
+page; what the customers did with their mail (confirmed a sign-up, unsubscribed); and each
+reminder Nerve skipped for a customer who had unsubscribed.
+
+Asked once a second by the screen's thread, which alone reads the message log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from nerve.demo.inbox import Inbox, confirmation_link
+from nerve.demo.mail_pages import PATH
+from nerve.demo.mailbox import DemoMailbox, ReceivedMail
+from nerve.demo.people import Customer
+from nerve.demo.sends import Send, SendLog
+
+# The abandoned-cart flow's steps that send mail, as the screen names their mails.
+STEP_MAILS = {
+    "first_reminder": "Cart reminder",
+    "second_reminder": "Second cart reminder",
+    "reminder_with_coupon": "Cart reminder with coupon",
+}
+CONFIRMATION = "Sign-up confirmation"
+
+
+@dataclass(frozen=True)
+class MailFigures:
+    received: int  # mails the demo's SMTP server got
+    confirmations: int  # of them, double opt-in confirmation mails
+    confirmed: int  # sign-ups confirmed by a click
+    reminders: int  # cart reminders the flow sent
+    skipped: int  # cart reminders the flow skipped (no consent, no address)
+    skip_reasons: list[tuple[str, int]]  # the reasons, most frequent first
+    unsubscribed: list[str]  # the names of customers who left with one click
+
+
+class MailFeed:
+    def __init__(
+        self,
+        mailbox: DemoMailbox,
+        sends: SendLog,
+        inbox: Inbox,
+        customers: list[Customer],
+        base_url: str,
+    ) -> None:
+        self._mailbox = mailbox
+        self._sends = sends
+        self._inbox = inbox
+        self._customers = {customer.email: customer for customer in customers}
+        self._base_url = base_url
+        self._shown = 0  # the number of the last mail shown
+        self._confirmations = 0
+
+    def lines(self) -> list[Text]:
+        """What happened since the last call, one line each."""
+        arrived = self._mailbox.after(self._shown)  # before the log: their sends are in it
+        changed = self._sends.read()
+        lines = [self._arrival(mail) for mail in arrived]
+        if arrived:
+            self._shown = arrived[-1].number
+        lines += self._inbox.notes()
+        left = self._inbox.unsubscribed()
+        lines += [
+            self._skipped(send, left[send.recipient])
+            for send in changed
+            if send.status == "skipped" and send.recipient in left
+        ]
+        return lines
+
+    def figures(self) -> MailFigures:
+        skipped = self._sends.skipped
+        return MailFigures(
+            received=self._mailbox.count,
+            confirmations=self._confirmations,
+            confirmed=self._inbox.confirmed,
+            reminders=self._sends.sent,
+            skipped=sum(skipped.values()),
+            skip_reasons=skipped.most_common(),
+            unsubscribed=[customer.name for customer in self._inbox.unsubscribed().values()],
+        )
+
+    def _arrival(self, mail: ReceivedMail) -> Text:
+        send = self._sends.by_message_id(mail.header("Message-ID"))
+        what = self._what(mail, send)
+        mail.sent_by = _sent_by(what, send)
+        to = mail.recipients[0] if mail.recipients else mail.to
+        customer = self._customers.get(to.lower())
+        line = Text.assemble(("✉ ", "cyan"), (what, "bold"), " to ")
+        line.append(f"{customer.name} <{to}>" if customer else to)
+        line.append(f" → {self._base_url}{PATH}/{mail.number}", style="cyan")
+        return line
+
+    def _what(self, mail: ReceivedMail, send: Send | None) -> str:
+        if send is not None and send.node in STEP_MAILS:
+            return STEP_MAILS[send.node]
+        if confirmation_link(mail, self._base_url) is not None:
+            self._confirmations += 1
+            return CONFIRMATION
+        return f"“{mail.subject}”"
+
+    def _skipped(self, send: Send, customer: Customer) -> Text:
+        what = STEP_MAILS.get(send.node or "", "Mail").lower()
+        return Text.assemble(
+            ("⊘ ", "yellow"), (f"No {what} for ", ""), (customer.name, "bold"),
+            f": Nerve skipped it ({send.reason})",
+        )  # fmt: skip
+
+
+def _sent_by(what: str, send: Send | None) -> str:
+    if send is None:
+        return what
+    if send.flow:
+        return f"{what}: flow {send.flow}, step {send.node}, template {send.template}"
+    return f"{what} ({send.kind})"
