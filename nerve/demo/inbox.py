@@ -139,12 +139,16 @@ class Inbox:
             return
         with self._lock:
             self._confirmed += 1
-        self._notes.put(
-            Text.assemble(
-                ("✓ ", "green"), (customer.name, "bold"),
-                f" confirmed the newsletter sign-up: clicked the link in mail {number}",
-            )
-        )  # fmt: skip
+            first = self._confirmed == 1
+        if first:  # the others are counted on the status line: thirty such lines say nothing
+            self._notes.put(
+                Text.assemble(
+                    ("✓ ", "green"), (customer.name, "bold"),
+                    f" confirmed the newsletter sign-up: clicked the link in mail {number}."
+                    " Nerve may send them marketing mail now; the status line counts the"
+                    " confirmations that follow",
+                )
+            )  # fmt: skip
 
     def _unsubscribe(self, client: httpx.Client, customer: Customer, url: str, number: int) -> None:
         answer = client.post(

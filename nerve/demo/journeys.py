@@ -49,7 +49,6 @@ _ENTRIES = (
     ("https://mail.example/", "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring_trail"),
 )
 _ARRIVALS_WITHIN = 30.0  # seconds in which all customers show up for the first time
-SIGNING_UP_SHARE = 0.75  # of the customers, those who sign up for the newsletter at once
 NEWSLETTER = "newsletter"  # the consent topic of the sign-up form and of the cart reminders
 CONSENT_TEXT = (
     f"Yes, send me the {SHOP_NAME} newsletter: offers, running tips and reminders of what I left"
@@ -88,7 +87,7 @@ def customer_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
     """
     scenario = OPENINGS[customer.index % len(OPENINGS)]
     pause = rng.uniform(0.0, _ARRIVALS_WITHIN)
-    if rng.random() < SIGNING_UP_SHARE:
+    if customer.signs_up:
         story = newsletter_sign_up(customer, rng)
         yield replace(next(story), wait=pause)
         yield from story

@@ -104,8 +104,8 @@ class MailFeed:
     def _skipped(self, send: Send, customer: Customer) -> Text:
         what = STEP_MAILS.get(send.node or "", "Mail").lower()
         return Text.assemble(
-            ("⊘ ", "yellow"), (f"No {what} for ", ""), (customer.name, "bold"),
-            f": Nerve skipped it ({send.reason})",
+            ("⊘ ", "yellow"), f"No {what} for ", (customer.name, "bold"),
+            f", who unsubscribed: Nerve skipped it — {send.reason}",
         )  # fmt: skip
 
 

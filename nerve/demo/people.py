@@ -29,6 +29,7 @@ LAST_NAMES = (
     "Hansen", "Novak", "Kowalski", "Yilmaz", "Brown", "O'Neill", "Kaya", "Peeters",
 )  # fmt: skip
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example", "post.example")
+SIGNING_UP_SHARE = 0.75  # of the customers, those who sign up for the newsletter at once
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Customer:
     locale: str
     cart: Cart | None = None
     orders: int = 0
+    signs_up: bool = False  # for the newsletter, on the first visit
     unsubscribed: bool = False  # left the newsletter with one click (set by the inbox)
 
     @property
@@ -168,6 +170,7 @@ def _customer(index: int, rng: random.Random) -> Customer:
         locale=home.locale if rng.random() < 0.8 else rng.choice(("en-GB", "fr-FR", "it-IT")),
     )
     customer.devices = _personal_devices(rng, customer)
+    customer.signs_up = rng.random() < SIGNING_UP_SHARE
     return customer
 
 
