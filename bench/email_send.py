@@ -31,6 +31,7 @@ from nerve.channels import templates
 from nerve.channels.email import EmailRequest, EmailService
 from nerve.channels.smtp import Mailbox, SmtpSender, parse_url
 from nerve.consent import service as consent
+from nerve.consent import topics
 from nerve.db.engine import make_engine, write_transaction
 from nerve.identity.resolver import resolve_pending
 from nerve.pipeline import CONSUMERS
@@ -83,6 +84,7 @@ def _people(engine, shop, count: int) -> list[str]:  # type: ignore[no-untyped-d
     while events := resolve_pending(engine, CONSUMERS, 1000):
         profiles += [event.id for event in events]
     with write_transaction(engine) as conn:
+        topics.put(conn, shop.workspace_id, topics.Topic("email", "weekly", "Weekly picks"), "bench")
         for n in range(count):
             consent.sign_up(conn, shop.workspace_id, consent.SignUp(
                 email=f"runner{n}@example.com", topic="weekly", via="import",

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nerve.channels import engagement, links, messages, mime, templates
 from nerve.channels.dkim_keys import Signer
+from nerve.channels.messages import Logged
 from nerve.channels.models import Suppression
 from nerve.channels.sample import SAMPLE
 from nerve.channels.smtp import SendDeferred, SendRefused, SmtpSender, parse_url
@@ -26,6 +27,7 @@ from nerve.consent import service as consent
 from nerve.db.base import new_id, utcnow
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
+from nerve.db.group_commit import GroupCommit
 from nerve.errors import InvalidInput
 from nerve.identity.extract import normalize_email
 from nerve.privacy import service as privacy
@@ -96,6 +98,7 @@ class EmailService:
     ) -> None:
         self.signer, self.track = signer, track
         self._sources: dict[str, str] = {}  # workspace → Nerve's own email source
+        self._log = GroupCommit(engine)
         self.engine, self.transport, self.shop = engine, transport, shop
         self.sender, self.public_url = sender, public_url.rstrip("/")
         self.unsubscribe_mailto = unsubscribe_mailto
@@ -104,43 +107,57 @@ class EmailService:
     def send(self, request: EmailRequest) -> Sent:
         """Send it (or find it was sent, or skip it with a reason); SendDeferred to retry.
 
-        Everything that reads and renders runs in a read transaction; the write lock (one
-        writer on SQLite) is taken only to log the send and to mark it sent."""
+        Everything that reads and renders runs in a read transaction; the writes (log the
+        send, mark it sent) are group-committed with the other sender threads' (one writer on
+        SQLite, one fsync for many mails), and each is committed before the next step."""
         self._ensure_key(request.workspace_id)
         with self.engine.connect() as conn, conn.begin():
             draft = self._draft(conn, request)
         if isinstance(draft, Sent):
             return draft
         try:
-            with write_transaction(self.engine) as conn:
-                logged = messages.begin(conn, request.workspace_id, request.idempotency_key,
-                                        draft.row_id, **draft.log)  # fmt: skip
-                if logged.status != "queued":  # sent, skipped or bounced before: never again
-                    return Sent(logged.status, logged.message_id, logged.reason, logged.id)  # type: ignore[arg-type]
-                if logged.id != draft.row_id:  # another attempt logged it a moment ago
-                    raise SendDeferred("another attempt of this send is under way")
-                if draft.reason is not None:
-                    messages.finish(conn, logged.id, "skipped", draft.reason)
-                    return Sent("skipped", logged.message_id, draft.reason, logged.id)
+            logged = self._log.run(lambda conn: self._begin(conn, request, draft))
         except IntegrityError as exc:  # PostgreSQL: the other attempt's insert won
             raise SendDeferred("another attempt of this send is under way") from exc
-        recipient = str(draft.log["recipient"])
+        if isinstance(logged, Sent):
+            return logged
+        recipient, workspace_id = str(draft.log["recipient"]), request.workspace_id
         try:
             self.transport.send(parseaddr(self.sender)[1], recipient, draft.raw)
         except SendRefused as exc:
-            with write_transaction(self.engine) as conn:
-                messages.finish(conn, logged.id, "bounced", str(exc))
-                suppress(conn, request.workspace_id, recipient, "hard_bounce", str(exc))
-                self._record(conn, request.workspace_id, draft, engagement.BOUNCED)
-            return Sent("bounced", logged.message_id, str(exc), logged.id)
+            reason = str(exc)
+
+            def bounced(conn: Connection) -> None:
+                messages.finish(conn, logged.id, "bounced", reason)
+                suppress(conn, workspace_id, recipient, "hard_bounce", reason)
+                self._record(conn, workspace_id, draft, engagement.BOUNCED)
+
+            self._log.run(bounced)
+            return Sent("bounced", logged.message_id, reason, logged.id)
         except SendDeferred as exc:
-            with write_transaction(self.engine) as conn:
-                messages.finish(conn, logged.id, "queued", f"will retry: {exc}")
+            retry = f"will retry: {exc}"
+            self._log.run(lambda conn: messages.finish(conn, logged.id, "queued", retry))
             raise
-        with write_transaction(self.engine) as conn:
+
+        def sent(conn: Connection) -> None:
             messages.finish(conn, logged.id, "sent")
-            self._record(conn, request.workspace_id, draft, engagement.SENT)
+            self._record(conn, workspace_id, draft, engagement.SENT)
+
+        self._log.run(sent)
         return Sent("sent", logged.message_id, None, logged.id)
+
+    def _begin(self, conn: Connection, request: EmailRequest, draft: Draft) -> Sent | Logged:
+        """The send's log row (queued), or what an earlier attempt of it came to."""
+        logged = messages.begin(conn, request.workspace_id, request.idempotency_key,
+                                draft.row_id, **draft.log)  # fmt: skip
+        if logged.status != "queued":  # sent, skipped or bounced before: never again
+            return Sent(logged.status, logged.message_id, logged.reason, logged.id)  # type: ignore[arg-type]
+        if logged.id != draft.row_id:  # another attempt logged it a moment ago
+            raise SendDeferred("another attempt of this send is under way")
+        if draft.reason is not None:
+            messages.finish(conn, logged.id, "skipped", draft.reason)
+            return Sent("skipped", logged.message_id, draft.reason, logged.id)
+        return logged
 
     def _record(self, conn: Connection, workspace_id: str, draft: Draft, name: str) -> None:
         """The send as an event on the person's timeline (flows may wait for it)."""

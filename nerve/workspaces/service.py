@@ -120,12 +120,22 @@ def sources_by_id(conn: Connection, source_ids: list[str]) -> list[SourceInfo]:
     return [SourceInfo(*row) for row in rows]
 
 
+# Hash keys never change once made: a process reads each once (sends hash every recipient).
+_HASH_KEYS: dict[str, bytes] = {}
+
+
 def hash_key(conn: Connection, workspace_id: str) -> bytes:
     """The workspace's key for hashing erased identifiers, made on first use."""
+    if (known := _HASH_KEYS.get(workspace_id)) is not None:
+        return known
     key = conn.scalar(select(Workspace.hash_key).where(Workspace.id == workspace_id))
+    made: dict[str, int] = conn.info.setdefault("made_hash_keys", {})
     if not key:
         key = secrets.token_hex(32)
         conn.execute(update(Workspace).where(Workspace.id == workspace_id).values(hash_key=key))
+        made[workspace_id] = id(conn.get_transaction())
+    elif made.get(workspace_id) != id(conn.get_transaction()):  # committed before: it stays
+        _HASH_KEYS[workspace_id] = bytes.fromhex(key)
     return bytes.fromhex(key)
 
 
