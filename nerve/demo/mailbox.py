@@ -55,26 +55,32 @@ class ReceivedMail:
 
 
 class DemoMailbox:
-    """Listens on 127.0.0.1 at a free port until `stop`; `url` is the NERVE_SMTP_URL for it."""
+    """Listens on 127.0.0.1 at a free port inside `with`; `url` is the NERVE_SMTP_URL for it."""
 
     def __init__(self, keep: int = KEEP) -> None:
         self._lock = threading.Lock()
         self._mails: deque[ReceivedMail] = deque(maxlen=keep)
         self._count = 0
         self._listeners: list[Callable[[ReceivedMail], None]] = []
-        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listening.bind((HOST, 0))  # bound here, so no other process can take the port meanwhile
-        self._controller = _Controller(_Handler(self), listening)
+        self._listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Bound here, so no other process can take the port before the server listens on it.
+        self._listening.bind((HOST, 0))
+        self._controller = _Controller(_Handler(self), self._listening)
 
     @property
     def url(self) -> str:
         return f"smtp://{HOST}:{self._controller.port}"
 
-    def start(self) -> None:
-        self._controller.start()
+    def __enter__(self) -> DemoMailbox:
+        try:
+            self._controller.start()
+        except BaseException:
+            self._listening.close()
+            raise
+        return self
 
-    def stop(self) -> None:
-        self._controller.stop()
+    def __exit__(self, *exc_info: object) -> None:
+        self._controller.stop()  # closes the listening socket with the server
 
     def on_arrival(self, listener: Callable[[ReceivedMail], None]) -> None:
         """Call `listener` with every mail that arrives (on the SMTP server's thread: be quick)."""

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -34,8 +35,8 @@ from nerve.demo.mailbox import DemoMailbox
 from nerve.demo.sends import SendLog
 from nerve.demo.server import DemoError, DemoServer
 from nerve.demo.shop_backend import RECEIVER_NETWORK, ShopBackend
-from nerve.demo.simulator import Simulator, TrafficStats
-from nerve.demo.workspace import prepare_workspace
+from nerve.demo.simulator import Simulator
+from nerve.demo.workspace import DemoWorkspace, prepare_workspace
 from nerve.outbound.policy import OutboundPolicy
 from nerve.services import provide_services
 from nerve.settings import Settings
@@ -104,6 +105,20 @@ def demo_settings(host: str, port: int, smtp_url: str = "") -> Settings:
     return settings
 
 
+@dataclass
+class _Parts:
+    """What one demo run is made of, beside the server."""
+
+    workspace: DemoWorkspace
+    identity: IdentityCounts
+    simulator: Simulator
+    backend: ShopBackend
+    flow: PublishedFlow
+    inbox: Inbox
+    mail: MailFeed
+    carts: CartFlowCounts
+
+
 def _run(
     console: Console,
     host: str,
@@ -116,54 +131,54 @@ def _run(
     knobs = _knobs(speed)
     if customers < 0:
         raise DemoError("--customers must be 0 or more")
-    mailbox = DemoMailbox()
-    settings = demo_settings(host, port, mailbox.url)
-    # The demo's own engine, next to the server's: it reads the figures for the screen.
-    with provide_services(settings, migrate_schema=True) as services:
-        workspace = prepare_workspace(services.engine)
-        identity = IdentityCounts(services.engine, workspace.workspace_id)
-        simulator = Simulator(
-            settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
-        )
-        backend = _shop_backend(services.engine, workspace.workspace_id, port)
-        save_templates(services.engine, workspace.workspace_id)
-        flow = publish_flow(
-            services.engine,
-            workspace.workspace_id,
-            backend.url,
-            knobs.speed,
-            OutboundPolicy.configured(settings),
-        )
-        sends = SendLog(services.engine, workspace.workspace_id, FLOW_NAME)
-        inbox = Inbox(settings.base_url, simulator.customers, speed=knobs.speed, seed=knobs.seed)
-        mailbox.on_arrival(inbox.deliver)
-        mail = MailFeed(mailbox, sends, inbox, simulator.customers, settings.base_url)
-        carts = CartFlowCounts(services.engine, workspace.workspace_id, sends, backend)
-        server = DemoServer(settings, mailbox)
-        stop = threading.Event()
-        backend.start()
-        mailbox.start()
-        with _stopped_by_signals(stop, server):
-            try:
-                server.start(settings.base_url)
-                display.welcome(
-                    console,
-                    workspace,
-                    settings.base_url,
-                    _database(),
-                    simulator.customers,
-                    knobs.speed,
-                    flow,
-                    backend.url,
-                    mailbox.url,
-                )
-                elapsed = _simulate(console, simulator, inbox, identity, carts, mail, stop,
-                                    duration)  # fmt: skip
-            finally:
-                server.stop()  # first: mails and webhooks being sent still arrive
-                backend.stop()
-                mailbox.stop()
-        return _report(console, simulator, identity, carts, mail, flow, knobs.speed, elapsed)
+    # The demo's own SMTP server: every mail Nerve sends in the demo goes there, nowhere else.
+    with DemoMailbox() as mailbox:
+        settings = demo_settings(host, port, mailbox.url)
+        # The demo's own engine, next to the server's: it reads the figures for the screen.
+        with provide_services(settings, migrate_schema=True) as services:
+            parts = _prepare(services.engine, settings, mailbox, knobs, customers)
+            server = DemoServer(settings, mailbox)
+            stop = threading.Event()
+            parts.backend.start()
+            with _stopped_by_signals(stop, server):
+                try:
+                    server.start(settings.base_url)
+                    display.welcome(console, parts.workspace, settings.base_url, _database(),
+                                    parts.simulator.customers, knobs.speed, parts.flow,
+                                    parts.backend.url, mailbox.url)  # fmt: skip
+                    elapsed = _simulate(console, parts, stop, duration)
+                finally:
+                    server.stop()  # first: mails and webhooks being sent still arrive
+                    parts.backend.stop()
+            return _report(console, parts, knobs.speed, elapsed)
+
+
+def _prepare(
+    engine: Engine, settings: Settings, mailbox: DemoMailbox, knobs: DemoSettings, customers: int
+) -> _Parts:
+    """The workspace, the templates and the flow saved; the customers, their inbox and what
+    counts for the screen made."""
+    workspace = prepare_workspace(engine)
+    simulator = Simulator(
+        settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
+    )
+    backend = _shop_backend(engine, workspace.workspace_id, settings.port)
+    save_templates(engine, workspace.workspace_id)
+    outbound = OutboundPolicy.configured(settings)
+    flow = publish_flow(engine, workspace.workspace_id, backend.url, knobs.speed, outbound)
+    sends = SendLog(engine, workspace.workspace_id, FLOW_NAME)
+    inbox = Inbox(settings.base_url, simulator.customers, speed=knobs.speed, seed=knobs.seed)
+    mailbox.on_arrival(inbox.deliver)
+    return _Parts(
+        workspace=workspace,
+        identity=IdentityCounts(engine, workspace.workspace_id),
+        simulator=simulator,
+        backend=backend,
+        flow=flow,
+        inbox=inbox,
+        mail=MailFeed(mailbox, sends, inbox, simulator.customers, settings.base_url),
+        carts=CartFlowCounts(engine, workspace.workspace_id, sends, backend),
+    )
 
 
 def _shop_backend(engine: Engine, workspace_id: str, demo_port: int) -> ShopBackend:
@@ -191,27 +206,21 @@ def _knobs(speed: float | None) -> DemoSettings:
 
 
 def _simulate(
-    console: Console,
-    simulator: Simulator,
-    inbox: Inbox,
-    identity: IdentityCounts,
-    carts: CartFlowCounts,
-    mail: MailFeed,
-    stop: threading.Event,
-    duration: float | None,
+    console: Console, parts: _Parts, stop: threading.Event, duration: float | None
 ) -> float:
     """Customers shop and read their mail on threads of their own while this one shows what
     happens; returns how long."""
     started = time.monotonic()
     deadline = None if duration is None else started + duration
     threads = [
-        threading.Thread(target=simulator.run, args=(stop,), name="nerve-demo-customers"),
-        threading.Thread(target=inbox.run, args=(stop,), name="nerve-demo-inbox"),
+        threading.Thread(target=parts.simulator.run, args=(stop,), name="nerve-demo-customers"),
+        threading.Thread(target=parts.inbox.run, args=(stop,), name="nerve-demo-inbox"),
     ]
     for thread in threads:
         thread.start()
+    mail = parts.mail
     try:
-        display.watch(console, simulator.stats, identity.figures, carts.figures,
+        display.watch(console, parts.simulator.stats, parts.identity.figures, parts.carts.figures,
                       lambda: (mail.lines(), mail.figures()), stop, deadline)  # fmt: skip
     finally:
         stop.set()
@@ -220,26 +229,17 @@ def _simulate(
     return time.monotonic() - started
 
 
-def _report(
-    console: Console,
-    simulator: Simulator,
-    identity: IdentityCounts,
-    carts: CartFlowCounts,
-    mail: MailFeed,
-    flow: PublishedFlow,
-    speed: float,
-    elapsed: float,
-) -> bool:
-    stats: TrafficStats = simulator.stats
-    for line in mail.lines():  # what happened while the demo stopped
+def _report(console: Console, parts: _Parts, speed: float, elapsed: float) -> bool:
+    simulator = parts.simulator
+    for line in parts.mail.lines():  # what happened while the demo stopped
         console.print(line, soft_wrap=True)
     display.farewell(
         console,
-        stats,
-        identity.figures(fresh=True),
-        carts.figures(fresh=True),
-        mail.figures(),
-        flow,
+        simulator.stats,
+        parts.identity.figures(fresh=True),
+        parts.carts.figures(fresh=True),
+        parts.mail.figures(),
+        parts.flow,
         speed,
         elapsed,
         _database(),
