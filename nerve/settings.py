@@ -125,8 +125,10 @@ class Settings(BaseSettings):
     smtp_url: SecretStr = Field(
         default=SecretStr(""),
         description="Where email goes: `smtp://host:25` (STARTTLS when offered), "
-        "`smtp+starttls://user:password@host:587`, `smtps://user:password@host:465`. Unset, "
-        "`send_email` steps wait in the dead-letter queue.",
+        "`smtp+starttls://user:password@host:587`, `smtps://user:password@host:465`. With a "
+        "user and no password (`smtps://user@host:465`) the password is the secret "
+        "`smtp.password` of the default workspace (`nerve secrets set smtp.password`), kept "
+        "encrypted. Unset, `send_email` steps wait in the dead-letter queue.",
     )
     email_from: str = Field(
         default="", description="The From of every email, such as `Shop <hello@shop.example>`."

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 @dataclass
@@ -54,12 +55,27 @@ def _free_port() -> int:
 
 
 class SmtpSink:
-    def __init__(self, hold_first: bool = False) -> None:
+    """With `login` (user, password) the server takes AUTH (over plain loopback)."""
+
+    def __init__(self, hold_first: bool = False, login: tuple[str, str] | None = None) -> None:
         self.handler = _Handler()
         if hold_first:
             self.handler.hold_first = threading.Event()
         self.port = _free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+        options: dict[str, Any] = {}
+        if login is not None:
+
+            def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                              data: Any) -> AuthResult:  # fmt: skip
+                ok = (data.login.decode(), data.password.decode()) == login
+                if ok:
+                    self.logins.append(data.login.decode())
+                return AuthResult(success=ok)
+
+            # AUTH offered over plain loopback (`logins` shows the client used it).
+            options = {"authenticator": authenticator, "auth_require_tls": False}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 
     @property

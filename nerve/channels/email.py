@@ -32,6 +32,7 @@ from nerve.errors import InvalidInput
 from nerve.identity.extract import normalize_email
 from nerve.privacy import service as privacy
 from nerve.profiles.view import person_of_profile
+from nerve.secrets import service as secrets
 from nerve.secrets.vault import Vault
 from nerve.settings import Settings
 from nerve.workspaces import service as workspaces
@@ -320,8 +321,22 @@ def email_service(engine: Engine, settings: Settings) -> EmailService | None:
     if not url or not settings.email_from:
         return None
     shop = {"name": settings.shop_name, "url": settings.shop_url, "imprint": settings.shop_imprint}
-    signer = Signer(Vault(settings.secret_key.get_secret_value()))
+    vault = Vault(settings.secret_key.get_secret_value())
+    server = parse_url(url)
+    if server.username and not server.password:  # the password is kept as a secret
+        server = parse_url(url, _smtp_password(engine, vault))
     return EmailService(
-        engine, settings.email_from, SmtpSender(parse_url(url)), shop, settings.base_url,
-        settings.unsubscribe_mailto, signer,
+        engine, settings.email_from, SmtpSender(server), shop, settings.base_url,
+        settings.unsubscribe_mailto, Signer(vault),
     )  # fmt: skip
+
+
+SMTP_PASSWORD = "smtp.password"
+
+
+def _smtp_password(engine: Engine, vault: Vault) -> str | None:
+    with engine.connect() as conn, conn.begin():
+        workspace = workspaces.find_workspace(conn, workspaces.DEFAULT_WORKSPACE)
+        if workspace is None:
+            return None
+        return secrets.reveal(conn, vault, workspace, SMTP_PASSWORD)

@@ -36,6 +36,11 @@ _COLUMNS = (
 )
 
 
+def find_workspace(conn: Connection, name: str = DEFAULT_WORKSPACE) -> str | None:
+    """The id of the workspace called `name`, if there is one."""
+    return conn.scalar(select(Workspace.id).where(Workspace.name == name))
+
+
 def ensure_workspace(conn: Connection, name: str = DEFAULT_WORKSPACE) -> str:
     """The id of the workspace called `name`, creating it if needed."""
     found = conn.scalar(select(Workspace.id).where(Workspace.name == name))

@@ -9,14 +9,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dkim  # type: ignore[import-untyped]
+from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from nerve.channels import dkim_keys
+from nerve.channels.email import EmailRequest, email_service
 from nerve.channels.models import Message, Suppression
 from nerve.db.engine import write_transaction
 from nerve.secrets import service as secrets
 from nerve.secrets.vault import Vault
+from nerve.settings import Settings
+from nerve.workspaces import service as workspaces
 from tests.factories import Shop
 from tests.integration.channels.conftest import VAULT_KEY
 from tests.smtp import SmtpSink
@@ -372,3 +376,26 @@ def test_a_heads_form_starts_a_double_opt_in(
     incomplete = client.post("/v1/subscribe", json={"email": "x@example.com"},
                              auth=(shop.write_keys["web"], ""))  # fmt: skip
     assert incomplete.status_code == 400 and "consent_text" in incomplete.text
+
+
+def test_the_smtp_password_can_be_a_secret(settings: Settings, engine: Engine) -> None:
+    sink = SmtpSink(login=("shop", "s3cret pass"))
+    try:
+        with write_transaction(engine) as conn:
+            workspace = workspaces.ensure_workspace(conn)
+            secrets.put(conn, Vault(VAULT_KEY), workspace, "smtp.password", "s3cret pass",
+                        actor="test")  # fmt: skip
+        configured = settings.model_copy(update={
+            "smtp_url": SecretStr(f"smtp://shop@127.0.0.1:{sink.port}"),
+            "email_from": "Shop <hi@shop.example>", "secret_key": SecretStr(VAULT_KEY)})  # fmt: skip
+        service = email_service(engine, configured)
+        assert service is not None
+        sent = service.send(EmailRequest(
+            workspace_id=workspace, profile_id=None, template=None, idempotency_key="k1",
+            kind="transactional", address="a@example.com",
+            content={"subject": "Hi", "preheader": "", "html": "<p>Hi</p>", "text": "Hi"}))  # fmt: skip
+        service.transport.close()
+        assert sent.status == "sent" and sink.logins == ["shop"]
+        assert [m["Subject"] for m in sink.received] == ["Hi"]
+    finally:
+        sink.close()
