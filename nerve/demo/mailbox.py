@@ -130,7 +130,7 @@ def _parsed(number: int, recipients: list[str], raw: bytes) -> ReceivedMail:
         kind="marketing" if message.get("List-Unsubscribe-Post") else "transactional",
         html=_part(message, "html"),
         text=_part(message, "plain"),
-        headers=[(name, str(value)) for name, value in message.items()],
+        headers=[(name, str(value).strip()) for name, value in message.items()],
     )
 
 
