@@ -18,6 +18,7 @@ from nerve.cli import (
     processes,
     secrets,
     sources,
+    suppressions,
     templates,
 )
 from nerve.cli.output import JsonErrorsGroup
@@ -60,6 +61,7 @@ app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
 app.add_typer(templates.app, name="templates")
 app.add_typer(email.app, name="email")
+app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(config.app, name="config")
 
 

@@ -28,6 +28,7 @@ from tests.factories import make_key
 EXAMPLES = Path(__file__).parents[3] / "flows"
 FLOW, SCENARIO = EXAMPLES / "abandoned_cart.yaml", EXAMPLES / "abandoned_cart.scenario.jsonl"
 TEMPLATE = EXAMPLES.parent / "templates" / "cart_reminder_1.yaml"
+SUPPRESSIONS = Path(__file__).parent / "suppressions.csv"
 SECRET_KEY = new_key()
 
 # command: (arguments that work, arguments that fail, the failure's code). A leading "{staff}"
@@ -65,6 +66,10 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "templates apply": ([str(TEMPLATE)], ["missing.yaml"], "invalid_request"),
     "templates preview": (["cart_reminder_1"], ["no_such_template"], "not_found"),
     "email domain": (["shop.example"], ["{staff}", "shop.example"], "forbidden"),
+    "suppressions import": ([str(SUPPRESSIONS)], ["missing.csv"], "invalid_request"),
+    "suppressions export": ([], ["{staff}"], "forbidden"),
+    "suppressions remove": (["gone@example.com"], ["gone@example.com"], "not_found"),
+    "suppressions read-bounces": (None, ["--maildir", "no-such-maildir"], "invalid_request"),
 }
 
 
