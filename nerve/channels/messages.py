@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, literal, select, update
@@ -15,6 +16,8 @@ STATUSES = ("queued", "sent", "skipped", "failed", "bounced")
 # Where a sent message goes when it is read: opened, then clicked (never back, never from
 # bounced or a later complaint).
 ENGAGED = {"opened": ("sent",), "clicked": ("sent", "opened")}
+# Every status a logged message can have (feedback adds complained).
+ALL_STATUSES = (*STATUSES, "opened", "clicked", "complained")
 
 
 @dataclass(frozen=True)
@@ -81,19 +84,33 @@ def engaged(conn: Connection, logged_id: str, status: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class MessageFilter:
+    profile_ids: list[str] | None = None
+    status: str | None = None
+    flow: str | None = None
+    template: str | None = None
+    topic: str | None = None
+    kind: str | None = None
+    recipient: str | None = None
+    since: datetime | None = None
+
+
 def listed(
-    conn: Connection,
-    workspace_id: str,
-    *,
-    profile_ids: list[str] | None = None,
-    status: str | None = None,
-    limit: int = 100,
+    conn: Connection, workspace_id: str, found: MessageFilter | None = None, *, limit: int = 100
 ) -> list[dict[str, Any]]:
+    found = found or MessageFilter()
     query = select(Message).where(Message.workspace_id == workspace_id)
-    if profile_ids is not None:
-        query = query.where(Message.profile_id.in_(profile_ids))
-    if status is not None:
-        query = query.where(Message.status == status)
+    if found.profile_ids is not None:
+        query = query.where(Message.profile_id.in_(found.profile_ids))
+    equal = ((Message.status, found.status), (Message.flow, found.flow),
+             (Message.template, found.template), (Message.topic, found.topic),
+             (Message.kind, found.kind), (Message.recipient, found.recipient))  # fmt: skip
+    for column, value in equal:
+        if value is not None:
+            query = query.where(column == value)
+    if found.since is not None:
+        query = query.where(Message.created_at >= found.since)
     rows = conn.execute(query.order_by(Message.created_at.desc(), Message.id).limit(limit))
     return [dict(row._mapping) for row in rows]
 

@@ -4,6 +4,7 @@ the message log."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -20,6 +21,7 @@ from nerve.channels.smtp import SendDeferred
 from nerve.consent import topics
 from nerve.db.session import Db
 from nerve.errors import InvalidInput, NotFound, Unavailable, documented
+from nerve.events import service as events
 from nerve.profiles import service as profiles
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"], route_class=AdminRoute)
@@ -90,12 +92,21 @@ def list_messages(
     db: Db,
     key: Reader,
     profile_id: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(pattern="^(queued|sent|skipped|failed|bounced)$")] = None,
+    status: Annotated[str | None, Query(pattern=f"^({'|'.join(messages.ALL_STATUSES)})$")] = None,
+    flow: Annotated[str | None, Query(max_length=100)] = None,
+    template: Annotated[str | None, Query(max_length=100)] = None,
+    topic: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(pattern="^(marketing|transactional)$")] = None,
+    email: Annotated[str | None, Query(max_length=320, description="The recipient")] = None,
+    since: Annotated[datetime | None, Query(description="Logged at or after")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """The message log, newest first: every send with its person, flow, template and status."""
-    profile_ids = None
-    if profile_id is not None:
-        profile_ids = [profile_id]
-    return {"data": messages.listed(db, key.workspace_id, profile_ids=profile_ids,
-                                    status=status, limit=limit)}  # fmt: skip
+    """The message log, newest first: every send with its person, flow, template and status
+    (opened and clicked as the reader goes on; bounced, complained from feedback)."""
+    found = messages.MessageFilter(
+        profile_ids=[profile_id] if profile_id is not None else None, status=status, flow=flow,
+        template=template, topic=topic, kind=kind,
+        recipient=email.strip().lower() if email else None,
+        since=events.in_utc(since, "since") if since else None,
+    )  # fmt: skip
+    return {"data": messages.listed(db, key.workspace_id, found, limit=limit)}

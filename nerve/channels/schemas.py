@@ -131,10 +131,14 @@ class LoggedMessage(BaseModel):
     message_id: str
     recipient: str | None
     subject: str | None
-    status: str = Field(description="queued, sent, skipped, failed or bounced")
+    status: str = Field(
+        description="queued, sent, skipped, failed, bounced, opened, clicked or complained"
+    )
     reason: str | None
     created_at: datetime
     sent_at: datetime | None
+    opened_at: datetime | None = None
+    clicked_at: datetime | None = None
 
 
 class MessageList(BaseModel):

@@ -56,6 +56,16 @@ def test_a_click_redirects_to_the_mails_link_and_lands_on_the_timeline(
     names = until(lambda: {e.get("event") for e in _timeline(client, shop, "anna")} >= {
         "Email Sent", "Email Clicked"} and [e.get("event") for e in _timeline(client, shop, "anna")])  # fmt: skip
     assert "Email Sent" in names and "Email Clicked" in names
+    found = client.get("/api/v1/messages", headers=auth(shop), params={
+        "status": "clicked", "flow": "cart_mail", "email": "Anna@Example.com"}).json()["data"]  # fmt: skip
+    assert [(m["id"], m["template"]) for m in found] == [(logged.id, "cart_reminder_1")]
+    assert found[0]["clicked_at"] and found[0]["opened_at"]
+    for params in ({"status": "sent"}, {"flow": "other"}, {"kind": "transactional"},
+                   {"since": "2999-01-01T00:00:00Z"}):  # fmt: skip
+        assert client.get("/api/v1/messages", params=params, headers=auth(shop)).json() == {
+            "data": []}  # fmt: skip
+    assert client.get("/api/v1/messages", params={"status": "lost"},
+                      headers=auth(shop)).status_code == 400  # fmt: skip
 
 
 def test_forged_click_and_pixel_tokens_are_a_bare_404(
