@@ -24,7 +24,8 @@ the environment wins. Names are case-insensitive.
 _DEMO = """## The demo
 
 Only `nerve demo` reads these. The demo always keeps its data in `nerve-demo.db` in the working
-directory, whatever `NERVE_DATABASE_URL` says.
+directory, whatever `NERVE_DATABASE_URL` says, and sends its mail to an SMTP server of its own
+(listed at `/demo/mails`), whatever `NERVE_SMTP_URL` says.
 """
 
 

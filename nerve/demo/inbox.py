@@ -78,6 +78,13 @@ class Inbox:
 
     def run(self, stop: threading.Event) -> None:
         """Read and act until `stop` is set; what is due later is left undone."""
+        try:
+            self._read_until(stop)
+        except Exception:  # the shop goes on without it; the screen says so
+            log.exception("demo inbox stopped")
+            self._notes.put(Text("  the customers stopped reading their mail (see the log)", "red"))
+
+    def _read_until(self, stop: threading.Event) -> None:
         due: list[tuple[float, int, _Due]] = []
         order = itertools.count()
         with httpx.Client(timeout=10.0) as client:
@@ -99,7 +106,8 @@ class Inbox:
                         self._notes.put(Text(f"  the inbox could not reach Nerve: {exc!r}", "red"))
 
     def _read(self, mail: ReceivedMail) -> list[_Due]:
-        customer = next((self._customers.get(r.lower()) for r in mail.recipients), None)
+        found = (self._customers.get(recipient.lower()) for recipient in mail.recipients)
+        customer = next((customer for customer in found if customer is not None), None)
         if customer is None:  # not one of the simulated customers (a curl user's test send)
             return []
         rng = random.Random(f"{self._seed}:inbox:{customer.index}:{mail.number}")
