@@ -21,13 +21,15 @@ log = structlog.get_logger(__name__)
 
 _WINDOW = 200  # the newest sends read each time
 _REMEMBERED = 1000  # sends kept by Message-ID, for the mails still on the mail pages
+# A sent mail may be opened, clicked or complained about before the screen reads it again.
+_DELIVERED = {"sent", "opened", "clicked", "complained"}
 
 
 @dataclass(frozen=True)
 class Send:
     id: str
     message_id: str
-    status: str  # queued, sent, skipped, failed, bounced
+    status: str  # queued, sent, skipped, failed, bounced; opened, clicked, complained
     kind: str  # marketing or transactional
     template: str | None
     flow: str | None
@@ -65,13 +67,16 @@ class SendLog:
             if send.id not in self._before and self._status.get(send.id) != send.status
         ]
         for send in changed:
+            before = self._status.get(send.id)
             self._status[send.id] = send.status
             self._by_message_id[send.message_id] = send
-            if send.flow == self._flow and send.status == "sent":
+            if send.flow != self._flow:
+                continue
+            if send.status in _DELIVERED and before not in _DELIVERED:
                 self.sent += 1
                 if send.run_id:
                     self.reminded_runs.add(send.run_id)
-            elif send.flow == self._flow and send.status == "skipped":
+            elif send.status == "skipped":
                 self.skipped[send.reason or "no reason given"] += 1
         while len(self._by_message_id) > _REMEMBERED:
             self._by_message_id.popitem(last=False)
