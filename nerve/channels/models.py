@@ -52,6 +52,8 @@ class Message(Base):
         UniqueConstraint("workspace_id", "idempotency_key"),
         Index("ix_messages_profile", "profile_id"),
         Index("ix_messages_workspace_created", "workspace_id", "created_at"),
+        # Bounce and complaint reports name their message by its Message-ID.
+        Index("ix_messages_message_id", "message_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -121,7 +121,7 @@ def as_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     for count, row in enumerate(rows, 1):
         writer.writerow([row["address_hash"], row["channel"], row["reason"], row["detail"] or "",
-                         row["created_at"].isoformat()])  # fmt: skip
+                         row["created_at"].isoformat().replace("+00:00", "Z")])  # fmt: skip
         if count % _CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)
