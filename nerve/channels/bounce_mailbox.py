@@ -20,6 +20,7 @@ from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from nerve.channels import feedback
 from nerve.db.engine import write_transaction
@@ -56,10 +57,16 @@ def read_bounces(
             raw = (new / name).read_bytes()
         except FileNotFoundError:  # another worker moved it a moment ago
             continue
+        except OSError as exc:  # not a file (a folder someone made): leave it, read the rest
+            log.warning("bounce_mail_unreadable", file=name, reason=str(exc))
+            continue
         try:
             suppressed = _apply(engine, raw, fallback_workspace)
-        except InvalidInput as exc:
-            _move_aside(maildir, name, exc.message)
+        except OperationalError:  # the database is away or busy: the next round tries again
+            raise
+        except Exception as exc:  # one poisonous mail must not block the rest: put it aside
+            why = exc.message if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
+            _move_aside(maildir, name, why)
             done.unreadable += 1
             continue
         _move(new / name, maildir / "cur" / (name.partition(":")[0] + _SEEN))

@@ -180,8 +180,9 @@ def read_csv(text: str) -> tuple[list[Entry], list[dict[str, Any]]]:
                 continue
             values = {name: cells[i] if i < len(cells) else "" for name, i in columns.items()}
             _add(entries, rejected, values, line=reader.line_num)
-    except csv.Error as exc:
-        rejected.append({"line": reader.line_num, "index": None, "reason": f"not CSV: {exc}"})
+    except csv.Error as exc:  # a field past the csv module's limit: nothing after it is read
+        why = f"not CSV ({exc}): this line and the rest were not read"
+        rejected.append({"line": reader.line_num, "index": None, "reason": why})
     return entries, rejected
 
 

@@ -61,13 +61,14 @@ def test_each_report_in_the_maildir_is_applied_once(
     _deliver(maildir, "1764493202.M2P1.mx", arf(complained))  # the recipient redacted
     _deliver(maildir, "1764493203.M3P1.mx", b"Subject: Out of office\r\n\r\nBack Monday.\r\n")
     _deliver(maildir, "1764493204.M4P1.mx", arf("<never-sent@shop.example>"))
+    (maildir / "new" / "1764493200.folder").mkdir()  # not a mail: left alone, the rest read
 
     done = read_bounces(engine, maildir)
     assert (done.handled, done.unreadable, done.suppressed) == (2, 2, 2)
     statuses, reasons = _state(engine)
     assert statuses == {"gone@example.com": "bounced", "fed.up@example.com": "complained"}
     assert reasons == ["complaint", "hard_bounce"]
-    assert list((maildir / "new").iterdir()) == []
+    assert [p.name for p in (maildir / "new").iterdir()] == ["1764493200.folder"]
     assert sorted(p.name for p in (maildir / "cur").iterdir()) == [
         "1764493201.M1P1.mx:2,S", "1764493202.M2P1.mx:2,S"]  # fmt: skip
     assert sorted(p.name for p in (maildir / ".Unreadable" / "new").iterdir()) == [
