@@ -121,6 +121,8 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
         "template_name": "welcome",
         "version": "1",
         "token": "not-a-token",
+        "channel": "email",
+        "name": "newsletter",
     }
 
 
