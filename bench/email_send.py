@@ -84,7 +84,8 @@ def _people(engine, shop, count: int) -> list[str]:  # type: ignore[no-untyped-d
     while events := resolve_pending(engine, CONSUMERS, 1000):
         profiles += [event.id for event in events]
     with write_transaction(engine) as conn:
-        topics.put(conn, shop.workspace_id, topics.Topic("email", "weekly", "Weekly picks"), "bench")
+        weekly = topics.Topic("email", "weekly", "Weekly picks")
+        topics.put(conn, shop.workspace_id, weekly, actor="bench")
         for n in range(count):
             consent.sign_up(conn, shop.workspace_id, consent.SignUp(
                 email=f"runner{n}@example.com", topic="weekly", via="import",
