@@ -71,15 +71,24 @@ def show(
             f"{admin} \\",
             f"  '{base_url}/api/v1/messages?limit=5'",
         ]),
+        (["The reminders a customer clicked (opened_at, clicked_at); the click is on their",
+          "timeline too, as \"Email Clicked\" after \"Email Sent\" and \"Email Opened\":"], [
+            f"{admin} \\",
+            f"  '{base_url}/api/v1/messages?status=clicked&limit=5'",
+            'PROFILE=prf_…  # the "profile_id" of a message above',
+            f'{admin} "{base_url}/api/v1/profiles/$PROFILE/timeline?limit=1000"',
+        ]),
     ]  # fmt: skip
     subscriber = next((c for c in customers if c.signs_up), None)
     if subscriber is not None:
         query = urlencode({"email": subscriber.email}, safe="@", quote_via=quote)
         examples += [
-            ([f"{subscriber.name}'s consent to the {NEWSLETTER}, with its proof (text, IP,"
-              " browser, sign-up, confirmation and withdrawal times):"], [
+            ([f"{subscriber.name}'s consent to the {NEWSLETTER}, with its proof (text, IP,",
+              "browser, sign-up, confirmation and withdrawal times), and the topics the",
+              "preference page in every reminder offers:"], [
                 f"{admin} \\",
                 f"  '{base_url}/api/v1/consent?{query}'",
+                f"{admin} {base_url}/api/v1/consent/topics",
             ]),
         ]  # fmt: skip
     console.print("Try it", style="bold")

@@ -31,6 +31,7 @@ from nerve.demo.catalog import SHOP_NAME, SHOP_URL
 from nerve.demo.identity import IdentityCounts
 from nerve.demo.inbox import Inbox
 from nerve.demo.mail_feed import MailFeed
+from nerve.demo.mail_topics import define_topics
 from nerve.demo.mailbox import DemoMailbox
 from nerve.demo.sends import SendLog
 from nerve.demo.server import DemoError, DemoServer
@@ -164,6 +165,7 @@ def _prepare(
     )
     backend = _shop_backend(engine, workspace.workspace_id, settings.port)
     save_templates(engine, workspace.workspace_id)
+    define_topics(engine, workspace.workspace_id)
     outbound = OutboundPolicy.configured(settings)
     flow = publish_flow(engine, workspace.workspace_id, backend.url, knobs.speed, outbound)
     sends = SendLog(engine, workspace.workspace_id, FLOW_NAME)
