@@ -10,6 +10,7 @@ later send, marketing and transactional.
 from __future__ import annotations
 
 import email.policy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any, Literal, Protocol
@@ -27,11 +28,12 @@ from nerve.consent import service as consent
 from nerve.db.base import new_id, utcnow
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
-from nerve.db.group_commit import GroupCommit
+from nerve.db.group_commit import Batcher, GroupCommit
 from nerve.errors import InvalidInput
 from nerve.identity.extract import normalize_email
 from nerve.privacy import service as privacy
-from nerve.profiles.view import person_of_profile
+from nerve.profiles.schemas import Person
+from nerve.profiles.view import people_of_profiles
 from nerve.secrets import service as secrets
 from nerve.secrets.vault import Vault
 from nerve.settings import Settings
@@ -100,6 +102,7 @@ class EmailService:
         self.signer, self.track = signer, track
         self._sources: dict[str, str] = {}  # workspace → Nerve's own email source
         self._log = GroupCommit(engine)
+        self._drafter: Batcher[EmailRequest, Sent | Draft] = Batcher(self._drafts, 100)
         self.engine, self.transport, self.shop = engine, transport, shop
         self.sender, self.public_url = sender, public_url.rstrip("/")
         self.unsubscribe_mailto = unsubscribe_mailto
@@ -108,12 +111,12 @@ class EmailService:
     def send(self, request: EmailRequest) -> Sent:
         """Send it (or find it was sent, or skip it with a reason); SendDeferred to retry.
 
-        Everything that reads and renders runs in a read transaction; the writes (log the
-        send, mark it sent) are group-committed with the other sender threads' (one writer on
-        SQLite, one fsync for many mails), and each is committed before the next step."""
+        The other sender threads' sends go along: reading and rendering in one read transaction
+        for a group of them (the people read together), the writes (log the send, mark it
+        sent) group-committed (one writer on SQLite, one fsync for many mails), each committed
+        before the next step."""
         self._ensure_key(request.workspace_id)
-        with self.engine.connect() as conn, conn.begin():
-            draft = self._draft(conn, request)
+        draft = self._drafter.run(request)
         if isinstance(draft, Sent):
             return draft
         try:
@@ -180,7 +183,24 @@ class EmailService:
                 source = workspaces.own_source(conn, workspace_id, engagement.SOURCE_NAME)
             self._sources[workspace_id] = source
 
-    def _draft(self, conn: Connection, request: EmailRequest) -> Sent | Draft:
+    def _drafts(self, requests: Sequence[EmailRequest]) -> list[Sent | Draft | Exception]:
+        """Drafts of a group of sends, read in one transaction, their people together."""
+        drafts: list[Sent | Draft | Exception] = []
+        with self.engine.connect() as conn, conn.begin():
+            people: dict[str, Person] = {}
+            for workspace_id in {r.workspace_id for r in requests}:
+                wanted = [r.profile_id for r in requests if r.workspace_id == workspace_id]
+                people |= people_of_profiles(conn, workspace_id, filter(None, wanted))
+            for request in requests:
+                try:
+                    drafts.append(self._draft(conn, request, people))
+                except Exception as exc:  # this send's problem (no such template): its own
+                    drafts.append(exc)
+        return drafts
+
+    def _draft(
+        self, conn: Connection, request: EmailRequest, people: Mapping[str, Person]
+    ) -> Sent | Draft:
         key = request.idempotency_key
         message_id = messages.message_id(key, self.domain)
         earlier = messages.find(conn, request.workspace_id, key)
@@ -191,9 +211,7 @@ class EmailService:
             version = templates.version(conn, request.workspace_id, request.template)
             version_id, compiled = version.id, version.compiled
         assert compiled is not None, "a template or content"
-        person = None
-        if request.profile_id is not None:
-            person = person_of_profile(conn, request.workspace_id, request.profile_id)
+        person = people.get(request.profile_id) if request.profile_id is not None else None
         view = templates.person_context(person) if person is not None else {}
         address = request.address or view.get("email")
         row_id = earlier.id if earlier is not None else new_id("msg")

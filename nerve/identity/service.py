@@ -64,6 +64,19 @@ def members(conn: Connection, person_id: str) -> list[str]:
     return sorted(ids, key=lambda i: (i != person_id, i))
 
 
+def members_of(conn: Connection, person_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Every profile id of each person (the root first), in one query."""
+    wanted = set(person_ids)
+    found: dict[str, list[str]] = {person: [] for person in wanted}
+    if wanted:
+        rows = conn.execute(
+            select(Profile.id, Profile.cluster_id).where(Profile.cluster_id.in_(wanted))
+        )
+        for profile, person in rows:
+            found[person].append(profile)
+    return {person: sorted(ids, key=lambda i: (i != person, i)) for person, ids in found.items()}
+
+
 def identifiers_of(conn: Connection, profile_ids: list[str]) -> list[tuple[str, str]]:
     """(type, value) of every identifier the profiles hold, sorted."""
     rows = conn.execute(

@@ -119,6 +119,19 @@ def person(
     return People(conn, workspace_id, members, rules).get(person_id)
 
 
+def people_of_profiles(
+    conn: Connection, workspace_id: str, profile_ids: Iterable[str]
+) -> dict[str, Person]:
+    """The person each profile id belongs to now, read together (a batch of sends); erased
+    profiles are missing."""
+    people = identity.people_of(conn, profile_ids)
+    if not people:
+        return {}
+    members = identity.members_of(conn, people.values())
+    read = People(conn, workspace_id, members, load_rules(conn, workspace_id))
+    return {profile: read.get(person) for profile, person in people.items()}
+
+
 def person_of_profile(conn: Connection, workspace_id: str, profile_id: str) -> Person | None:
     """The person a profile id belongs to now (it may have merged since), or None if erased."""
     people = identity.people_of(conn, [profile_id])
