@@ -36,6 +36,12 @@ FLOW_NAME = "demo_abandoned_cart"
 ENVIRONMENT = "production"
 _DEFINITION = "abandoned_cart.yaml"
 _TEMPLATES = "cart_reminders.yaml"
+# The flow's steps that send mail, as the screen names their mails.
+STEP_MAILS = {
+    "first_reminder": "Cart reminder",
+    "second_reminder": "Second cart reminder",
+    "reminder_with_coupon": "Cart reminder with coupon",
+}
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,8 @@ class CartFlowFigures:
     entered: int  # checkouts that started a run since the demo started
     in_flow: int  # runs with a reminder still to come
     reminders: int  # reminder mails sent
+    opened: int  # of them, opened (Nerve's message log; Apple's proxy loading the pixel is none)
+    clicked: int  # of them, clicked
     skipped: int  # reminders not sent: no consent, no address
     recovered: int  # carts reminded by this demo and ordered afterwards
     coupons: int  # coupons the flow's webhook asked the shop's backend to honour
@@ -173,6 +181,8 @@ class CartFlowCounts:
             entered=runs - self._runs_before,
             in_flow=in_flow,
             reminders=self._sends.sent,
+            opened=self._sends.opened,
+            clicked=self._sends.clicked,
             skipped=sum(self._sends.skipped.values()),
             recovered=recovered,
             coupons=self._shop_backend.coupons,

@@ -26,6 +26,32 @@ MOBILE_BROWSERS = {
     "Chrome/124.0.0.0 Mobile Safari/537.36",
 }
 APP_VERSION = {"version": "4.12.0", "build": "41200"}
+# The user agents mail programs load a mail's images with (Gmail's through Google's image proxy).
+MAIL_PROGRAMS = {
+    "ios": (
+        ("Apple Mail", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) "
+         "AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"),
+        ("Gmail", "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 "
+         "(via ggpht.com GoogleImageProxy)"),
+    ),
+    "android": (
+        ("Gmail", "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 "
+         "(via ggpht.com GoogleImageProxy)"),
+        ("Outlook", "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP1A.240405.002; wv) "
+         "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/124.0.6367.82 Mobile "
+         "Safari/537.36"),
+    ),
+    "desktop": (
+        ("Outlook", "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17531; Pro)"),
+        ("Thunderbird", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:115.0) Gecko/20100101 "
+         "Thunderbird/115.10.1"),
+        ("Apple Mail", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+         "(KHTML, like Gecko)"),
+    ),
+}  # fmt: skip
+# Apple Mail Privacy Protection loads every image of a mail through Apple's proxies as the mail
+# arrives, read or not, with exactly this user agent.
+APPLE_PRIVACY_PROXY = "Mozilla/5.0"
 
 _PHONES: dict[str, dict[str, Any]] = {
     "ios": {

@@ -88,7 +88,9 @@ def _flow_intro(flow: PublishedFlow, speed: float) -> Text:
         f" {', then '.join(when)}, with the cart's products, only to customers who confirmed;"
         " big carts get a coupon, which a webhook asks the shop's backend to honour. An order of"
         " that cart, on any head, ends the run: the flow's goal. Every mail lands in the demo's"
-        " own SMTP server; one customer unsubscribes with one click and gets nothing more.",
+        " own SMTP server, its links through Nerve's click redirect and with an open pixel:"
+        " customers read reminders, some click a product and come back to buy, a few choose"
+        " topics on the preference page, one unsubscribes with one click and gets nothing more.",
     )
     if speed != 1:
         real = " and ".join(_span(wait / speed) for wait in flow.waits)
@@ -251,6 +253,7 @@ def _carts_part(carts: CartFlowFigures) -> Text:
     if not (sent or carts.entered or carts.in_flow or carts.skipped):
         return Text("no abandoned-cart reminders yet", style="dim")
     part = Text.assemble((f"{sent:,} cart reminder{_s(sent)} mailed", "bold"))
+    part.append(f" · {carts.opened:,} opened · {carts.clicked:,} clicked")
     part.append(f" · {carts.skipped:,} skipped")
     part.append(f" · {carts.recovered:,} cart{_s(carts.recovered)} recovered")
     part.append(f" · {carts.in_flow:,} in the flow")
@@ -299,9 +302,34 @@ def _farewell_mail(console: Console, stats: TrafficStats, mail: MailFigures) -> 
     if mail.unsubscribed:
         text += f"; unsubscribed with one click: {', '.join(mail.unsubscribed)}"
     console.print(text + ".")
+    if mail.reminders:
+        _farewell_engagement(console, mail)
     if mail.skip_reasons:
         reasons = "; ".join(f"{reason}: {count}" for reason, count in mail.skip_reasons)
         console.print(f"Reminders Nerve skipped, and why: {reasons}.", style="dim")
+
+
+def _farewell_engagement(console: Console, mail: MailFigures) -> None:
+    text = (
+        f"Cart reminders: Nerve counted {mail.opened:,} opened and {mail.clicked:,} clicked"
+        " (GET /api/v1/messages?status=clicked)"
+    )
+    if mail.prefetched:
+        text += (
+            f"; Apple's privacy proxy loaded the open pixel of {mail.prefetched:,} as"
+            f" {'it' if mail.prefetched == 1 else 'they'} arrived, which Nerve did not count"
+        )
+    clicks = mail.clicks
+    if clicks.back:
+        text += f". The clicks began {clicks.back:,} visit{_s(clicks.back)} to the shop"
+        if clicks.ordered:
+            text += (
+                f", {clicks.ordered:,} ended in an order (€{clicks.revenue:,.2f}; the demo counts"
+                " an order made in the visit a click began)"
+            )
+    if mail.chose:
+        text += f". Chose their topics on the preference page: {', '.join(mail.chose)}"
+    console.print(text + ".")
 
 
 def _farewell_carts(

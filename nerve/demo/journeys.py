@@ -38,7 +38,7 @@ from nerve.demo.ecommerce import (
     product_properties,
 )
 from nerve.demo.people import Customer
-from nerve.demo.visit import Call, Visit
+from nerve.demo.visit import Call, Visit, pause_call
 
 Story = Generator[Call, None, None]
 Scenario = Callable[[Customer, random.Random], Story]
@@ -83,23 +83,30 @@ def customer_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
     """Everything one customer does, visit after visit, until the demo stops.
 
     The first visits are spread over the heads so that every head shows up within a minute;
-    most customers sign up for the newsletter first.
+    most customers sign up for the newsletter first. Between two visits the customer pauses (a
+    `pause` call): what they do next is decided when the pause is over, so a click in a mail
+    can bring them back to the shop first (`mail_visits`).
     """
-    scenario = OPENINGS[customer.index % len(OPENINGS)]
     pause = rng.uniform(0.0, _ARRIVALS_WITHIN)
     if customer.signs_up:
-        story = newsletter_sign_up(customer, rng)
-        yield replace(next(story), wait=pause)
-        yield from story
+        yield from _visit_after(customer, pause, lambda: newsletter_sign_up(customer, rng))
         pause = rng.uniform(5.0, 20.0)
+    opening = OPENINGS[customer.index % len(OPENINGS)]
+    yield from _visit_after(customer, pause, lambda: opening(customer, rng))
     while True:
-        story = scenario(customer, rng)
-        first = next(story, None)
-        if first is not None:
-            yield replace(first, wait=pause)
-            yield from story
         pause = rng.uniform(30.0, 120.0)
-        scenario = _next_scenario(customer, rng)
+        yield from _visit_after(
+            customer, pause, lambda: _next_scenario(customer, rng)(customer, rng)
+        )
+
+
+def _visit_after(customer: Customer, pause: float, story: Callable[[], Story]) -> Story:
+    yield pause_call(customer, pause)
+    calls = story()  # decided now, when the pause is over
+    first = next(calls, None)
+    if first is not None:
+        yield replace(first, wait=0.0)
+        yield from calls
 
 
 def _next_scenario(customer: Customer, rng: random.Random) -> Scenario:
@@ -153,7 +160,7 @@ def buy_now(customer: Customer, rng: random.Random, head: str | None = None) -> 
     yield from _arrive(v)
     seen = yield from _browse(v)
     yield from _fill_cart(v, seen)
-    yield from _checkout(v)
+    yield from checkout(v)
     yield from _leave(v)
 
 
@@ -171,7 +178,7 @@ def resume_cart(customer: Customer, rng: random.Random) -> Story:
     v = Visit(customer, device, rng)
     yield from _arrive(v)
     yield from _log_in(v)
-    yield from _checkout(v)
+    yield from checkout(v)
     yield from _leave(v)
 
 
@@ -333,21 +340,24 @@ def _log_in(v: Visit) -> Story:
         yield v.track("Signed Up", {"type": "organic"})
 
 
-def _checkout(v: Visit) -> Story:
-    checkout = _Checkout(_cart(v))
+def checkout(v: Visit) -> Generator[Call, None, dict[str, Any]]:
+    """Check the customer's cart out (signing in first); returns the order's properties."""
+    started = _Checkout(_cart(v))
     yield v.view("Cart", "/cart")
     yield v.track(
-        "Cart Viewed", {"cart_id": checkout.cart.cart_id, "products": cart_products(checkout.cart)}
+        "Cart Viewed", {"cart_id": started.cart.cart_id, "products": cart_products(started.cart)}
     )
-    yield v.track("Checkout Started", checkout.properties(v))
+    yield v.track("Checkout Started", started.properties(v))
     yield from _log_in(v)
-    yield from _shipping_step(v, checkout)
-    yield from _try_coupon(v, checkout)
-    yield from _payment_step(v, checkout)
-    yield v.track("Order Completed", checkout.properties(v))
-    yield v.view("Order Confirmation", "/checkout/confirmation", order_id=checkout.order_id)
+    yield from _shipping_step(v, started)
+    yield from _try_coupon(v, started)
+    yield from _payment_step(v, started)
+    order = started.properties(v)
+    yield v.track("Order Completed", order)
+    yield v.view("Order Confirmation", "/checkout/confirmation", order_id=started.order_id)
     v.customer.cart = None
     v.customer.orders += 1
+    return order
 
 
 def _shipping_step(v: Visit, checkout: _Checkout) -> Story:

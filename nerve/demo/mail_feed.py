@@ -1,6 +1,7 @@
 """What the demo's screen says about mail: a line per mail as it arrives, with the link to its
-page; what the customers did with their mail (confirmed a sign-up, unsubscribed); and each
-reminder Nerve skipped for a customer who had unsubscribed.
+page; what the customers did with their mail (confirmed a sign-up, read, clicked, chose topics,
+unsubscribed) and what came of a click; and each reminder Nerve skipped for a customer who had
+left.
 
 Asked once a second by the screen's thread, which alone reads the message log.
 """
@@ -11,18 +12,15 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from nerve.demo.inbox import Inbox, confirmation_link
+from nerve.demo.cart_flow import STEP_MAILS
+from nerve.demo.inbox import Inbox
+from nerve.demo.mail_links import confirmation_link
 from nerve.demo.mail_pages import PATH
+from nerve.demo.mail_visits import ClickFigures, MailClicks
 from nerve.demo.mailbox import DemoMailbox, ReceivedMail
 from nerve.demo.people import Customer
 from nerve.demo.sends import Send, SendLog
 
-# The abandoned-cart flow's steps that send mail, as the screen names their mails.
-STEP_MAILS = {
-    "first_reminder": "Cart reminder",
-    "second_reminder": "Second cart reminder",
-    "reminder_with_coupon": "Cart reminder with coupon",
-}
 CONFIRMATION = "Sign-up confirmation"
 
 
@@ -35,6 +33,11 @@ class MailFigures:
     skipped: int  # cart reminders the flow skipped (no consent, no address)
     skip_reasons: list[tuple[str, int]]  # the reasons, most frequent first
     unsubscribed: list[str]  # the names of customers who left with one click
+    opened: int  # cart reminders opened or clicked, as Nerve's message log counts them
+    clicked: int  # cart reminders clicked, as Nerve's message log counts them
+    prefetched: int  # open pixels Apple's privacy proxy loaded on arrival (not opens)
+    chose: list[str]  # the names of customers who saved choices on the preference page
+    clicks: ClickFigures  # the visits clicks began, and their orders
 
 
 class MailFeed:
@@ -43,12 +46,14 @@ class MailFeed:
         mailbox: DemoMailbox,
         sends: SendLog,
         inbox: Inbox,
+        clicks: MailClicks,
         customers: list[Customer],
         base_url: str,
     ) -> None:
         self._mailbox = mailbox
         self._sends = sends
         self._inbox = inbox
+        self._clicks = clicks
         self._customers = {customer.email: customer for customer in customers}
         self._base_url = base_url
         self._shown = 0  # the number of the last mail shown
@@ -62,9 +67,10 @@ class MailFeed:
         if arrived:
             self._shown = arrived[-1].number
         lines += self._inbox.notes()
-        left = self._inbox.unsubscribed()
+        lines += self._clicks.notes()
+        left = self._inbox.left()
         lines += [
-            self._skipped(send, left[send.recipient])
+            self._skipped(send, *left[send.recipient])
             for send in changed
             if send.status == "skipped" and send.recipient in left
         ]
@@ -72,6 +78,7 @@ class MailFeed:
 
     def figures(self) -> MailFigures:
         skipped = self._sends.skipped
+        reading = self._inbox.reading()
         return MailFigures(
             received=self._mailbox.count,
             confirmations=self._confirmations,
@@ -79,7 +86,12 @@ class MailFeed:
             reminders=self._sends.sent,
             skipped=sum(skipped.values()),
             skip_reasons=skipped.most_common(),
-            unsubscribed=[customer.name for customer in self._inbox.unsubscribed().values()],
+            unsubscribed=reading.unsubscribed,
+            opened=self._sends.opened,
+            clicked=self._sends.clicked,
+            prefetched=reading.prefetched,
+            chose=reading.chose,
+            clicks=self._clicks.figures(),
         )
 
     def _arrival(self, mail: ReceivedMail) -> Text:
@@ -101,11 +113,11 @@ class MailFeed:
             return CONFIRMATION
         return f"“{mail.subject}”"
 
-    def _skipped(self, send: Send, customer: Customer) -> Text:
+    def _skipped(self, send: Send, customer: Customer, how: str) -> Text:
         what = STEP_MAILS.get(send.node or "", "Mail").lower()
         return Text.assemble(
             ("⊘ ", "yellow"), f"No {what} for ", (customer.name, "bold"),
-            f", who unsubscribed: Nerve skipped it — {send.reason}",
+            f", who {how}: Nerve skipped it — {send.reason}",
         )  # fmt: skip
 
 

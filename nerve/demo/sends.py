@@ -23,6 +23,7 @@ _WINDOW = 200  # the newest sends read each time
 _REMEMBERED = 1000  # sends kept by Message-ID, for the mails still on the mail pages
 # A sent mail may be opened, clicked or complained about before the screen reads it again.
 _DELIVERED = {"sent", "opened", "clicked", "complained"}
+_ENGAGED = {"opened", "clicked"}  # Nerve counts a click as an open: the mail was read
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class SendLog:
         self._by_message_id: OrderedDict[str, Send] = OrderedDict()
         self.reminded_runs: set[str] = set()  # runs of the flow that sent a mail
         self.sent = 0  # the flow's mails sent
+        self.opened = 0  # of them, opened (a click counts as an open too)
+        self.clicked = 0  # of them, clicked
         self.skipped: Counter[str] = Counter()  # the flow's sends skipped, by reason
         # Sends of earlier demo runs are not this run's.
         self._before = {send.id for send in self._newest()}
@@ -76,6 +79,10 @@ class SendLog:
                 self.sent += 1
                 if send.run_id:
                     self.reminded_runs.add(send.run_id)
+            if send.status in _ENGAGED and before not in _ENGAGED:
+                self.opened += 1
+            if send.status == "clicked":
+                self.clicked += 1
             elif send.status == "skipped":
                 self.skipped[send.reason or "no reason given"] += 1
         while len(self._by_message_id) > _REMEMBERED:

@@ -32,6 +32,7 @@ from nerve.demo.identity import IdentityCounts
 from nerve.demo.inbox import Inbox
 from nerve.demo.mail_feed import MailFeed
 from nerve.demo.mail_topics import define_topics
+from nerve.demo.mail_visits import MailClicks
 from nerve.demo.mailbox import DemoMailbox
 from nerve.demo.sends import SendLog
 from nerve.demo.server import DemoError, DemoServer
@@ -160,16 +161,17 @@ def _prepare(
     """The workspace, the templates and the flow saved; the customers, their inbox and what
     counts for the screen made."""
     workspace = prepare_workspace(engine)
-    simulator = Simulator(
-        settings.base_url, workspace.write_keys, customers, speed=knobs.speed, seed=knobs.seed
-    )
+    clicks = MailClicks()  # from the customers' inbox to the customers in the shop
+    simulator = Simulator(settings.base_url, workspace.write_keys, customers, speed=knobs.speed,
+                          seed=knobs.seed, mail_clicks=clicks)  # fmt: skip
     backend = _shop_backend(engine, workspace.workspace_id, settings.port)
     save_templates(engine, workspace.workspace_id)
     define_topics(engine, workspace.workspace_id)
     outbound = OutboundPolicy.configured(settings)
     flow = publish_flow(engine, workspace.workspace_id, backend.url, knobs.speed, outbound)
     sends = SendLog(engine, workspace.workspace_id, FLOW_NAME)
-    inbox = Inbox(settings.base_url, simulator.customers, speed=knobs.speed, seed=knobs.seed)
+    inbox = Inbox(settings.base_url, simulator.customers, speed=knobs.speed, seed=knobs.seed,
+                  clicks=clicks)  # fmt: skip
     mailbox.on_arrival(inbox.deliver)
     return _Parts(
         workspace=workspace,
@@ -178,7 +180,7 @@ def _prepare(
         backend=backend,
         flow=flow,
         inbox=inbox,
-        mail=MailFeed(mailbox, sends, inbox, simulator.customers, settings.base_url),
+        mail=MailFeed(mailbox, sends, inbox, clicks, simulator.customers, settings.base_url),
         carts=CartFlowCounts(engine, workspace.workspace_id, sends, backend),
     )
 

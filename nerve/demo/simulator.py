@@ -3,11 +3,14 @@ the website and the kiosks one call per request, the apps and tills in `/v1/batc
 
 All customers live on one thread. Their next calls wait in a queue ordered by due time, so the
 customers interleave like real traffic while each one's story stays reproducible from the seed.
+A click in a mail (handed over by the inbox) brings its customer back to the shop between two
+visits.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 import threading
 import time
@@ -21,11 +24,14 @@ import httpx
 import structlog
 
 from nerve.demo.journeys import customer_life
+from nerve.demo.mail_visits import MailClick, MailClicks
 from nerve.demo.people import Customer, Device, make_customers
 from nerve.demo.visit import Call
 from nerve.demo.workspace import HEADS
 
 log = structlog.get_logger(__name__)
+
+_CLICKS_EVERY = 0.25  # seconds: how soon a click in a mail brings its customer back
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Simulator:
         *,
         speed: float = 1.0,
         seed: int = 7,
+        mail_clicks: MailClicks | None = None,
     ) -> None:
         self.stats = TrafficStats()
         self.error: Exception | None = None
@@ -61,6 +68,13 @@ class Simulator:
         self._customers = make_customers(customers, seed)
         self._speed = speed
         self._seed = seed
+        self._mail_clicks = mail_clicks or MailClicks()
+        self._lives: list[Iterator[Call]] = []
+        self._due: list[tuple[float, int, int, Call]] = []  # at, order, customer, call
+        self._next: dict[int, tuple[int, Call]] = {}  # customer → the order and call due
+        self._order = itertools.count()
+        self._waiting: dict[int, MailClick] = {}  # clicks of customers in the middle of a visit
+        self._visits_from_mail = itertools.count()
 
     @property
     def customers(self) -> list[Customer]:
@@ -82,28 +96,54 @@ class Simulator:
             self.error = exc
 
     def _send_until(self, stop: threading.Event, transport: _Transport) -> None:
-        lives = [
+        self._lives = [
             customer_life(customer, random.Random(f"{self._seed}:life:{customer.index}"))
             for customer in self._customers
         ]
-        due: list[tuple[float, int, Call]] = []
-        for index, life in enumerate(lives):
-            self._schedule(due, index, life)
-        while due and not stop.is_set():
-            at, index, call = due[0]
+        for index in range(len(self._lives)):
+            self._schedule(index)
+        while self._due and not stop.is_set():
+            for click in self._mail_clicks.taken():
+                self._back_from_mail(click)
+            at, order, index, call = self._due[0]
+            if self._next[index][0] != order:  # put off by a click in a mail
+                heapq.heappop(self._due)
+                continue
             delay = at - time.monotonic()
             if delay > 0:
-                stop.wait(delay)
+                stop.wait(min(delay, _CLICKS_EVERY))
                 continue
-            heapq.heappop(due)
+            heapq.heappop(self._due)
             transport.send(call)
-            self._schedule(due, index, lives[index])
+            self._schedule(index)
 
-    def _schedule(
-        self, due: list[tuple[float, int, Call]], index: int, life: Iterator[Call]
-    ) -> None:
-        call = next(life)
-        heapq.heappush(due, (time.monotonic() + call.wait / self._speed, index, call))
+    def _schedule(self, index: int) -> None:
+        call = next(self._lives[index])
+        if call.type == "pause" and index in self._waiting:
+            call = self._divert(index, self._waiting.pop(index), call)
+        self._push(index, call)
+
+    def _push(self, index: int, call: Call) -> None:
+        order = next(self._order)
+        self._next[index] = (order, call)
+        heapq.heappush(self._due, (time.monotonic() + call.wait / self._speed, order, index, call))
+
+    def _back_from_mail(self, click: MailClick) -> None:
+        """Between two visits the customer follows the click at once; in the middle of one,
+        when it is over."""
+        index = click.customer.index
+        pending = self._next[index][1]
+        if pending.type == "pause":
+            self._push(index, self._divert(index, click, pending))
+        else:
+            self._waiting[index] = click
+
+    def _divert(self, index: int, click: MailClick, pause: Call) -> Call:
+        """The visit the click begins, then the pause the customer was in, then their life."""
+        rng = random.Random(f"{self._seed}:mail:{index}:{next(self._visits_from_mail)}")
+        life = itertools.chain(self._mail_clicks.visit(click, rng), [pause], self._lives[index])
+        self._lives[index] = life
+        return next(life)
 
 
 class _Transport:
@@ -117,6 +157,8 @@ class _Transport:
         self._stats = stats
 
     def send(self, call: Call) -> None:
+        if call.type == "pause":
+            return
         if call.type == "subscribe":
             self._subscribe(call)
             return

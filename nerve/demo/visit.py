@@ -18,7 +18,9 @@ from nerve.demo.people import Customer, Device
 @dataclass(frozen=True)
 class Call:
     device: Device
-    type: str  # identify, track, page or screen; subscribe: a sign-up form posted to Nerve
+    # identify, track, page or screen; subscribe: a sign-up form posted to Nerve; pause: no
+    # request, the customer is between two visits
+    type: str
     fields: dict[str, Any]  # event, name, properties, traits; the sign-up form's fields
     wait: float  # seconds the customer spends before this call
     flush: bool = False  # send the device's queued batch now (an app going to the background)
@@ -84,6 +86,11 @@ class Visit:
 
     def _call(self, type_: str, fields: dict[str, Any], flush: bool = False) -> Call:
         return Call(self.device, type_, fields, self.think(), flush)
+
+
+def pause_call(customer: Customer, seconds: float) -> Call:
+    """Between two visits: nothing is sent; what comes next is decided after `seconds`."""
+    return Call(customer.devices[0], "pause", {}, seconds)
 
 
 def _affiliation(device: Device) -> str:
