@@ -1,6 +1,7 @@
 """`nerve demo` as a newcomer runs it: one command, then events from every head of the shop,
 customers who use several heads known as one person each, newsletter sign-ups confirmed by mail,
-and abandoned carts reminded by mail — which a customer leaves with one click."""
+and abandoned carts reminded by mail — which a customer leaves with one click, and another
+clicks."""
 
 from __future__ import annotations
 
@@ -212,6 +213,27 @@ def _unsubscribed_reminder(
         time.sleep(0.5)
 
 
+def _clicked(base_url: str, admin_key: str, until: float) -> dict[str, Any] | None:
+    """A message of the log whose recipient clicked a link in it (the demo's customers do)."""
+    while True:
+        response = _get(base_url, admin_key, "/api/v1/messages", status="clicked")
+        assert response.status_code == 200, response.text
+        if response.json()["data"] or time.monotonic() > until:
+            return next(iter(response.json()["data"]), None)
+        time.sleep(0.25)
+
+
+def _on_timeline(
+    base_url: str, admin_key: str, profile_id: str, event: str, until: float
+) -> list[dict[str, Any]]:
+    """The person's timeline once it holds `event` (attached in the background), or time is up."""
+    while True:
+        timeline = _timeline(base_url, admin_key, profile_id)
+        if any(e.get("event") == event for e in timeline) or time.monotonic() > until:
+            return timeline
+        time.sleep(0.25)
+
+
 def _message(base_url: str, mail: dict[str, Any]) -> EmailMessage:
     """A mail as the demo's SMTP server received it, parsed as a mail program would."""
     source = httpx.get(f"{base_url}{mail['source_url']}")
@@ -262,6 +284,11 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
             f"no cart reminder whose recipient unsubscribed: {_mails(base_url)}"
         )
         reminder, left = found
+        clicked = _clicked(base_url, admin_key, time.monotonic() + 15)
+        assert clicked is not None, "no customer clicked a link in a cart reminder"
+        clicker = _on_timeline(
+            base_url, admin_key, clicked["profile_id"], "Email Clicked", time.monotonic() + 10
+        )
         message = _message(base_url, reminder)
         log = _get(base_url, admin_key, "/api/v1/messages", limit="1000").json()["data"]
         sent = next(m for m in log if m["message_id"] == message["Message-ID"])
@@ -356,6 +383,13 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     ]  # fmt: skip
     assert not after, f"marketing mail after the unsubscribe: {after}"
 
+    # Customers click a product in a reminder: the message log and their timeline say so.
+    assert clicked["flow"] == "demo_abandoned_cart" and clicked["clicked_at"], clicked
+    assert clicked["opened_at"], clicked  # a click is an open too
+    clicks = [e for e in clicker if e.get("event") == "Email Clicked"]
+    assert clicks, [e.get("event") or e.get("type") for e in clicker]
+    assert "utm_campaign=demo_abandoned_cart" in clicks[0]["properties"]["url"], clicks[0]
+
     # Sign-ups are double opt-in: a confirmation mail with its link, which most customers click.
     assert confirmation is not None, mails
     assert "List-Unsubscribe" not in confirmation  # no advertising: not a marketing mail
@@ -367,6 +401,7 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     assert re.search(rf"✉ Sign-up confirmation to .+ → {base_url}/demo/mails/\d+", screen), out
     assert f"→ {base_url}{reminder['url']}" in screen, out
     assert "unsubscribed with one click" in screen, out
+    assert re.search(r"↗ .+ clicked “.+” in the .*cart reminder.* → back in the shop", screen), out
 
     assert demo.returncode == 0, err
     assert "Traceback" not in err, err
