@@ -10,21 +10,20 @@ later send, marketing and transactional.
 from __future__ import annotations
 
 import email.policy
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from nerve.channels import engagement, links, messages, mime, templates
+from nerve.channels import engagement, links, messages, mime, send_checks, templates
 from nerve.channels.dkim_keys import Signer
 from nerve.channels.messages import Logged
 from nerve.channels.models import Suppression
 from nerve.channels.sample import SAMPLE
 from nerve.channels.smtp import SendDeferred, SendRefused, SmtpSender, parse_url
-from nerve.consent import service as consent
 from nerve.db.base import new_id, utcnow
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
@@ -191,29 +190,31 @@ class EmailService:
             for workspace_id in {r.workspace_id for r in requests}:
                 wanted = [r.profile_id for r in requests if r.workspace_id == workspace_id]
                 people |= people_of_profiles(conn, workspace_id, filter(None, wanted))
-            for request in requests:
+            persons = [people.get(r.profile_id) if r.profile_id else None for r in requests]
+            addresses = [r.address or _email_of(p) for r, p in zip(requests, persons, strict=True)]
+            checks = send_checks.read(conn, requests, addresses)
+            for request, person, address in zip(requests, persons, addresses, strict=True):
                 try:
-                    drafts.append(self._draft(conn, request, people))
+                    drafts.append(self._draft(conn, request, person, address, checks))
                 except Exception as exc:  # this send's problem (no such template): its own
                     drafts.append(exc)
         return drafts
 
     def _draft(
-        self, conn: Connection, request: EmailRequest, people: Mapping[str, Person]
-    ) -> Sent | Draft:
+        self, conn: Connection, request: EmailRequest, person: Person | None,
+        address: str | None, checks: send_checks.Checks,
+    ) -> Sent | Draft:  # fmt: skip
         key = request.idempotency_key
         message_id = messages.message_id(key, self.domain)
-        earlier = messages.find(conn, request.workspace_id, key)
+        earlier = checks.earlier.get((request.workspace_id, key))
         if earlier is not None and earlier.status != "queued":
             return Sent(earlier.status, earlier.message_id, earlier.reason, earlier.id)  # type: ignore[arg-type]
         version_id, compiled = None, request.content
         if request.template is not None:
-            version = templates.version(conn, request.workspace_id, request.template)
+            version = checks.version(request.workspace_id, request.template)
             version_id, compiled = version.id, version.compiled
         assert compiled is not None, "a template or content"
-        person = people.get(request.profile_id) if request.profile_id is not None else None
         view = templates.person_context(person) if person is not None else {}
-        address = request.address or view.get("email")
         row_id = earlier.id if earlier is not None else new_id("msg")
         unsubscribe = f"{self.public_url}/u/{links.token(conn, request.workspace_id, 'u', row_id)}"
         preferences = f"{self.public_url}/p/{links.token(conn, request.workspace_id, 'p', row_id)}"
@@ -233,7 +234,7 @@ class EmailService:
                "run_id": request.run_id, "node": request.node, "message_id": message_id,
                "recipient": address, "subject": rendered["subject"]}  # fmt: skip
         erased = request.profile_id is not None and person is None
-        reason = self._why_not(conn, request, address, erased)
+        reason = checks.why_not(request, address, erased)
         if reason is not None:
             return Draft(row_id, log, reason, b"")
         assert address is not None
@@ -285,39 +286,12 @@ class EmailService:
             "List-Id": f"<{topic}.{self.domain}>",
         }
 
-    def _why_not(
-        self, conn: Connection, request: EmailRequest, address: str | None, erased: bool
-    ) -> str | None:
-        if erased:
-            return "the person was erased"
-        if address is None:
-            return "the person has no email address"
-        normal = normalize_email(address)
-        if normal is None:
-            return "the person's email address is not valid"
-        if privacy.is_erased(conn, request.workspace_id, "email", normal):
-            return "the address belongs to an erased person"
-        reasons = set(
-            conn.scalars(
-                select(Suppression.reason).where(
-                    Suppression.workspace_id == request.workspace_id,
-                    Suppression.channel == "email",
-                    Suppression.address_hash
-                    == privacy.identifier_hash(conn, request.workspace_id, normal),
-                )
-            )
-        )
-        if request.kind == "transactional":
-            # Leaving the newsletters is not leaving the order confirmations.
-            reasons.discard("unsubscribed")
-        if reasons:
-            return f"the address is suppressed ({', '.join(sorted(reasons))})"
-        if request.kind == "marketing":
-            topic = request.topic or ""
-            agreed = consent.status(conn, request.workspace_id, "email", normal, topic)
-            if agreed != "subscribed":
-                return f"no consent to {topic} ({agreed or 'never given'})"
+
+def _email_of(person: Person | None) -> str | None:
+    """The person's (first) email address, as templates see it (`person.email`)."""
+    if person is None:
         return None
+    return next((i.value for i in person.identifiers if i.type == "email"), None)
 
 
 def suppress(conn: Connection, workspace_id: str, address: str, reason: str, detail: str) -> None:

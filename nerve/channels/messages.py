@@ -40,6 +40,18 @@ def find(conn: Connection, workspace_id: str, idempotency_key: str) -> Logged | 
     return _find(conn, workspace_id, idempotency_key)
 
 
+def found_many(conn: Connection, workspace_id: str, keys: list[str]) -> dict[str, Logged]:
+    """The sends already logged under these idempotency keys, in one query."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        select(Message.idempotency_key, Message.id, Message.message_id, Message.status,
+               Message.reason)
+        .where(Message.workspace_id == workspace_id, Message.idempotency_key.in_(keys))
+    )  # fmt: skip
+    return {r.idempotency_key: Logged(r.id, r.message_id, r.status, r.reason) for r in rows}
+
+
 def begin(
     conn: Connection,
     workspace_id: str,

@@ -133,6 +133,21 @@ def status(
     return None if found is None else str(found["status"])
 
 
+def statuses(
+    conn: Connection, workspace_id: str, channel: str, addresses: list[str]
+) -> dict[tuple[str, str], str]:
+    """(address, topic) → status, for these addresses, in one query."""
+    if not addresses:
+        return {}
+    rows = conn.execute(
+        select(Consent.address, Consent.topic, Consent.status).where(
+            Consent.workspace_id == workspace_id, Consent.channel == channel,
+            Consent.address.in_(addresses),
+        )
+    )  # fmt: skip
+    return {(address, topic): status for address, topic, status in rows}
+
+
 def records(conn: Connection, workspace_id: str, addresses: list[str]) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(Consent)

@@ -54,6 +54,23 @@ def identifier_hash(conn: Connection, workspace_id: str, value: str) -> str:
     return suppression.identifier_hash(workspaces.hash_key(conn, workspace_id), value)
 
 
+def erased_among(
+    conn: Connection, workspace_id: str, identifier_type: str, digests: list[str]
+) -> set[str]:
+    """Which of these identifier hashes (identifier_hash) belong to erased people."""
+    if not digests:
+        return set()
+    return set(
+        conn.scalars(
+            select(ErasedIdentifier.hash).where(
+                ErasedIdentifier.workspace_id == workspace_id,
+                ErasedIdentifier.type == identifier_type,
+                ErasedIdentifier.hash.in_(digests),
+            )
+        )
+    )
+
+
 def is_erased(conn: Connection, workspace_id: str, identifier_type: str, value: str) -> bool:
     digest = identifier_hash(conn, workspace_id, value)
     found = conn.scalar(
