@@ -34,7 +34,7 @@ from nerve.demo.people import Customer
 
 READING_SHARE = 0.6  # of the reminders, those read (the mail program loads the open pixel)
 CLICKING_SHARE = 0.4  # of those read, those whose reader clicks a product
-CHOOSING_SHARE = 0.1  # of those read, those whose reader opens the preference page
+CHOOSING_SHARE = 0.15  # of those read, those whose reader opens the preference page
 SWITCHING_SHARE = 0.3  # of those choosing, those who keep only back-in-stock mail
 UNSUBSCRIBING_SHARE = 0.1  # of the later reminder recipients, those who leave
 PROTECTED_SHARE = 0.6  # of Apple Mail's users, those with Mail Privacy Protection on
