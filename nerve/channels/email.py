@@ -9,7 +9,6 @@ later send, marketing and transactional.
 
 from __future__ import annotations
 
-import email.policy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -245,9 +244,8 @@ class EmailService:
         headers = self._marketing_headers(unsubscribe, request.topic or "mail", row_id, conn,
                                           request.workspace_id) if request.kind == "marketing" \
             else {}  # fmt: skip
-        built = mime.build(sender=self.sender, to=address, rendered=rendered,
-                           message_id=message_id, headers=headers)  # fmt: skip
-        raw = built.as_bytes(policy=email.policy.SMTP)
+        raw = mime.build(sender=self.sender, to=address, rendered=rendered,
+                         message_id=message_id, headers=headers)  # fmt: skip
         if self.signer is not None:
             raw = self.signer.sign(conn, request.workspace_id, self.domain, raw)
         identifiers = [(i.type, i.value) for i in person.identifiers] if person else []
