@@ -37,6 +37,7 @@ from nerve.settings import Settings, get_settings
 from nerve.tracking import api as tracking_api
 from nerve.tracking.normalize import Limits
 from nerve.tracking.service import WriteKeys
+from nerve.webhooks import api as webhooks_api
 from nerve.worker import WorkerProcess
 
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(flows_api.router)
     app.include_router(auth_api.router)
     app.include_router(secrets_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(templates_api.router)
     app.include_router(messages_api.router)
     app.include_router(suppressions_api.router)

@@ -18,6 +18,7 @@ class Delivery:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    raw: bytes = b""  # the body's bytes as they came (what a signature is over)
 
 
 @dataclass
@@ -39,12 +40,13 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                body = orjson.loads(raw)
                 receiver.arrivals.append(time.monotonic())
                 receiver.attempts += 1
                 status = receiver.answers.pop(0) if receiver.answers else receiver.fail_with
                 status = status or 200
-                request = Delivery(self.path, dict(self.headers), body)
+                request = Delivery(self.path, dict(self.headers), body, raw)
                 receiver.requests.append(request)
                 if status == 200:
                     receiver.deliveries.append(request)

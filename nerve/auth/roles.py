@@ -41,6 +41,7 @@ class Permission(StrEnum):
     SOURCES_WRITE = "sources:write"
     KEYS_MANAGE = "keys:manage"
     SECRETS_MANAGE = "secrets:manage"
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 ADMIN, BUILDER, ANALYST, STAFF = "admin", "builder", "analyst", "staff"
@@ -66,6 +67,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         # The suppression list (imports, a wrongly bounced address taken off) and a relay's
         # bounce and complaint feedback: the mail's deliverability, which builders look after.
         | {Permission.SUPPRESSIONS_WRITE, Permission.FEEDBACK_WRITE}
+        # The shop's own systems that flows call (webhook endpoints) and their signing
+        # secrets: a builder wires a flow to its receiver and hands the receiver the secret.
+        | {Permission.WEBHOOKS_MANAGE}
     ),
     ANALYST: frozenset(_READ),
     STAFF: frozenset({Permission.PROFILES_READ}),

@@ -20,6 +20,7 @@ from nerve.cli import (
     sources,
     suppressions,
     templates,
+    webhooks,
 )
 from nerve.cli.output import JsonErrorsGroup
 
@@ -57,6 +58,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(keys.app, name="keys")
 app.add_typer(secrets.app, name="secrets")
+app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
 app.add_typer(templates.app, name="templates")

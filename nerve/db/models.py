@@ -12,6 +12,7 @@ from nerve.orders import models as order_models
 from nerve.privacy import models as privacy_models
 from nerve.profiles import models as profile_models
 from nerve.secrets import models as secret_models
+from nerve.webhooks import models as webhook_models
 from nerve.workspaces import models as workspace_models
 
 metadata = Base.metadata
@@ -29,5 +30,6 @@ __all__ = [
     "privacy_models",
     "profile_models",
     "secret_models",
+    "webhook_models",
     "workspace_models",
 ]

@@ -20,6 +20,7 @@ from nerve.flows import email_action, webhook
 from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected, RemoteAction
 from nerve.outbound.policy import OutboundPolicy
 from nerve.profiles.service import set_traits
+from nerve.webhooks.service import Endpoints
 
 __all__ = ["ActionCall", "ActionFailed", "ActionRejected", "RemoteAction"]
 
@@ -39,11 +40,14 @@ REMOTE_ACTIONS = ("webhook", email_action.NAME)
 
 
 def remote_senders(
-    outbound: OutboundPolicy | None = None, email: EmailService | None = None
+    outbound: OutboundPolicy | None = None,
+    email: EmailService | None = None,
+    endpoints: Endpoints | None = None,
 ) -> dict[str, RemoteAction]:
     """The real senders of remote actions, one per action name, calling only where `outbound`
-    allows (by default: public addresses); close them with `close`."""
-    return {"webhook": webhook.WebhookSender(outbound),
+    allows (by default: public addresses), webhooks to `endpoints` signed; close them with
+    `close`."""
+    return {"webhook": webhook.WebhookSender(outbound, endpoints),
             email_action.NAME: email_action.EmailSender(email)}  # fmt: skip
 
 

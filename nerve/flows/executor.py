@@ -38,6 +38,8 @@ from nerve.identity.service import people_of
 from nerve.outbound.policy import OutboundPolicy
 from nerve.profiles.schemas import Person
 from nerve.profiles.view import person as person_view
+from nerve.secrets.vault import Vault
+from nerve.webhooks.service import Endpoints
 
 log = structlog.get_logger(__name__)
 
@@ -86,13 +88,19 @@ class Executor:
         budget: StepBudget | None = None,
         outbound: OutboundPolicy | None = None,
         email: EmailService | None = None,
+        vault: Vault | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
         self.owner = owner
         self.lease_seconds = lease_seconds
         self.budget = budget or StepBudget()
-        self.remote = remote if remote is not None else actions.remote_senders(outbound, email)
+        if remote is None:
+            # Without a vault (NERVE_SECRET_KEY), a step to a webhook endpoint is dead-lettered
+            # saying so: its signing secret cannot be read.
+            endpoints = Endpoints(engine, vault or Vault(""))
+            remote = actions.remote_senders(outbound, email, endpoints)
+        self.remote = remote
         self.staging = staging or actions.RecordingSender()
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ from nerve.flows.budget import StepBudget
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
 from nerve.flows.retention import Retention
 from nerve.outbound.policy import OutboundPolicy
+from nerve.secrets.vault import Vault
 from nerve.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -48,11 +49,12 @@ class FlowWorker:
         budget: StepBudget | None = None,
         outbound: OutboundPolicy | None = None,
         email: EmailService | None = None,
+        vault: Vault | None = None,
     ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.executor = executor or Executor(
             engine, owner, lease_seconds=lease_seconds, budget=budget, outbound=outbound,
-            email=email,
+            email=email, vault=vault,
         )  # fmt: skip
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
@@ -81,6 +83,7 @@ class FlowWorker:
             budget=StepBudget(settings.flow_run_steps_per_hour, settings.flow_run_steps_total),
             outbound=OutboundPolicy.configured(settings),
             email=email_service(engine, settings),
+            vault=Vault(settings.secret_key.get_secret_value()),
         )
 
     def start(self) -> None:

@@ -40,4 +40,5 @@ NOT_PERSONAL: dict[str, str] = {
     "templates": "message template names",
     "template_versions": "message templates written by the shop",
     "suppressions": "keyed hashes of addresses that bounced, complained or left everything",
+    "webhook_endpoints": "the shop's own receivers of flow webhooks: names, URLs, status",
 }

@@ -108,6 +108,9 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
     template = {"name": "welcome", "subject": "Hi", "html": "<p>Hi {{ shop.name }}</p>"}
     saved = client.post("/api/v1/templates", json=template, headers=admin)
     assert saved.status_code == 201, saved.text
+    endpoint = {"name": "crm", "url": receiver.url}
+    made = client.post("/api/v1/webhook-endpoints", json=endpoint, headers=admin)
+    assert made.status_code == 201, made.text
     anna = get("/api/v1/profiles", identifier="email:anna@example.com")
     assert anna["merged_ids"], "the seed merges Anna's devices"
     return {
@@ -119,6 +122,7 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
         "key_id": spare.json()["id"],
         "secret_name": "smtp.password",
         "template_name": "welcome",
+        "endpoint_name": "crm",
         "version": "1",
         "token": "not-a-token",
         "channel": "email",

@@ -70,6 +70,14 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "suppressions export": ([], ["{staff}"], "forbidden"),
     "suppressions remove": (["gone@example.com"], ["gone@example.com"], "not_found"),
     "suppressions read-bounces": (None, ["--maildir", "no-such-maildir"], "invalid_request"),
+    "webhooks create": (
+        ["crm", "https://crm.shop.example/nerve"],
+        ["erp", "http://169.254.169.254/latest"],  # the cloud's metadata service
+        "invalid_request",
+    ),
+    "webhooks list": ([], ["{staff}"], "forbidden"),
+    "webhooks rotate": (["crm"], ["erp"], "not_found"),
+    "webhooks enable": (["crm"], ["erp"], "not_found"),
 }
 
 
