@@ -58,6 +58,7 @@ class MailFeed:
         self._base_url = base_url
         self._shown = 0  # the number of the last mail shown
         self._confirmations = 0
+        self._skips_shown: set[str] = set()  # addresses whose first skipped reminder was shown
 
     def lines(self) -> list[Text]:
         """What happened since the last call, one line each."""
@@ -69,11 +70,13 @@ class MailFeed:
         lines += self._inbox.notes()
         lines += self._clicks.notes()
         left = self._inbox.left()
-        lines += [
-            self._skipped(send, *left[send.recipient])
-            for send in changed
-            if send.status == "skipped" and send.recipient in left
-        ]
+        for send in changed:
+            # The first reminder skipped for someone who left has a line; the later ones say
+            # nothing new.
+            if send.status == "skipped" and send.recipient in left \
+                    and send.recipient not in self._skips_shown:  # fmt: skip
+                self._skips_shown.add(send.recipient)
+                lines.append(self._skipped(send, *left[send.recipient]))
         return lines
 
     def figures(self) -> MailFigures:
@@ -117,7 +120,8 @@ class MailFeed:
         what = STEP_MAILS.get(send.node or "", "Mail").lower()
         return Text.assemble(
             ("⊘ ", "yellow"), f"No {what} for ", (customer.name, "bold"),
-            f", who {how}: Nerve skipped it — {send.reason}",
+            f", who {how}: Nerve skipped it — {send.reason} (the reminders skipped later are"
+            " counted, not shown)",
         )  # fmt: skip
 
 

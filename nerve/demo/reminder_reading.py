@@ -87,7 +87,8 @@ class ReminderReading:
         self._leaving: set[str] = set()  # addresses decided to leave, perhaps not done yet
         self._first: set[Role] = set()  # the roles someone had already in this run
         self._prefetched = self._read = self._clicked = 0
-        self._chose: list[str] = []
+        self._choosing: set[str] = set()  # addresses decided to choose, perhaps not done yet
+        self._chose: dict[str, str] = {}  # address → name of those who saved their choices
         self._left: dict[str, tuple[Customer, str]] = {}  # address → who left, and how
 
     def plan(
@@ -127,8 +128,8 @@ class ReminderReading:
     def figures(self) -> ReadingFigures:
         with self._lock:
             unsubscribed = [c.name for c, how in self._left.values() if how == "unsubscribed"]
-            return ReadingFigures(self._prefetched, self._read, self._clicked, list(self._chose),
-                                  unsubscribed)  # fmt: skip
+            chose = list(self._chose.values())
+            return ReadingFigures(self._prefetched, self._read, self._clicked, chose, unsubscribed)
 
     def unsubscribed(self) -> dict[str, Customer]:
         with self._lock:
@@ -151,16 +152,22 @@ class ReminderReading:
                 # decided now: a second mail before the click must not decide again
                 self._leaving.add(customer.email)
                 return "leaves", first
-            for role in ("clicks", "chooses"):
-                if role not in self._first:
-                    self._first.add(role)
-                    return role, True
-        if rng.random() >= READING_SHARE:
-            return "ignores", False
-        roll = rng.random()
-        if roll < CLICKING_SHARE:
-            return "clicks", False
-        return ("chooses" if roll < CLICKING_SHARE + CHOOSING_SHARE else "reads"), False
+            if "clicks" not in self._first:
+                self._first.add("clicks")
+                return "clicks", True
+            if "chooses" not in self._first:
+                self._first.add("chooses")
+                self._choosing.add(customer.email)
+                return "chooses", True
+            if rng.random() >= READING_SHARE:
+                return "ignores", False
+            roll = rng.random()
+            if roll < CLICKING_SHARE:
+                return "clicks", False
+            if roll < CLICKING_SHARE + CHOOSING_SHARE and customer.email not in self._choosing:
+                self._choosing.add(customer.email)  # once is enough
+                return "chooses", False
+            return "reads", False
 
     def _prefetch(self, client: httpx.Client, customer: Customer, pixel: str, number: int) -> None:
         if not self._loaded(client, pixel, APPLE_PRIVACY_PROXY, customer, number):
@@ -256,7 +263,7 @@ class ReminderReading:
             return
         kept = " and ".join(f"“{boxes[name][1]}”" for name in sorted(chosen - {BACK_IN_STOCK.name}))
         with self._lock:
-            self._chose.append(customer.name)
+            self._chose[customer.email] = customer.name
             if only:
                 self._left[customer.email] = (
                     customer,
