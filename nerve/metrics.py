@@ -70,6 +70,10 @@ FLOW_ENGINE_ERRORS = Counter(
     ["where"],
 )
 FLOW_DEAD_LETTERS = Counter("nerve_flow_dead_letters_total", "Tasks moved to the dead-letter queue")
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "nerve_webhook_endpoints_disabled_total",
+    "Webhook endpoints disabled because their receiver answered 410 Gone",
+)
 REQUEST_SECONDS = Histogram(
     "nerve_http_request_duration_seconds",
     "HTTP request latency",

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Engine, delete, select, update
 
+from nerve import metrics
 from nerve.audit import service as audit
 from nerve.db.base import utcnow
 from nerve.db.dialect import dialect_of
@@ -236,8 +237,8 @@ class Endpoints:
             if row.status != "enabled":
                 raise Unusable(
                     f"the webhook endpoint {name!r} is disabled since "
-                    f"{row.disabled_at:%Y-%m-%d %H:%M:%S} UTC ({row.disabled_reason}); "
-                    f"nothing was sent. `nerve webhooks enable {name}` sends to it again"
+                    f"{row.disabled_at:%Y-%m-%d %H:%M:%S} UTC: {row.disabled_reason}. Nothing "
+                    f"was sent; `nerve webhooks enable {name}` sends to it again"
                 )
             keys = [self._reveal(conn, workspace_id, secret_name(name))]
             if keys[0] is None:
@@ -257,10 +258,13 @@ class Endpoints:
     def gone(self, workspace_id: str, name: str, reason: str) -> None:
         """The receiver answered 410 Gone: the endpoint is disabled, with `reason`."""
         with write_transaction(self._engine) as conn:
-            if _set_status(conn, workspace_id, name, "disabled", reason):
+            changed = _set_status(conn, workspace_id, name, "disabled", reason)
+            if changed:
                 audit.record(conn, workspace_id, DELIVERY, "webhook_endpoint.disabled", name)
-        log.warning("webhook_endpoint_disabled", workspace_id=workspace_id, endpoint=name,
-                    reason=reason)  # fmt: skip
+        if changed:  # not again for each step that was already on its way
+            metrics.WEBHOOK_ENDPOINTS_DISABLED.inc()
+            log.warning("webhook_endpoint_disabled", workspace_id=workspace_id, endpoint=name,
+                        reason=reason)  # fmt: skip
 
 
 def _set_status(

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from sqlalchemy import Engine, update
 from standardwebhooks import Webhook
@@ -74,6 +75,11 @@ def _verifies(secret: str, delivery: Delivery, body: bytes | None = None) -> boo
     except WebhookVerificationError:
         return False
     return True
+
+
+def _disabled_count() -> float:
+    """nerve_webhook_endpoints_disabled_total, in this process (the tests' embedded worker)."""
+    return REGISTRY.get_sample_value("nerve_webhook_endpoints_disabled_total") or 0.0
 
 
 def _dead_letters(client: TestClient, shop: Shop) -> list[dict[str, Any]]:
@@ -162,10 +168,12 @@ def test_a_410_disables_the_endpoint_and_later_steps_are_dead_lettered_unsent(
     _endpoint(client, shop, receiver.url)
     assert _publish(client, shop, {"endpoint": "crm"}).status_code == 201
     receiver.fail_with = 410
+    disabled_before = _disabled_count()
     _sign_up(client, shop, "anna")
     [letter] = until(lambda: _dead_letters(client, shop))
     assert "410 Gone" in letter["error"]["message"] and "disabled" in letter["error"]["message"]
     assert letter["error"]["permanent"] is True and receiver.attempts == 1
+    assert _disabled_count() == disabled_before + 1
 
     shown = client.get("/api/v1/webhook-endpoints/crm", headers=auth(shop)).json()
     assert shown["status"] == "disabled" and shown["disabled_at"] is not None
@@ -175,7 +183,7 @@ def test_a_410_disables_the_endpoint_and_later_steps_are_dead_lettered_unsent(
     _sign_up(client, shop, "ben")
     letters = until(lambda: len(_dead_letters(client, shop)) == 2 and _dead_letters(client, shop))
     assert "is disabled since" in letters[1]["error"]["message"]
-    assert "nothing was sent" in letters[1]["error"]["message"]
+    assert "Nothing was sent" in letters[1]["error"]["message"]
     assert receiver.attempts == 1  # no request for ben's step
 
     enabled = client.post("/api/v1/webhook-endpoints/crm/enable", headers=auth(shop))
