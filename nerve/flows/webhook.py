@@ -103,8 +103,8 @@ def parameter_problems(params: dict[str, Any], outbound: OutboundPolicy) -> list
     if checked.endpoint is not None and checked.url is not None:
         return [{"path": "url", "reason": "give an endpoint (signed) or a url, not both"}]
     if checked.endpoint is None and checked.url is None:
-        return [{"path": "endpoint", "reason": "name a webhook endpoint (endpoint: crm; "
-                 "signed) or give a url (unsigned)"}]  # fmt: skip
+        return [{"path": "url", "reason": "is required, unless the node names a webhook "
+                 "endpoint instead (endpoint: crm; signed)"}]  # fmt: skip
     if checked.url is not None:
         try:
             http.check_url(outbound, checked.url)

@@ -221,7 +221,8 @@ def test_publishing_a_flow_that_names_an_unknown_endpoint_is_refused_with_its_pa
     both = _publish(client, shop, {"endpoint": "crm", "url": receiver.url}).json()["error"]
     assert both["details"][0]["path"] == "nodes[0].with.url"
     neither = _publish(client, shop, {"body": {}}).json()["error"]
-    assert neither["details"][0]["path"] == "nodes[0].with.endpoint"
+    assert neither["details"][0]["path"] == "nodes[0].with.url"
+    assert "endpoint" in neither["details"][0]["reason"]
     misspelt = _publish(client, shop, {"endpoint": "CRM!"}).json()["error"]
     assert misspelt["details"][0]["path"] == "nodes[0].with.endpoint"
 

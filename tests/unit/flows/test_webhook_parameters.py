@@ -38,7 +38,7 @@ def _problems(text: str, outbound: OutboundPolicy = STRICT) -> dict[str, str]:
         ("{body: {step: 1}}", "url", "is required"),
         ("{url: [https://shop.example]}", "url", "must be an http or https URL"),
         ("{url: https://shop.example, bdy: {}}", "bdy",
-         "is not a field; allowed here: url, body, person"),
+         "is not a field; allowed here: endpoint, url, body, person"),
         ("{url: https://shop.example, person: null}", "person",
          "must be true, false or {identifiers: [email, ...], traits: [first_name, ...]}"),
         ("{url: https://shop.example, person: {identifiers: email}}", "person.identifiers",
