@@ -40,5 +40,6 @@ NOT_PERSONAL: dict[str, str] = {
     "templates": "message template names",
     "template_versions": "message templates written by the shop",
     "suppressions": "keyed hashes of addresses that bounced, complained or left everything",
+    "consent_topics": "the lists a shop offers (newsletter, back-in-stock): names and titles",
     "webhook_endpoints": "the shop's own receivers of flow webhooks: names, URLs, status",
 }
