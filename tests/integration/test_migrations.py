@@ -22,3 +22,10 @@ def test_models_match_the_migrated_schema(engine: Engine) -> None:
 def test_upgrade_is_idempotent(engine: Engine) -> None:
     migrate.upgrade(engine)
     assert migrate.is_current(engine)
+
+
+def test_the_newest_script_by_name_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert migrate.newest_revision() == head  # upgrade's shortcut relies on it
