@@ -308,6 +308,9 @@ def test_double_opt_in_end_to_end_with_its_proof(
     assert erased.status_code in (200, 204), erased.text
     assert client.get("/api/v1/consent", params={"email": "dora@example.com"},
                       headers=auth(shop)).json()["data"] == []  # fmt: skip
+    # The confirmation went to the address alone (no profile yet): hers all the same.
+    assert confirmation["Message-ID"] in {m["message_id"] for m in exported["messages"]}
+    assert [m for m in _log(engine) if m.recipient == "dora@example.com"] == []
 
 
 def test_the_preference_page_turns_topics_off_and_leaves_everything(
