@@ -190,7 +190,9 @@ class EmailService:
                 wanted = [r.profile_id for r in requests if r.workspace_id == workspace_id]
                 people |= people_of_profiles(conn, workspace_id, filter(None, wanted))
             persons = [people.get(r.profile_id) if r.profile_id else None for r in requests]
-            addresses = [r.address or _email_of(p) for r, p in zip(requests, persons, strict=True)]
+            # Logged and sent as identity keeps addresses (lower-case), so an erase finds them.
+            addresses = [_normal(r.address) or _email_of(p)
+                         for r, p in zip(requests, persons, strict=True)]  # fmt: skip
             checks = send_checks.read(conn, requests, addresses)
             for request, person, address in zip(requests, persons, addresses, strict=True):
                 try:
@@ -283,6 +285,11 @@ class EmailService:
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": f"<{topic}.{self.domain}>",
         }
+
+
+def _normal(address: str | None) -> str | None:
+    """An address as given, normalised when it is one (an invalid one is refused later)."""
+    return address and (normalize_email(address) or address)
 
 
 def _email_of(person: Person | None) -> str | None:

@@ -22,6 +22,7 @@ from nerve.consent import topics
 from nerve.db.session import Db
 from nerve.errors import InvalidInput, NotFound, Unavailable, documented
 from nerve.events import service as events
+from nerve.identity.extract import normalize_email
 from nerve.profiles import service as profiles
 
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"], route_class=AdminRoute)
@@ -106,7 +107,7 @@ def list_messages(
     found = messages.MessageFilter(
         profile_ids=[profile_id] if profile_id is not None else None, status=status, flow=flow,
         template=template, topic=topic, kind=kind,
-        recipient=email.strip().lower() if email else None,
+        recipient=(normalize_email(email) or email) if email else None,
         since=events.in_utc(since, "since") if since else None,
     )  # fmt: skip
     return {"data": messages.listed(db, key.workspace_id, found, limit=limit)}

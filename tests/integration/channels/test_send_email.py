@@ -164,12 +164,15 @@ def test_the_transactional_api_sends_once_per_idempotency_key(
     assert mail["Subject"] == "Order S-77 confirmed" and mail["To"] == "new.customer@example.com"
     assert mail["Message-ID"] == first.json()["message_id"]
 
-    raw = {"to": {"email": "ops@example.com"},
+    raw = {"to": {"email": "Ops@Example.com"},
            "content": {"subject": "Stock low: {{ order.order_id }}", "html": "<p>x</p>"},
            "context": {"order": {"order_id": "S-78"}}}  # fmt: skip
     sent = client.post("/api/v1/messages", json=raw, headers=auth(shop))
     assert sent.status_code == 201 and until(lambda: len(sink.received) == 2)
     assert sink.received[1]["Subject"] == "Stock low: S-78"
+    assert sink.received[1]["To"] == "ops@example.com"  # as identity keeps it: erase finds it
+    found = client.get("/api/v1/messages", params={"email": "OPS@example.com"}, headers=auth(shop))
+    assert [m["recipient"] for m in found.json()["data"]] == ["ops@example.com"]
 
     logged = client.get("/api/v1/messages", params={"status": "sent"}, headers=auth(shop))
     assert [m["kind"] for m in logged.json()["data"]] == ["transactional", "transactional"]
