@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from nerve import numbers
-from nerve.errors import InvalidInput, NotFound
+from nerve.errors import InvalidInput, NotFound, PayloadTooLarge
 
 _NUL = "\x00"
 
@@ -73,3 +73,18 @@ def exact_json(model: BaseModel, *, exclude_unset: bool = False) -> Response:
     content = model.model_dump(mode="python", exclude_unset=exclude_unset)
     body = numbers.dumps(content, option=orjson.OPT_UTC_Z)
     return Response(body, media_type="application/json")
+
+
+async def read_body(request: Request, limit: int, what: str = "the body") -> bytes:
+    """A route's raw body, refused with 413 as soon as it grows past `limit` (not after
+    reading it all)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"{what} is at most {limit:,} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"{what} is at most {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import StreamingResponse
 
-from nerve.admin_routes import AdminRoute
+from nerve.admin_routes import AdminRoute, read_body
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
@@ -59,17 +59,8 @@ class Body:
 
 
 async def _read(request: Request, limit: int) -> Body:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is at most {limit:,} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is at most {limit:,} bytes")
-        chunks.append(chunk)
     media = (request.headers.get("content-type") or JSON).split(";")[0].strip().lower()
-    return Body(b"".join(chunks), media)
+    return Body(await read_body(request, limit), media)
 
 
 async def _import_body(request: Request) -> Body:

@@ -9,26 +9,13 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from nerve.errors import InvalidInput, InvalidJson, PayloadTooLarge, UnsupportedMediaType
+from nerve.admin_routes import read_body
+from nerve.errors import InvalidInput, InvalidJson, UnsupportedMediaType
 from nerve.flows.definition import read
 
 MAX_BYTES = 1024 * 1024  # a long flow is a few kilobytes
 JSON = "application/json"
 YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
-
-
-async def read_limited(request: Request, limit: int = MAX_BYTES) -> bytes:
-    """The body, refused with 413 as soon as it grows past `limit` (not after reading it all)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"a flow definition is at most {limit:,} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"a flow definition is at most {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -39,7 +26,8 @@ class FlowBody:
 
 async def flow_body(request: Request) -> FlowBody:
     """The dependency reading a flow body (parsed once the caller is known to be allowed)."""
-    return FlowBody(await read_limited(request), request.headers.get("content-type"))
+    raw = await read_body(request, MAX_BYTES, "a flow definition")
+    return FlowBody(raw, request.headers.get("content-type"))
 
 
 def media_type(content_type: str | None) -> str:
