@@ -69,6 +69,10 @@ FLOW_ENGINE_ERRORS = Counter(
     "Events the engine could not route (`routing`), versions it could not load (`version`)",
     ["where"],
 )
+FLOW_ACTIONS_DEFERRED = Counter(
+    "nerve_flow_actions_deferred_total",
+    "Action steps put back for later: over the fatigue cap, in quiet hours, at the best time",
+)
 FLOW_DEAD_LETTERS = Counter("nerve_flow_dead_letters_total", "Tasks moved to the dead-letter queue")
 WEBHOOK_ENDPOINTS_DISABLED = Counter(
     "nerve_webhook_endpoints_disabled_total",

@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from nerve.channels import engagement, links, messages, mime, send_checks, templates
+from nerve.channels import engagement, links, messages, mime, send_checks, templates, timing
 from nerve.channels.dkim_keys import Signer
 from nerve.channels.messages import Logged
 from nerve.channels.models import Suppression
@@ -62,6 +62,8 @@ class EmailRequest:
     content: dict[str, str] | None = None
     # Signed links to put in `message` beside the unsubscribe link: name → path (c: confirm).
     links: dict[str, str] = field(default_factory=dict)
+    # The flow node's timing options (nerve/channels/timing): over_cap, quiet_hours, send_at.
+    timing: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Draft:
     raw: bytes
     # How Nerve's own events about this send name the person (None: no one to attach them to).
     person: tuple[str, str] | None = None
+    timezone: str | None = None  # the person's, for quiet hours
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class EmailService:
             raise SendDeferred("another attempt of this send is under way") from exc
         if isinstance(logged, Sent):
             return logged
+        if isinstance(logged, timing.Deferred):
+            raise logged
         recipient, workspace_id = str(draft.log["recipient"]), request.workspace_id
         try:
             self.transport.send(parseaddr(self.sender)[1], recipient, draft.raw)
@@ -148,17 +153,32 @@ class EmailService:
         self._log.run(sent)
         return Sent("sent", logged.message_id, None, logged.id)
 
-    def _begin(self, conn: Connection, request: EmailRequest, draft: Draft) -> Sent | Logged:
-        """The send's log row (queued), or what an earlier attempt of it came to."""
+    def _begin(
+        self, conn: Connection, request: EmailRequest, draft: Draft
+    ) -> Sent | Logged | timing.Deferred:
+        """The send's log row (queued), or what an earlier attempt of it came to, or why it
+        must wait (the fatigue cap, quiet hours: decided here, in the transaction that logs
+        it, so two workers never both send the message that crosses the cap)."""
         logged = messages.begin(conn, request.workspace_id, request.idempotency_key,
                                 draft.row_id, **draft.log)  # fmt: skip
-        if logged.status != "queued":  # sent, skipped or bounced before: never again
+        if logged.status not in messages.OPEN:  # sent, skipped or bounced before: never again
             return Sent(logged.status, logged.message_id, logged.reason, logged.id)  # type: ignore[arg-type]
         if logged.id != draft.row_id:  # another attempt logged it a moment ago
             raise SendDeferred("another attempt of this send is under way")
         if draft.reason is not None:
             messages.finish(conn, logged.id, "skipped", draft.reason)
             return Sent("skipped", logged.message_id, draft.reason, logged.id)
+        recipient = timing.Recipient(request.workspace_id, request.profile_id, draft.timezone)
+        decision = timing.admit(conn, recipient, request.kind, "email", request.timing, utcnow())
+        if decision.skip is not None:
+            messages.finish(conn, logged.id, "skipped", decision.skip, decision.details)
+            return Sent("skipped", logged.message_id, decision.skip, logged.id)
+        if decision.until is not None:
+            reason = f"deferred to {decision.until.isoformat()}: {decision.details.get('why', '')}"
+            messages.finish(conn, logged.id, "deferred", reason, decision.details)
+            return timing.Deferred(decision.until, reason)
+        if logged.status == "deferred":
+            messages.finish(conn, logged.id, "queued")
         return logged
 
     def _record(self, conn: Connection, workspace_id: str, draft: Draft, name: str) -> None:
@@ -208,7 +228,7 @@ class EmailService:
         key = request.idempotency_key
         message_id = messages.message_id(key, self.domain)
         earlier = checks.earlier.get((request.workspace_id, key))
-        if earlier is not None and earlier.status != "queued":
+        if earlier is not None and earlier.status not in messages.OPEN:
             return Sent(earlier.status, earlier.message_id, earlier.reason, earlier.id)  # type: ignore[arg-type]
         version_id, compiled = None, request.content
         if request.template is not None:
@@ -251,7 +271,8 @@ class EmailService:
         if self.signer is not None:
             raw = self.signer.sign(conn, request.workspace_id, self.domain, raw)
         identifiers = [(i.type, i.value) for i in person.identifiers] if person else []
-        return Draft(row_id, log, None, raw, engagement.person_key(identifiers))
+        return Draft(row_id, log, None, raw, engagement.person_key(identifiers),
+                     timing.timezone_of(person))  # fmt: skip
 
     def _tracked(
         self, conn: Connection, request: EmailRequest, row_id: str, rendered: dict[str, Any]

@@ -12,7 +12,9 @@ from sqlalchemy import Connection, func, insert, literal, select, update
 from nerve.channels.models import Message
 from nerve.db.base import new_id, utcnow
 
-STATUSES = ("queued", "sent", "skipped", "failed", "bounced")
+STATUSES = ("queued", "deferred", "sent", "skipped", "failed", "bounced")
+# A send in one of these is not over: its next attempt goes on with the same row.
+OPEN = ("queued", "deferred")
 # Where a sent message goes when it is read: opened, then clicked (never back, never from
 # bounced or a later complaint).
 ENGAGED = {"opened": ("sent",), "clicked": ("sent", "opened")}
@@ -34,6 +36,12 @@ def message_id(idempotency_key: str, domain: str) -> str:
     message delivered twice after a crash is recognisably one message."""
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
     return f"<{digest}@{domain}>"
+
+
+def channel_message_id(channel: str, idempotency_key: str) -> str:
+    """The id of a send on a channel other than email, the same on every attempt (providers
+    get it to drop a copy where they can)."""
+    return f"{channel}-{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}"
 
 
 def find(conn: Connection, workspace_id: str, idempotency_key: str) -> Logged | None:
@@ -70,11 +78,16 @@ def begin(
     return Logged(logged_id, values["message_id"], "queued", None)
 
 
-def finish(conn: Connection, logged_id: str, status: str, reason: str | None = None) -> None:
+def finish(
+    conn: Connection, logged_id: str, status: str, reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
     assert status in STATUSES
     now = utcnow()
     values: dict[str, Any] = {"status": status, "reason": reason and reason[:1000],
                               "updated_at": now}  # fmt: skip
+    if details is not None:
+        values["details"] = details
     if status == "sent":
         values["sent_at"] = now
     conn.execute(update(Message).where(Message.id == logged_id).values(**values))

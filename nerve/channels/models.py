@@ -54,6 +54,8 @@ class Message(Base):
         Index("ix_messages_workspace_created", "workspace_id", "created_at"),
         # Bounce and complaint reports name their message by its Message-ID.
         Index("ix_messages_message_id", "message_id"),
+        # The fatigue policy counts a person's recent messages on every marketing send.
+        Index("ix_messages_person_recent", "workspace_id", "profile_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -81,6 +83,36 @@ class Message(Base):
     links: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
     opened_at: Mapped[datetime | None] = mapped_column(nullable=True)
     clicked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # What a channel adds: an SMS's segments and encoding, the push subscriptions reached, a
+    # webhook's endpoint and answer, a deferral's time.
+    details: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+
+
+class OptOut(Base):
+    """What a person left on the preference page, beside the per-topic consents: everything
+    (`all`), a whole channel (`channel`, name sms) or one flow (`flow`, name its name). Flows
+    marked critical (order and payment messages) are not held back by any of them."""
+
+    __tablename__ = "opt_outs"
+
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    profile_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # all, channel, flow
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # '' for all
+    via: Mapped[str] = mapped_column(String(32))  # preferences, sms_stop, api
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class DeliveryPolicy(Base):
+    """A workspace's fatigue cap, quiet hours and best-send-time settings (one JSON document,
+    validated by nerve/channels/timing)."""
+
+    __tablename__ = "delivery_policies"
+
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    policy: Mapped[dict[str, Any]]
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = created_at_column()
 
 
 class Suppression(Base):

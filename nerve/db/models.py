@@ -3,9 +3,11 @@
 from nerve.audit import models as audit_models
 from nerve.auth import models as auth_models
 from nerve.channels import models as channel_models
+from nerve.channels.push import models as push_models
 from nerve.consent import models as consent_models
 from nerve.db.base import Base
 from nerve.events import models as event_models
+from nerve.flows import digest_models
 from nerve.flows import models as flow_models
 from nerve.identity import models as identity_models
 from nerve.orders import models as order_models
@@ -22,6 +24,7 @@ __all__ = [
     "auth_models",
     "channel_models",
     "consent_models",
+    "digest_models",
     "event_models",
     "flow_models",
     "identity_models",
@@ -29,6 +32,7 @@ __all__ = [
     "order_models",
     "privacy_models",
     "profile_models",
+    "push_models",
     "secret_models",
     "webhook_models",
     "workspace_models",

@@ -15,14 +15,21 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from nerve.channels.delivery import Delivery
 from nerve.channels.email import EmailService
-from nerve.flows import email_action, webhook
-from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected, RemoteAction
+from nerve.flows import channel_action, email_action, webhook
+from nerve.flows.calls import (
+    ActionCall,
+    ActionDeferred,
+    ActionFailed,
+    ActionRejected,
+    RemoteAction,
+)
 from nerve.outbound.policy import OutboundPolicy
 from nerve.profiles.service import set_traits
 from nerve.webhooks.service import Endpoints
 
-__all__ = ["ActionCall", "ActionFailed", "ActionRejected", "RemoteAction"]
+__all__ = ["ActionCall", "ActionDeferred", "ActionFailed", "ActionRejected", "RemoteAction"]
 
 
 @dataclass
@@ -36,19 +43,26 @@ class RecordingSender:
         return {"recorded": True}
 
 
-REMOTE_ACTIONS = ("webhook", email_action.NAME)
+REMOTE_ACTIONS = ("webhook", email_action.NAME, *channel_action.ACTIONS)
 
 
 def remote_senders(
     outbound: OutboundPolicy | None = None,
     email: EmailService | None = None,
     endpoints: Endpoints | None = None,
+    channels: dict[str, Delivery] | None = None,
 ) -> dict[str, RemoteAction]:
     """The real senders of remote actions, one per action name, calling only where `outbound`
-    allows (by default: public addresses), webhooks to `endpoints` signed; close them with
-    `close`."""
-    return {"webhook": webhook.WebhookSender(outbound, endpoints),
-            email_action.NAME: email_action.EmailSender(email)}  # fmt: skip
+    allows (by default: public addresses), webhooks to `endpoints` signed, SMS, push and Slack
+    through `channels` (by channel name); close them with `close`."""
+    channels = channels or {}
+    senders: dict[str, RemoteAction] = {
+        "webhook": webhook.WebhookSender(outbound, endpoints),
+        email_action.NAME: email_action.EmailSender(email),
+    }
+    for action, spec in channel_action.ACTIONS.items():
+        senders[action] = channel_action.ChannelSender(action, channels.get(spec.channel))
+    return senders
 
 
 def close(senders: dict[str, RemoteAction]) -> None:
@@ -63,6 +77,7 @@ Problem = dict[str, str]
 PARAMETER_CHECKS: dict[str, Callable[[dict[str, Any], OutboundPolicy], list[Problem]]] = {
     "webhook": webhook.parameter_problems,
     email_action.NAME: email_action.parameter_problems,
+    **{action: channel_action.parameter_problems(action) for action in channel_action.ACTIONS},
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -14,6 +15,16 @@ class ActionFailed(Exception):
 class ActionRejected(Exception):
     """Can never succeed as it is (bad parameters, a 4xx, a target the outbound policy
     refuses): goes to the dead-letter queue at once."""
+
+
+class ActionDeferred(Exception):
+    """Not now: the message would break the fatigue cap or land in the person's quiet hours.
+    The step is tried again at `until` (a fresh attempt, not a retry: no backoff, no dead
+    letter), and the reason is recorded on the run."""
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until, self.reason = until, reason
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from nerve.channels import templates
+from nerve.channels import templates, timing
 from nerve.channels.email import EmailRequest, EmailService
 from nerve.channels.smtp import SendDeferred
 from nerve.consent import topics
 from nerve.errors import NotFound
-from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected
+from nerve.flows.calls import ActionCall, ActionDeferred, ActionFailed, ActionRejected
 from nerve.outbound.policy import OutboundPolicy
 
 NAME = "send_email"
@@ -41,10 +41,12 @@ class EmailSender:
             template=str(params.get("template")), idempotency_key=call.idempotency_key,
             kind="transactional" if params.get("transactional") is True else "marketing",
             topic=params.get("topic"), context={"event": call.trigger}, flow=call.flow,
-            run_id=call.run_id, node=call.node,
+            run_id=call.run_id, node=call.node, timing=timing.options_of(params),
         )  # fmt: skip
         try:
             sent = self.service.send(request)
+        except timing.Deferred as exc:
+            raise ActionDeferred(exc.until, exc.reason) from exc
         except SendDeferred as exc:
             raise ActionFailed(str(exc)) from exc
         except NotFound as exc:
@@ -71,11 +73,11 @@ def parameter_problems(params: dict[str, Any], _outbound: OutboundPolicy) -> lis
         )  # fmt: skip
     elif topic is not None and not isinstance(topic, str):
         problems.append({"path": "topic", "reason": "a topic's name"})
-    unknown = sorted(set(params) - {"template", "topic", "transactional"})
+    allowed = ("template", "topic", "transactional", *timing.OPTIONS)
+    unknown = sorted(set(params) - set(allowed))
     if unknown:
-        problems.append({"path": unknown[0], "reason": "send_email takes template, topic, "
-                         "transactional"})  # fmt: skip
-    return problems
+        problems.append({"path": unknown[0], "reason": f"send_email takes {', '.join(allowed)}"})
+    return problems + timing.option_problems(params)
 
 
 def unknown_references(

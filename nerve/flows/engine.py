@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from nerve import metrics
 from nerve.db.base import insert_rows, new_id, table
 from nerve.db.dialect import dialect_of
-from nerve.flows import budget, email_action, webhook
+from nerve.flows import budget, channel_action, email_action, webhook
 from nerve.flows.budget import StepBudget
 from nerve.flows.definition import FlowDefinition, InvalidFlow, canonical, validate
 from nerve.flows.interpreter import (
@@ -66,6 +66,7 @@ def publish(
     back, `unchanged`."""
     missing = email_action.unknown_references(conn, workspace_id, flow.nodes)
     missing += webhook.unknown_references(conn, workspace_id, flow.nodes)
+    missing += channel_action.unknown_references(conn, workspace_id, flow.nodes)
     if missing:
         raise InvalidFlow(missing)
     definition = canonical(flow)

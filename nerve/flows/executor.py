@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
+from nerve.channels.delivery import Delivery
 from nerve.channels.email import EmailService
 from nerve.db.base import insert_rows, new_id
 from nerve.db.dialect import dialect_of
@@ -56,6 +57,7 @@ class Attempt:
     result: dict[str, Any] | None = None
     error: str | None = None
     permanent: bool = False  # can never succeed as it is: dead-letter at once
+    deferred: actions.ActionDeferred | None = None  # not now: again at its `until`
     engine_error: bool = False  # our fault, not the receiver's
     started: float = field(default_factory=time.perf_counter)
 
@@ -89,6 +91,7 @@ class Executor:
         outbound: OutboundPolicy | None = None,
         email: EmailService | None = None,
         vault: Vault | None = None,
+        channels: dict[str, Delivery] | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
@@ -99,7 +102,7 @@ class Executor:
             # Without a vault (NERVE_SECRET_KEY), a step to a webhook endpoint is dead-lettered
             # saying so: its signing secret cannot be read.
             endpoints = Endpoints(engine, vault or Vault(""))
-            remote = actions.remote_senders(outbound, email, endpoints)
+            remote = actions.remote_senders(outbound, email, endpoints, channels)
         self.remote = remote
         self.staging = staging or actions.RecordingSender()
 
@@ -274,6 +277,8 @@ class Executor:
             attempt.result = sender(attempt.call)
         except actions.ActionRejected as exc:
             attempt.error, attempt.permanent = str(exc), True
+        except actions.ActionDeferred as exc:
+            attempt.deferred = exc
         except actions.ActionFailed as exc:
             attempt.error = str(exc)
         except Exception as exc:  # a sender bug must not kill the worker; the task is retried
@@ -284,7 +289,7 @@ class Executor:
     def settle(self, attempts: list[Attempt]) -> None:
         """Record the outcomes: successes complete their steps in one transaction, failures
         are retried later or go to the dead-letter queue."""
-        done = [a for a in attempts if a.error is None]
+        done = [a for a in attempts if a.error is None and a.deferred is None]
         try:
             if done:
                 self._complete(done)
@@ -295,7 +300,9 @@ class Executor:
                 for attempt in done:
                     self._settle_alone(attempt)
         for attempt in attempts:
-            if attempt.error is not None:
+            if attempt.deferred is not None:
+                self._defer(attempt.task, attempt.run, attempt.deferred)
+            elif attempt.error is not None:
                 kind = "engine" if attempt.engine_error else "provider"
                 metrics.FLOW_ACTION_ERRORS.labels(kind).inc()
                 self._fail(attempt.task, attempt.run, attempt.error, permanent=attempt.permanent)
@@ -354,6 +361,22 @@ class Executor:
             apply_many(conn, plans)
             if steps:
                 insert_rows(conn, FlowStep, steps)
+
+    def _defer(self, task: Any, run: Any, deferred: actions.ActionDeferred) -> None:
+        """Put the step back to be tried at `deferred.until`; the claim's attempt is given back
+        (a deferral is not a failure and must not use up the node's retries)."""
+        with write_transaction(self.engine) as conn:
+            lock_runs(conn, [run.id])
+            changed = conn.execute(
+                update(Task)
+                .where(Task.id == task.id, Task.status == "running", Task.owner == self.owner)
+                .values(status="pending", due_at=deferred.until, owner=None,
+                        attempts=Task.attempts - 1)
+            ).rowcount  # fmt: skip
+            if changed:
+                detail = {"until": deferred.until.isoformat(), "reason": deferred.reason}
+                record(conn, run, task.node, "deferred", detail)
+        metrics.FLOW_ACTIONS_DEFERRED.inc()
 
     def _fail(self, task: Any, run: Any, error: str, *, permanent: bool) -> None:
         retries = 5

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from nerve.db.dialect import dialect_of
+from nerve.flows.digest_models import Digest, DigestItem
 from nerve.flows.models import DeadLetter, Flow, FlowEntry, FlowRun, FlowStep, Task
 from nerve.privacy.subject import PersonalData, Subject
 from nerve.workspaces import service as workspaces
@@ -97,3 +98,30 @@ FLOWS = PersonalData(
     erase=_erase,
     export=_export,
 )
+
+
+def _digests(conn: Connection, subject: Subject) -> list[str]:
+    return list(conn.scalars(
+        select(Digest.id).where(
+            Digest.workspace_id == subject.workspace_id, Digest.profile_id.in_(subject.profile_ids)
+        )
+    ))  # fmt: skip
+
+
+def _export_digests(conn: Connection, subject: Subject) -> list[dict[str, Any]]:
+    ids = _digests(conn, subject)
+    items: dict[str, list[Any]] = {}
+    for row in conn.execute(select(DigestItem).where(DigestItem.digest_id.in_(ids))):
+        items.setdefault(row.digest_id, []).append(row.payload)
+    rows = conn.execute(select(Digest).where(Digest.id.in_(ids)).order_by(Digest.opened_at))
+    return [{**dict(row._mapping), "items": items.get(row.id, [])} for row in rows]
+
+
+def _erase_digests(conn: Connection, subject: Subject) -> None:
+    ids = _digests(conn, subject)
+    conn.execute(delete(DigestItem).where(DigestItem.digest_id.in_(ids)))
+    conn.execute(delete(Digest).where(Digest.id.in_(ids)))
+
+
+DIGESTS = PersonalData("digests", ("digests", "digest_items"), erase=_erase_digests,
+                       export=_export_digests)  # fmt: skip

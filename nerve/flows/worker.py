@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy import Engine
 
+from nerve.channels.delivery import Delivery
 from nerve.channels.email import EmailService, email_service
+from nerve.channels.registry import deliveries
 from nerve.db.dialect import TaskListener, dialect_of
 from nerve.flows.budget import StepBudget
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
@@ -50,11 +52,12 @@ class FlowWorker:
         outbound: OutboundPolicy | None = None,
         email: EmailService | None = None,
         vault: Vault | None = None,
+        channels: dict[str, Delivery] | None = None,
     ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.executor = executor or Executor(
             engine, owner, lease_seconds=lease_seconds, budget=budget, outbound=outbound,
-            email=email, vault=vault,
+            email=email, vault=vault, channels=channels,
         )  # fmt: skip
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nerve-flow-db")
         self._senders = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="nerve-send")
@@ -75,15 +78,18 @@ class FlowWorker:
             runs=timedelta(days=settings.flow_run_retention_days),
             tasks=timedelta(days=settings.flow_task_retention_days),
         )
+        vault = Vault(settings.secret_key.get_secret_value())
+        outbound = OutboundPolicy.configured(settings)
         return cls(
             engine,
             lease_seconds=settings.flow_lease_seconds,
             retention=retention,
             poll_seconds=settings.flow_poll_seconds,
             budget=StepBudget(settings.flow_run_steps_per_hour, settings.flow_run_steps_total),
-            outbound=OutboundPolicy.configured(settings),
+            outbound=outbound,
             email=email_service(engine, settings),
-            vault=Vault(settings.secret_key.get_secret_value()),
+            vault=vault,
+            channels=deliveries(engine, settings, vault, outbound),
         )
 
     def start(self) -> None:

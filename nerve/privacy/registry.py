@@ -3,10 +3,10 @@ shows it. A capability that stores something about a person adds its registratio
 
 from __future__ import annotations
 
-from nerve.channels.privacy import MESSAGES
+from nerve.channels.privacy import MESSAGES, OPT_OUTS, PUSH_SUBSCRIPTIONS
 from nerve.consent.privacy import CONSENTS
 from nerve.events.privacy import EVENTS
-from nerve.flows.privacy import FLOWS
+from nerve.flows.privacy import DIGESTS, FLOWS
 from nerve.identity.privacy import IDENTITY
 from nerve.orders.privacy import ORDERS
 from nerve.privacy.subject import PersonalData
@@ -16,7 +16,10 @@ from nerve.profiles.privacy import PROFILE, TRAIT_HISTORY
 # the others are found through its profiles.
 REGISTRY: tuple[PersonalData, ...] = (
     FLOWS,
+    DIGESTS,
     MESSAGES,
+    OPT_OUTS,
+    PUSH_SUBSCRIPTIONS,
     CONSENTS,
     PROFILE,
     TRAIT_HISTORY,
@@ -42,4 +45,5 @@ NOT_PERSONAL: dict[str, str] = {
     "suppressions": "keyed hashes of addresses that bounced, complained or left everything",
     "consent_topics": "the lists a shop offers (newsletter, back-in-stock): names and titles",
     "webhook_endpoints": "the shop's own receivers of flow webhooks: names, URLs, status",
+    "delivery_policies": "the shop's fatigue cap, quiet hours and send-time settings",
 }

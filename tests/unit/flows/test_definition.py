@@ -62,7 +62,7 @@ def test_graph_problems_point_at_the_field_to_change() -> None:
         base + "  - {id: a, wait: 1h}\n  - {id: b, branch: [{else: true, goto: c}]}\n"
     ) == {"nodes[1].branch[0].goto": "there is no node 'c'; use a node id, `next` or `end`"}
     assert _problems(base + "  - {id: a, action: sms}\n") == {
-        "nodes[0].action": "unknown action 'sms'; known actions: add_tag, send_email, update_profile, webhook"
+        "nodes[0].action": "unknown action 'sms'; known actions: add_tag, send_email, send_push, send_sms, slack, update_profile, webhook"
     }
     assert "(file)" in _problems("name: [unclosed")
 

@@ -88,7 +88,7 @@ def _with(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
          {"nodes[2].branch[0].when": "the operator >> is not allowed; use and, or, not, ==, !=, "
                                      "<, <=, >, >=, in, not in, +, -, *, /"}),
         (("nodes", 1, "action"), "sms",
-         {"nodes[1].action": "unknown action 'sms'; known actions: add_tag, send_email, update_profile, webhook"}),
+         {"nodes[1].action": "unknown action 'sms'; known actions: add_tag, send_email, send_push, send_sms, slack, update_profile, webhook"}),
         (("nodes", 0, "wait"), 2,
          {"nodes[0].wait": 'must be a duration (30s, 15m, 2h, 3d) or {until: "09:00"}'}),
         (("nodes", 4, "wait"), {"untl": "09:00"},

@@ -1,0 +1,135 @@
+"""The `send_sms`, `send_push` and `slack` actions: a flow step sends one message through a
+channel's `Delivery` (nerve/channels/delivery.py).
+
+    - id: text
+      action: send_sms
+      with: {template: cart_reminder_sms, topic: cart-alerts}      # marketing: needs consent
+      # with: {template: tracking_number, transactional: true}
+
+Each visit of the step sends at most once (the step's idempotency key keys the message log); a
+skipped send (no number, no consent, opted out) completes the step with its reason; a provider
+that is down is retried with the engine's backoff, then dead-lettered; over the fatigue cap or
+in quiet hours the step waits (ActionDeferred) and is tried again when it may go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from nerve.channels import slack, templates, timing
+from nerve.channels.delivery import ChannelRequest, Delivery
+from nerve.channels.push import action as push
+from nerve.channels.sms import action as sms
+from nerve.channels.smtp import SendDeferred
+from nerve.consent import topics
+from nerve.errors import NotFound
+from nerve.flows.calls import ActionCall, ActionDeferred, ActionFailed, ActionRejected
+from nerve.outbound.policy import OutboundPolicy
+
+Problems = list[dict[str, str]]
+
+
+class Spec:
+    """One channel action: its channel, the options its `with` takes, their checks."""
+
+    def __init__(
+        self, channel: str, parameters: tuple[str, ...],
+        check: Callable[[dict[str, Any]], Problems], consent: bool,
+    ) -> None:  # fmt: skip
+        self.channel, self.parameters, self.check, self.consent = (
+            channel, parameters, check, consent
+        )  # fmt: skip
+
+
+# Action name → its channel. SMS and push to customers need consent to a topic when they are
+# marketing; Slack goes to the shop's team.
+ACTIONS: dict[str, Spec] = {
+    "send_sms": Spec("sms", sms.PARAMETERS, sms.parameter_problems, consent=True),
+    "send_push": Spec("push", push.PARAMETERS, push.parameter_problems, consent=True),
+    "slack": Spec("slack", slack.PARAMETERS, slack.parameter_problems, consent=False),
+}
+COMMON = ("template", "topic", "transactional", "critical", *timing.OPTIONS)
+
+
+class ChannelSender:
+    def __init__(self, action: str, delivery: Delivery | None) -> None:
+        self.action, self.delivery = action, delivery
+
+    def __call__(self, call: ActionCall) -> dict[str, Any]:
+        spec = ACTIONS[self.action]
+        if self.delivery is None:
+            raise ActionRejected(f"no {spec.channel} provider is configured (docs/channels.md)")
+        params = call.params
+        transactional = params.get("transactional") is True or not spec.consent
+        request = ChannelRequest(
+            workspace_id=call.workspace_id, channel=spec.channel, profile_id=call.profile_id,
+            idempotency_key=call.idempotency_key,
+            kind="transactional" if transactional else "marketing", topic=params.get("topic"),
+            template=params.get("template"), context={"event": call.trigger}, flow=call.flow,
+            run_id=call.run_id, node=call.node, critical=params.get("critical") is True,
+            params=params, timing=timing.options_of(params),
+        )  # fmt: skip
+        try:
+            sent = self.delivery.send(request)
+        except timing.Deferred as exc:
+            raise ActionDeferred(exc.until, exc.reason) from exc
+        except SendDeferred as exc:
+            raise ActionFailed(str(exc)) from exc
+        except NotFound as exc:
+            raise ActionRejected(exc.message) from exc
+        return {"status": sent.status, "message_id": sent.message_id, "reason": sent.reason}
+
+    def close(self) -> None:
+        if self.delivery is not None:
+            self.delivery.close()
+
+
+def parameter_problems(action: str) -> Callable[[dict[str, Any], OutboundPolicy], Problems]:
+    spec = ACTIONS[action]
+
+    def check(params: dict[str, Any], _outbound: OutboundPolicy) -> Problems:
+        problems: Problems = []
+        if not isinstance(params.get("template"), str) or not params["template"]:
+            problems.append({"path": "template", "reason": "name the template to send"})
+        for flag in ("transactional", "critical"):
+            if not isinstance(params.get(flag, False), bool):
+                problems.append({"path": flag, "reason": "true or false"})
+        topic = params.get("topic")
+        if spec.consent and topic is None and params.get("transactional") is not True:
+            problems.append(
+                {"path": "topic", "reason": f"a marketing {spec.channel} message names its "
+                 "consent topic; order and account messages say transactional: true"}
+            )  # fmt: skip
+        elif topic is not None and not isinstance(topic, str):
+            problems.append({"path": "topic", "reason": "a topic's name"})
+        allowed = (*COMMON, *spec.parameters)
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            problems.append({"path": unknown[0], "reason": f"{action} takes "
+                             f"{', '.join(allowed)}"})  # fmt: skip
+        return problems + timing.option_problems(params) + spec.check(params)
+
+    return check
+
+
+def unknown_references(conn: Connection, workspace_id: str, nodes: list[Any]) -> Problems:
+    """Problems for the channel nodes whose template does not exist (yet) or whose topic is
+    not one of the workspace's on that channel."""
+    problems = []
+    for index, node in enumerate(nodes):
+        spec = ACTIONS.get(node.action or "")
+        if spec is None:
+            continue
+        template, topic = node.with_.get("template"), node.with_.get("topic")
+        if isinstance(template, str) and not templates.exists(conn, workspace_id, template):
+            problems.append({"path": f"nodes[{index}].with.template",
+                             "reason": f"no template named {template!r}: save it first "
+                                       "(nerve templates apply)"})  # fmt: skip
+        if spec.consent and isinstance(topic, str):
+            reason = topics.problem(conn, workspace_id, spec.channel, topic)
+            if reason is not None:
+                problems.append({"path": f"nodes[{index}].with.topic", "reason": reason})
+    return problems
