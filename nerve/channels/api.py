@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import Discriminator, Tag
 from starlette.concurrency import run_in_threadpool
 
 from nerve.admin_routes import AdminRoute
@@ -13,6 +14,7 @@ from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.channels import templates
+from nerve.channels.channel_templates import PushTemplate, SlackTemplate, SmsTemplate
 from nerve.channels.email import EmailRequest, EmailService
 from nerve.channels.sample import SAMPLE
 from nerve.channels.schemas import (
@@ -29,6 +31,19 @@ from nerve.channels.templates import TemplateSource
 from nerve.db.session import Db, WriteDb
 from nerve.errors import InvalidInput, NotFound, Unavailable, documented
 from nerve.profiles.view import person_of_profile
+
+
+def _channel(value: Any) -> str:
+    found = value.get("channel", "email") if isinstance(value, dict) else value.channel
+    return str(found)  # an unknown one is refused naming the known ones
+
+
+# A template of any channel, told apart by `channel` (email when it is not given).
+AnySource = Annotated[
+    Annotated[TemplateSource, Tag("email")] | Annotated[SmsTemplate, Tag("sms")]
+    | Annotated[PushTemplate, Tag("push")] | Annotated[SlackTemplate, Tag("slack")],
+    Discriminator(_channel),
+]  # fmt: skip
 
 router = APIRouter(prefix="/api/v1/templates", tags=["templates"], route_class=AdminRoute)
 Reader = Annotated[Principal, requires(Permission.TEMPLATES_READ)]
@@ -49,7 +64,7 @@ def list_templates(db: Db, key: Reader) -> dict[str, Any]:
     },
 )
 def save_template(
-    db: WriteDb, key: Writer, template: TemplateSource, response: Response
+    db: WriteDb, key: Writer, template: AnySource, response: Response
 ) -> SavedTemplate:
     """Check and save a new version (201): syntax, names, a strict render for the sample person
     (a variable it lacks needs a `default`), CSS inlined, text derived. Equal to the latest
@@ -81,6 +96,7 @@ def get_version(db: Db, key: Reader, template_name: str, version: str) -> dict[s
 @router.post(
     "/{template_name}/preview",
     response_model=Preview,
+    response_model_exclude_none=True,
     responses=documented(NotFound, InvalidInput),
 )
 def preview(db: Db, key: Writer, template_name: str, request: PreviewRequest) -> dict[str, Any]:
@@ -93,7 +109,8 @@ def preview(db: Db, key: Writer, template_name: str, request: PreviewRequest) ->
         if person is None:
             raise NotFound(f"no profile {request.profile_id!r}")
         context = context | {"person": templates.person_context(person)}
-    return {"version": found.version, **templates.render(found.compiled, context)}
+    rendered = templates.render(found.compiled, context, found.channel)
+    return {"version": found.version, "channel": found.channel, **rendered}
 
 
 @router.post(
@@ -121,6 +138,9 @@ async def test_send(
 def _test_request(request: Request, key: Principal, name: str, test: SendTest) -> EmailRequest:
     with request.app.state.services.read() as conn:
         found = templates.version(conn, key.workspace_id, name, test.version)
+        if found.channel != "email":
+            raise InvalidInput(f"{name!r} is an {found.channel} template: only mails are "
+                               "test-sent to an address")  # fmt: skip
         context = SAMPLE | test.context | {"person": _person(conn, key.workspace_id, test)}
     content = {**found.compiled, "subject": f"[Test] {found.compiled['subject']}"}
     return EmailRequest(
@@ -143,7 +163,7 @@ def _detail(db: Any, workspace_id: str, name: str, number: int | None) -> dict[s
     version = templates.version(db, workspace_id, name, number)
     return {
         "name": name, "version": version.version, "version_id": version.id,
-        "created_at": version.created_at, "source": version.source,
+        "created_at": version.created_at, "channel": version.channel, "source": version.source,
         "compiled": version.compiled,
         "versions": [dict(v._mapping) for v in templates.versions(db, workspace_id, name)],
     }  # fmt: skip

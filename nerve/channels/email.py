@@ -27,7 +27,7 @@ from nerve.db.base import new_id, utcnow
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.db.group_commit import Batcher, GroupCommit
-from nerve.errors import InvalidInput
+from nerve.errors import InvalidInput, NotFound
 from nerve.identity.extract import normalize_email
 from nerve.privacy import service as privacy
 from nerve.profiles.schemas import Person
@@ -233,6 +233,8 @@ class EmailService:
         version_id, compiled = None, request.content
         if request.template is not None:
             version = checks.version(request.workspace_id, request.template)
+            if version.channel != "email":
+                raise NotFound(f"{request.template!r} is a {version.channel} template, not a mail")
             version_id, compiled = version.id, version.compiled
         assert compiled is not None, "a template or content"
         view = templates.person_context(person) if person is not None else {}

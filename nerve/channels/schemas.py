@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SavedTemplate(BaseModel):
@@ -16,10 +16,13 @@ class SavedTemplate(BaseModel):
     unchanged: bool = Field(description="True when the template equals its latest version")
 
 
+Channel = Literal["email", "sms", "push", "slack"]
+
+
 class TemplateSummary(BaseModel):
     id: str
     name: str
-    channel: Literal["email"]
+    channel: Channel
     version: int = Field(description="The latest version")
     created_at: datetime
 
@@ -29,10 +32,28 @@ class TemplateList(BaseModel):
 
 
 class TemplateParts(BaseModel):
+    """A mail's parts."""
+
+    model_config = ConfigDict(extra="forbid")
+
     subject: str
     preheader: str
     html: str
     text: str
+
+
+class ChannelParts(BaseModel):
+    """An SMS's text, a push's title, body and links, a Slack message's text and blocks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = None
+    title: str | None = None
+    body: str | None = None
+    url: str | None = None
+    icon: str | None = None
+    image: str | None = None
+    blocks: list[dict[str, Any]] | None = None
 
 
 class VersionSummary(BaseModel):
@@ -47,8 +68,11 @@ class TemplateDetail(BaseModel):
     version: int
     version_id: str
     created_at: datetime
+    channel: Channel
     source: dict[str, Any] = Field(description="The template as it was saved")
-    compiled: TemplateParts = Field(description="What sends render: CSS inlined, text derived")
+    compiled: TemplateParts | ChannelParts = Field(
+        description="What sends render: for a mail, CSS inlined and text derived"
+    )
     versions: list[VersionSummary]
 
 
@@ -75,8 +99,15 @@ class SendTest(BaseModel):
     )
 
 
-class Preview(TemplateParts):
+class Preview(ChannelParts):
+    """A version rendered: a mail's subject, preheader, HTML and text, or the other channels'
+    parts (text, title, body, url, icon, image, blocks) — those the template has."""
+
     version: int
+    channel: Channel
+    subject: str | None = None
+    preheader: str | None = None
+    html: str | None = None
 
 
 class Recipient(BaseModel):

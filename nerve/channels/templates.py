@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import Connection, func, insert, select
 
 from nerve.audit import service as audit
-from nerve.channels import liquid
+from nerve.channels import channel_templates, liquid
 from nerve.channels.html_text import html_to_text
 from nerve.channels.models import Template, TemplateVersion
 from nerve.channels.sample import SAMPLE
@@ -68,15 +68,29 @@ class SavedVersion:
     unchanged: bool
 
 
-def check(data: Any) -> TemplateSource:
-    """The template, or InvalidTemplate with every problem and where it is."""
+Source = TemplateSource | channel_templates.ChannelTemplate
+
+
+def check(data: Any) -> Source:
+    """The template, or InvalidTemplate with every problem and where it is. `channel` says
+    which kind: email (the default), sms, push or slack."""
+    channel = data.get("channel", "email") if isinstance(data, dict) else "email"
+    model = channel_templates.MODELS.get(channel) if isinstance(channel, str) else None
+    if model is None and channel != "email":
+        reason = f"unknown channel {channel!r}; email, sms, push or slack"
+        raise InvalidTemplate([{"path": "channel", "reason": reason}])
     try:
-        source = TemplateSource.model_validate(data)
+        source = (model or TemplateSource).model_validate(data)
     except ValidationError as exc:
         raise InvalidTemplate(
             [{"path": ".".join(str(p) for p in e["loc"]) or "(template)", "reason": e["msg"]}
              for e in exc.errors(include_url=False)]
         ) from None  # fmt: skip
+    if not isinstance(source, TemplateSource):
+        found = channel_templates.problems(source)
+        if found:
+            raise InvalidTemplate(found)
+        return source
     found = [
         problem
         for part in SOURCE_PARTS
@@ -88,9 +102,11 @@ def check(data: Any) -> TemplateSource:
     return source
 
 
-def compile_source(source: TemplateSource) -> dict[str, str]:
-    """What sends render: the HTML (compiled from MJML when given so) with its CSS inlined
-    (once, here), the text part."""
+def compile_source(source: Source) -> dict[str, Any]:
+    """What sends render: for a mail, the HTML (compiled from MJML when given so) with its CSS
+    inlined (once, here), the text part; for the other channels, their parts as written."""
+    if not isinstance(source, TemplateSource):
+        return channel_templates.compile_source(source)
     html = _INLINER.inline(source.html if source.html is not None else _from_mjml(source.mjml))
     compiled = {
         "subject": source.subject,
@@ -187,10 +203,24 @@ def listed(conn: Connection, workspace_id: str) -> list[dict[str, Any]]:
 
 
 def exists(conn: Connection, workspace_id: str, name: str) -> bool:
-    found = conn.scalar(
-        select(Template.id).where(Template.workspace_id == workspace_id, Template.name == name)
+    return channel_of(conn, workspace_id, name) is not None
+
+
+def channel_of(conn: Connection, workspace_id: str, name: str) -> str | None:
+    """The channel of the named template; None when there is no such template."""
+    return conn.scalar(
+        select(Template.channel).where(Template.workspace_id == workspace_id, Template.name == name)
     )
-    return found is not None
+
+
+def reference_problem(conn: Connection, workspace_id: str, name: str, channel: str) -> str | None:
+    """Why a send on `channel` cannot use the template `name` (None: it can)."""
+    found = channel_of(conn, workspace_id, name)
+    if found is None:
+        return f"no template named {name!r}: save it first (nerve templates apply)"
+    if found != channel:
+        return f"{name!r} is a {found} template; this step sends {channel}"
+    return None
 
 
 def version(conn: Connection, workspace_id: str, name: str, number: int | None = None) -> Any:
@@ -220,8 +250,12 @@ def versions(conn: Connection, workspace_id: str, name: str) -> list[Any]:
     )
 
 
-def render(compiled: dict[str, str], context: dict[str, Any]) -> dict[str, str]:
+def render(
+    compiled: dict[str, Any], context: dict[str, Any], channel: str = "email"
+) -> dict[str, Any]:
     """Every part of a compiled version for one recipient (lenient: a missing trait is empty)."""
+    if channel != "email":
+        return channel_templates.render(channel, compiled, context)
     parts = {part: liquid.render(liquid.parse(compiled[part]), context) for part in PARTS}
     for part in ("subject", "preheader"):  # one line each, as headers must be
         parts[part] = " ".join(parts[part].split())
@@ -249,7 +283,7 @@ def _latest(conn: Connection, template_id: str) -> Any:
 
 def _version(conn: Connection, workspace_id: str, name: str, number: int | None) -> Any:
     query = (
-        select(*TemplateVersion.__table__.columns)
+        select(*TemplateVersion.__table__.columns, Template.channel)
         .join(Template, Template.id == TemplateVersion.template_id)
         .where(Template.workspace_id == workspace_id, Template.name == name)
     )

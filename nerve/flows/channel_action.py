@@ -124,10 +124,10 @@ def unknown_references(conn: Connection, workspace_id: str, nodes: list[Any]) ->
         if spec is None:
             continue
         template, topic = node.with_.get("template"), node.with_.get("topic")
-        if isinstance(template, str) and not templates.exists(conn, workspace_id, template):
-            problems.append({"path": f"nodes[{index}].with.template",
-                             "reason": f"no template named {template!r}: save it first "
-                                       "(nerve templates apply)"})  # fmt: skip
+        wrong = templates.reference_problem(conn, workspace_id, template, spec.channel) \
+            if isinstance(template, str) else None  # fmt: skip
+        if wrong is not None:
+            problems.append({"path": f"nodes[{index}].with.template", "reason": wrong})
         if spec.consent and isinstance(topic, str):
             reason = topics.problem(conn, workspace_id, spec.channel, topic)
             if reason is not None:

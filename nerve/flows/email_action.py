@@ -90,10 +90,10 @@ def unknown_references(
         if node.action != NAME:
             continue
         template, topic = node.with_.get("template"), node.with_.get("topic")
-        if isinstance(template, str) and not templates.exists(conn, workspace_id, template):
-            problems.append({"path": f"nodes[{index}].with.template",
-                             "reason": f"no template named {template!r}: save it first "
-                                       "(nerve templates apply)"})  # fmt: skip
+        wrong = templates.reference_problem(conn, workspace_id, template, "email") \
+            if isinstance(template, str) else None  # fmt: skip
+        if wrong is not None:
+            problems.append({"path": f"nodes[{index}].with.template", "reason": wrong})
         reason = topics.problem(conn, workspace_id, "email", topic) if isinstance(topic, str) \
             else None  # fmt: skip
         if reason is not None:
