@@ -42,6 +42,8 @@ class Permission(StrEnum):
     KEYS_MANAGE = "keys:manage"
     SECRETS_MANAGE = "secrets:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    DELIVERY_POLICY_READ = "delivery_policy:read"
+    DELIVERY_POLICY_WRITE = "delivery_policy:write"
 
 
 ADMIN, BUILDER, ANALYST, STAFF = "admin", "builder", "analyst", "staff"
@@ -56,6 +58,7 @@ _READ = {
     Permission.SUPPRESSIONS_READ,
     Permission.CONSENT_READ,
     Permission.SOURCES_READ,
+    Permission.DELIVERY_POLICY_READ,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -70,6 +73,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         # The shop's own systems that flows call (webhook endpoints) and their signing
         # secrets: a builder wires a flow to its receiver and hands the receiver the secret.
         | {Permission.WEBHOOKS_MANAGE}
+        # How often and when marketing reaches people (fatigue cap, quiet hours): the
+        # builders' flows are what it holds back.
+        | {Permission.DELIVERY_POLICY_WRITE}
     ),
     ANALYST: frozenset(_READ),
     STAFF: frozenset({Permission.PROFILES_READ}),

@@ -1,0 +1,148 @@
+"""The fatigue cap: at most N marketing messages per person in a rolling window, across every
+flow and channel, counted in the message log.
+
+Exact under concurrency: the count is taken under a lock on the person (a PostgreSQL advisory
+lock, held until the transaction that logs the send commits; SQLite's single writer serialises
+the same way), so of two workers sending to one person at once the second counts the first's
+message, logged `queued` before it is handed to the provider.
+
+A message counts from when it went out — `sent_at`, or while it is on its way, when it was let
+through (`updated_at`) — not from when it was first logged: a message the cap itself deferred
+for six days counts for a full window from the day it went.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from nerve.channels.models import Message
+from nerve.channels.timing.options import NodeTiming
+from nerve.channels.timing.policy import MAX_UNENGAGED, DeliveryPolicy, duration
+from nerve.db.locks import named_key, transaction_lock
+
+# Statuses of messages that reached the person, or are on their way (queued): skipped, deferred
+# and failed ones did not.
+COUNTED = ("queued", "sent", "opened", "clicked", "complained", "bounced")
+# A message the cap still holds this long after it was first logged is skipped instead: it is
+# stale, and it bounds how far back the count must read (below).
+HELD_AT_MOST = timedelta(days=30)
+# Quiet hours and the best send time can hold a message a day or so beyond the cap.
+_SLACK = timedelta(days=2)
+# Opens and clicks of messages first logged this long before a tier's span still tell.
+_READ_LATE = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Cap:
+    limit: int
+    window: str
+    length: timedelta
+    tier: str | None = None  # why the person gets fewer (an engagement tier)
+    on_cap: str = "defer"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Over the cap: wait until `until`, or `skip` with its reason; `details` for the log."""
+
+    details: dict[str, Any]
+    until: datetime | None = None
+    skip: str | None = None
+
+
+def people_lock(conn: Connection, workspace_id: str, person_id: str) -> None:
+    """Serialise the fatigue decisions for one person until this transaction ends."""
+    transaction_lock(conn, named_key(workspace_id, "fatigue", person_id))
+
+
+def cap_for(conn: Connection, workspace_id: str, profile_ids: list[str],
+            policy: DeliveryPolicy, node: NodeTiming, now: datetime) -> Cap | None:  # fmt: skip
+    """The cap that applies to this send: the node's own, or the workspace's (with the
+    person's engagement tier); None when none does."""
+    if isinstance(node.cap, bool):  # frequency_cap: false
+        return None
+    fatigue = policy.fatigue
+    on_cap = node.over_cap or (fatigue.on_cap if fatigue is not None else "defer")
+    if node.cap is not None:
+        return Cap(node.cap.limit, node.cap.window, node.cap.length, None, on_cap)
+    if fatigue is None:
+        return None
+    cap = Cap(fatigue.limit, fatigue.window, fatigue.window_length(), None, on_cap)
+    if fatigue.tiers:
+        quiet_for = unengaged_for(conn, workspace_id, profile_ids, now)
+        for tier in sorted(fatigue.tiers, key=lambda t: t.limit):
+            if quiet_for is not None and quiet_for >= duration(tier.unengaged_for, MAX_UNENGAGED):
+                tier_name = f"no opens or clicks for {tier.unengaged_for}"
+                return Cap(tier.limit, cap.window, cap.length, tier_name, on_cap)
+    return cap
+
+
+def unengaged_for(
+    conn: Connection, workspace_id: str, profile_ids: list[str], now: datetime
+) -> timedelta | None:
+    """How long the person has gone without opening or clicking anything since messages began
+    to reach them, as far as the log's last year tells; None when nothing reached them then."""
+    row = conn.execute(
+        select(func.min(Message.created_at), func.max(Message.opened_at),
+               func.max(Message.clicked_at))
+        .where(Message.workspace_id == workspace_id, Message.profile_id.in_(profile_ids),
+               Message.created_at >= now - MAX_UNENGAGED - _READ_LATE)
+    ).one()  # fmt: skip
+    first, opened, clicked = row
+    if first is None:
+        return None
+    last = max((t for t in (opened, clicked) if t is not None), default=first)
+    return now - last
+
+
+def check(conn: Connection, workspace_id: str, profile_ids: list[str], cap: Cap, now: datetime,
+          logged_id: str | None) -> Verdict | None:  # fmt: skip
+    """None when the send fits under the cap; else when it may go, or why it is skipped."""
+    times = counted(conn, workspace_id, profile_ids, cap.length, now, logged_id)
+    if len(times) < cap.limit:
+        return None
+    details: dict[str, Any] = {"counted": len(times), "limit": cap.limit, "window": cap.window}
+    if cap.tier is not None:
+        details["tier"] = cap.tier
+    why = (
+        f"over the fatigue cap: {len(times)} marketing messages in {cap.window} (limit {cap.limit}"
+    )
+    why += f", {cap.tier})" if cap.tier else ")"
+    if cap.limit == 0:  # no slot ever frees: waiting would be forever
+        return Verdict({**details, "why": why}, skip=why)
+    if cap.on_cap == "skip":
+        return Verdict({**details, "why": why}, skip=why)
+    first_logged = _first_logged(conn, logged_id)
+    if first_logged is not None and now - first_logged >= HELD_AT_MOST:
+        stale = f"{why}; held since {first_logged.isoformat()}, 30 days: not sent"
+        return Verdict({**details, "why": stale}, skip=stale)
+    # The slot frees when enough of the counted messages have left the window.
+    until = times[len(times) - cap.limit] + cap.length
+    return Verdict({**details, "why": why}, until=until)
+
+
+def counted(conn: Connection, workspace_id: str, profile_ids: list[str], length: timedelta,
+            now: datetime, logged_id: str | None) -> list[datetime]:  # fmt: skip
+    """When each marketing message the person got in the window went out, oldest first; the
+    send being decided (`logged_id`) not among them."""
+    went = func.coalesce(Message.sent_at, Message.updated_at)
+    query = select(went).where(
+        Message.workspace_id == workspace_id, Message.profile_id.in_(profile_ids),
+        # The index range (ix_messages_person_recent): a counted message was first logged at
+        # most HELD_AT_MOST (and a day or two of quiet hours) before it went out.
+        Message.created_at >= now - length - HELD_AT_MOST - _SLACK,
+        Message.kind == "marketing", Message.status.in_(COUNTED), went > now - length,
+    )  # fmt: skip
+    if logged_id is not None:
+        query = query.where(Message.id != logged_id)
+    return sorted(conn.scalars(query))
+
+
+def _first_logged(conn: Connection, logged_id: str | None) -> datetime | None:
+    if logged_id is None:
+        return None
+    return conn.scalar(select(Message.created_at).where(Message.id == logged_id))
