@@ -147,3 +147,16 @@ def _find(conn: Connection, workspace_id: str, key: str) -> Logged | None:
         )
     ).first()
     return None if row is None else Logged(row.id, row.message_id, row.status, row.reason)
+
+
+def marketing_flows(conn: Connection, workspace_id: str, profile_ids: list[str]) -> set[str]:
+    """The flows that sent these profiles marketing messages (on any channel)."""
+    if not profile_ids:
+        return set()
+    rows = conn.scalars(
+        select(Message.flow)
+        .where(Message.workspace_id == workspace_id, Message.profile_id.in_(profile_ids),
+               Message.kind == "marketing", Message.flow.is_not(None))
+        .distinct()
+    )  # fmt: skip
+    return {flow for flow in rows if flow}

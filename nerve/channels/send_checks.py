@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
-from nerve.channels import messages, templates
+from nerve.channels import messages, preferences, templates
 from nerve.channels.messages import Logged
 from nerve.channels.models import Suppression
 from nerve.consent import service as consent
 from nerve.identity.extract import normalize_email
 from nerve.privacy import service as privacy
+from nerve.profiles.schemas import Person
 
 if TYPE_CHECKING:
     from nerve.channels.email import EmailRequest
@@ -31,6 +32,7 @@ class Checks:
     _erased: set[tuple[str, str]] = field(default_factory=set)  # (workspace, hash)
     _suppressed: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     _consents: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    _left: dict[tuple[str, str], preferences.Left] = field(default_factory=dict)  # (ws, person)
 
     def version(self, workspace_id: str, name: str) -> Any:
         """The template's latest version (NotFound if there is none), read once per group."""
@@ -39,10 +41,17 @@ class Checks:
             self._versions[workspace_id, name] = templates.version(self._conn, workspace_id, name)
         return self._versions[workspace_id, name]
 
-    def why_not(self, request: EmailRequest, address: str | None, erased: bool) -> str | None:
+    def why_not(
+        self, request: EmailRequest, address: str | None, erased: bool, person: Person | None
+    ) -> str | None:
         """Why this mail must not go (None: it may)."""
         if erased:
             return "the person was erased"
+        if request.kind == "marketing" and person is not None:
+            left = self._left.get((request.workspace_id, person.id), set())
+            held = preferences.held_back(left, "email", request.flow)
+            if held is not None:
+                return held
         if address is None:
             return "the person has no email address"
         normal = normalize_email(address)
@@ -66,10 +75,13 @@ class Checks:
 
 
 def read(
-    conn: Connection, requests: Sequence[EmailRequest], addresses: Sequence[str | None]
-) -> Checks:
-    """The checks of a group of sends; `addresses[i]` is where `requests[i]` would go."""
+    conn: Connection, requests: Sequence[EmailRequest], addresses: Sequence[str | None],
+    persons: Sequence[Person | None],
+) -> Checks:  # fmt: skip
+    """The checks of a group of sends; `addresses[i]` is where `requests[i]` would go, to
+    `persons[i]`."""
     checks = Checks(_conn=conn)
+    _read_left(conn, checks, requests, persons)
     for workspace_id in {r.workspace_id for r in requests}:
         mine = [(r, a) for r, a in zip(requests, addresses, strict=True)
                 if r.workspace_id == workspace_id]  # fmt: skip
@@ -96,3 +108,18 @@ def read(
         ).items():
             checks._consents[workspace_id, address, topic] = status
     return checks
+
+
+def _read_left(
+    conn: Connection, checks: Checks, requests: Sequence[EmailRequest],
+    persons: Sequence[Person | None],
+) -> None:  # fmt: skip
+    """What the group's people left on their preference pages, one query per workspace."""
+    for workspace_id in {r.workspace_id for r in requests}:
+        mine = {p.id: p for r, p in zip(requests, persons, strict=True)
+                if p is not None and r.workspace_id == workspace_id}  # fmt: skip
+        profiles = {pid: person.id for person in mine.values()
+                    for pid in (person.id, *person.merged_ids)}  # fmt: skip
+        for profile_id, left in preferences.left_by(conn, workspace_id, profiles).items():
+            key = (workspace_id, profiles[profile_id])
+            checks._left[key] = checks._left.get(key, set()) | left

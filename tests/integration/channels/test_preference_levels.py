@@ -1,0 +1,103 @@
+"""The preference page on its three levels: a person leaves one flow and keeps the others, leaves
+a channel, leaves everything — and a flow marked critical (order and payment news) still
+reaches them and is never offered to leave."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Engine, select
+from starlette.testclient import TestClient
+
+from nerve.channels.models import Message
+from tests.factories import Shop
+from tests.smtp import SmtpSink
+from tests.waiting import auth, until
+
+OFFER = {"name": "offer", "subject": "Our offer",
+         "html": "<p>20 % off</p><a href='{{ message.preferences_url }}'>Your choices</a>"}
+PARCEL = {"name": "parcel", "subject": "Your parcel", "html": "<p>It is on its way</p>"}
+
+
+def _flow(name: str, template: str, event: str, critical: bool = False) -> dict[str, Any]:
+    return {"name": name, "critical": critical, "trigger": {"event": event, "reentry": "always"},
+            "nodes": [{"id": "mail", "action": "send_email",
+                       "with": {"template": template, "topic": "newsletter"}}]}  # fmt: skip
+
+
+def _ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response
+
+
+def _track(client: TestClient, shop: Shop, event: str, n: int) -> None:
+    message = {"userId": "anna", "event": event, "messageId": f"{event}-{n}"}
+    _ok(client.post("/v1/track", json=message, auth=(shop.write_keys["web"], "")))
+
+
+def _statuses(engine: Engine, flow: str) -> list[tuple[str, str | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Message.status, Message.reason).where(Message.flow == flow)
+            .order_by(Message.created_at)
+        ).all()  # fmt: skip
+    return [(row.status, row.reason) for row in rows]
+
+
+def _setup(client: TestClient, shop: Shop) -> None:
+    for template in (OFFER, PARCEL):
+        _ok(client.post("/api/v1/templates", json=template, headers=auth(shop)), 201)
+    for flow in (_flow("weekly_offers", "offer", "Offer Week"),
+                 _flow("parcel_news", "parcel", "Parcel Shipped", critical=True)):  # fmt: skip
+        _ok(client.post("/api/v1/flows?environment=production", json=flow, headers=auth(shop)), 201)
+    consent = {"email": "anna@example.com", "topic": "newsletter", "double_opt_in": False,
+               "consent_text": "Yes, send me the newsletter"}  # fmt: skip
+    _ok(client.post("/api/v1/consent", json=consent, headers=auth(shop)), 201)
+    identify = {"userId": "anna", "traits": {"email": "anna@example.com"}}
+    _ok(client.post("/v1/identify", json=identify, auth=(shop.write_keys["web"], "")))
+
+
+def test_leaving_a_flow_a_channel_and_everything(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    _setup(client, shop)
+    _track(client, shop, "Offer Week", 1)
+    _track(client, shop, "Parcel Shipped", 1)
+    until(lambda: len(sink.received) == 2 or None)
+    offer = next(m for m in sink.received if m["Subject"] == "Our offer")
+    html = offer.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    token = re.search(r"/p/([A-Za-z0-9_-]+)", html)
+    assert token is not None
+    page_url = f"/p/{token.group(1)}"
+    page = _ok(client.get(page_url)).text
+    assert 'name="flow" value="weekly_offers" checked' in page
+    assert "parcel_news" not in page  # critical: not offered
+    assert 'name="channel" value="sms" checked' in page
+
+    # Leave the weekly offers only (keep the newsletter topic and every channel).
+    form = {"page": "1", "save": "1", "topic": "newsletter", "channel": ["email", "sms", "push"]}
+    _ok(client.post(page_url, data=form))
+    assert 'value="weekly_offers">' in _ok(client.get(page_url)).text  # now unchecked
+    _track(client, shop, "Offer Week", 2)
+    _track(client, shop, "Parcel Shipped", 2)
+    until(lambda: len(_statuses(engine, "parcel_news")) == 2 or None)
+    until(lambda: len(_statuses(engine, "weekly_offers")) == 2 or None)
+    assert _statuses(engine, "weekly_offers")[1] == (
+        "skipped", "the person left the flow weekly_offers"
+    )  # fmt: skip
+    assert [s for s, _ in _statuses(engine, "parcel_news")] == ["sent", "sent"]
+
+    # Back into the flow, out of email as a channel: offers held back again, for that reason.
+    form = {"page": "1", "save": "1", "topic": "newsletter", "channel": ["sms", "push"],
+            "flow": "weekly_offers"}  # fmt: skip
+    _ok(client.post(page_url, data=form))
+    _track(client, shop, "Offer Week", 3)
+    until(lambda: len(_statuses(engine, "weekly_offers")) == 3 or None)
+    assert _statuses(engine, "weekly_offers")[2] == ("skipped", "the person left email messages")
+
+    # Leave everything: the critical flow still reaches her.
+    _ok(client.post(page_url, data={"page": "1", "leave_all": "1"}))
+    _track(client, shop, "Parcel Shipped", 3)
+    until(lambda: len(_statuses(engine, "parcel_news")) == 3 or None)
+    assert [s for s, _ in _statuses(engine, "parcel_news")] == ["sent", "sent", "sent"]
