@@ -153,6 +153,8 @@ class Delivery:
             raise SendDeferred("another attempt of this send is under way") from exc
         if isinstance(logged, Sent):
             return logged
+        if isinstance(logged, timing.Deferred):
+            raise logged
         outgoing = Outgoing(request.workspace_id, logged.id, message_id,
                             request.idempotency_key, drafted)  # fmt: skip
         try:
@@ -174,7 +176,7 @@ class Delivery:
     def _begin(
         self, conn: Connection, request: ChannelRequest, row_id: str, log: dict[str, Any],
         reason: str | None, zone: str | None,
-    ) -> Sent | messages.Logged:  # fmt: skip
+    ) -> Sent | messages.Logged | timing.Deferred:  # fmt: skip
         logged = messages.begin(conn, request.workspace_id, request.idempotency_key, row_id,
                                 **log)  # fmt: skip
         if logged.status not in messages.OPEN:
@@ -186,14 +188,14 @@ class Delivery:
             return Sent("skipped", logged.message_id, reason, logged.id)
         recipient = timing.Recipient(request.workspace_id, request.profile_id, zone)
         decision = timing.admit(conn, recipient, request.kind, self.channel.name,
-                                request.timing, utcnow())  # fmt: skip
+                                request.timing, utcnow(), logged.id)  # fmt: skip
         if decision.skip is not None:
             messages.finish(conn, logged.id, "skipped", decision.skip, decision.details)
             return Sent("skipped", logged.message_id, decision.skip, logged.id)
         if decision.until is not None:
             why = f"deferred to {decision.until.isoformat()}: {decision.details.get('why', '')}"
             messages.finish(conn, logged.id, "deferred", why, decision.details)
-            raise timing.Deferred(decision.until, why)
+            return timing.Deferred(decision.until, why)  # raised once this is committed
         if logged.status == "deferred":
             messages.finish(conn, logged.id, "queued")
         return logged

@@ -169,7 +169,8 @@ class EmailService:
             messages.finish(conn, logged.id, "skipped", draft.reason)
             return Sent("skipped", logged.message_id, draft.reason, logged.id)
         recipient = timing.Recipient(request.workspace_id, request.profile_id, draft.timezone)
-        decision = timing.admit(conn, recipient, request.kind, "email", request.timing, utcnow())
+        decision = timing.admit(conn, recipient, request.kind, "email", request.timing, utcnow(),
+                                logged.id)  # fmt: skip
         if decision.skip is not None:
             messages.finish(conn, logged.id, "skipped", decision.skip, decision.details)
             return Sent("skipped", logged.message_id, decision.skip, logged.id)
