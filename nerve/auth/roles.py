@@ -42,6 +42,7 @@ class Permission(StrEnum):
     KEYS_MANAGE = "keys:manage"
     SECRETS_MANAGE = "secrets:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    SLACK_DESTINATIONS_MANAGE = "slack_destinations:manage"
     DELIVERY_POLICY_READ = "delivery_policy:read"
     DELIVERY_POLICY_WRITE = "delivery_policy:write"
 
@@ -73,6 +74,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         # The shop's own systems that flows call (webhook endpoints) and their signing
         # secrets: a builder wires a flow to its receiver and hands the receiver the secret.
         | {Permission.WEBHOOKS_MANAGE}
+        # The team's Slack channels that flows post alerts to, likewise.
+        | {Permission.SLACK_DESTINATIONS_MANAGE}
         # How often and when marketing reaches people (fatigue cap, quiet hours): the
         # builders' flows are what it holds back.
         | {Permission.DELIVERY_POLICY_WRITE}

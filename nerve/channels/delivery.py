@@ -133,7 +133,7 @@ class Delivery:
         message_id = messages.channel_message_id(self.channel.name, request.idempotency_key)
         with self.engine.connect() as conn, conn.begin():
             earlier = messages.find(conn, request.workspace_id, request.idempotency_key)
-            if earlier is not None and earlier.status not in messages.OPEN:
+            if earlier is not None and earlier.status not in AGAIN:
                 return _done(earlier)
             person = _person(conn, request)
             drafted = self.channel.draft(conn, request, person)
@@ -179,7 +179,7 @@ class Delivery:
     ) -> Sent | messages.Logged | timing.Deferred:  # fmt: skip
         logged = messages.begin(conn, request.workspace_id, request.idempotency_key, row_id,
                                 **log)  # fmt: skip
-        if logged.status not in messages.OPEN:
+        if logged.status not in AGAIN:
             return _done(logged)
         if logged.id != row_id:
             raise SendDeferred("another attempt of this send is under way")
@@ -196,7 +196,7 @@ class Delivery:
             why = f"deferred to {decision.until.isoformat()}: {decision.details.get('why', '')}"
             messages.finish(conn, logged.id, "deferred", why, decision.details)
             return timing.Deferred(decision.until, why)  # raised once this is committed
-        if logged.status == "deferred":
+        if logged.status in ("deferred", "failed"):
             messages.finish(conn, logged.id, "queued")
         return logged
 
@@ -224,6 +224,9 @@ class Delivery:
                 self._sources[workspace_id] = workspaces.own_source(conn, workspace_id, name)
 
 
+# Where a later attempt of a send goes on with its row: an open one, or one the provider
+# refused (never delivered) — the replay of a dead-lettered step after its cause was fixed.
+AGAIN = (*messages.OPEN, "failed")
 EVENT_NAMES = {"sms": "SMS", "push": "Push", "slack": "Slack", "webhook": "Webhook"}
 
 

@@ -119,6 +119,7 @@ class MessageFilter:
     kind: str | None = None
     recipient: str | None = None
     since: datetime | None = None
+    channel: str | None = None
 
 
 def listed(
@@ -130,7 +131,8 @@ def listed(
         query = query.where(Message.profile_id.in_(found.profile_ids))
     equal = ((Message.status, found.status), (Message.flow, found.flow),
              (Message.template, found.template), (Message.topic, found.topic),
-             (Message.kind, found.kind), (Message.recipient, found.recipient))  # fmt: skip
+             (Message.kind, found.kind), (Message.recipient, found.recipient),
+             (Message.channel, found.channel))  # fmt: skip
     for column, value in equal:
         if value is not None:
             query = query.where(column == value)

@@ -28,6 +28,7 @@ from nerve.profiles import service as profiles
 router = APIRouter(prefix="/api/v1/messages", tags=["messages"], route_class=AdminRoute)
 Sender = Annotated[Principal, requires(Permission.MESSAGES_SEND)]
 Reader = Annotated[Principal, requires(Permission.MESSAGES_READ)]
+CHANNELS = ("email", "sms", "push", "slack", "webhook")
 
 
 @router.post(
@@ -99,6 +100,9 @@ def list_messages(
     topic: Annotated[str | None, Query(max_length=64)] = None,
     kind: Annotated[str | None, Query(pattern="^(marketing|transactional)$")] = None,
     email: Annotated[str | None, Query(max_length=320, description="The recipient")] = None,
+    channel: Annotated[
+        str | None, Query(pattern=f"^({'|'.join(CHANNELS)})$", description="Sent on this channel")
+    ] = None,
     since: Annotated[datetime | None, Query(description="Logged at or after")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
@@ -108,6 +112,6 @@ def list_messages(
         profile_ids=[profile_id] if profile_id is not None else None, status=status, flow=flow,
         template=template, topic=topic, kind=kind,
         recipient=(normalize_email(email) or email) if email else None,
-        since=events.in_utc(since, "since") if since else None,
+        since=events.in_utc(since, "since") if since else None, channel=channel,
     )  # fmt: skip
     return {"data": messages.listed(db, key.workspace_id, found, limit=limit)}

@@ -166,6 +166,11 @@ class LoggedMessage(BaseModel):
         description="queued, sent, skipped, failed, bounced, opened, clicked or complained"
     )
     reason: str | None
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="What the channel noted: a webhook's HTTP status and endpoint, a Slack "
+        "destination, an SMS's segments, the fatigue or quiet-hours decision",
+    )
     created_at: datetime
     sent_at: datetime | None
     opened_at: datetime | None = None

@@ -17,6 +17,7 @@ from nerve.cli import (
     keys,
     processes,
     secrets,
+    slack,
     sources,
     suppressions,
     templates,
@@ -59,6 +60,7 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(keys.app, name="keys")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(slack.app, name="slack")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
 app.add_typer(templates.app, name="templates")
