@@ -18,7 +18,7 @@ from liquid import BoundTemplate, Environment, StrictDefaultUndefined
 from liquid.exceptions import LiquidError
 
 # What a template may name at its top level.
-ROOTS = ("person", "event", "cart", "order", "products", "message", "shop")
+ROOTS = ("person", "event", "cart", "order", "products", "digest", "message", "shop")
 
 
 class _Sandbox(Environment):

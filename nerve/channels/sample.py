@@ -11,6 +11,9 @@ _PRODUCT = {
     "url": "https://shop.example/p/run-42", "image_url": "https://shop.example/i/run-42.jpg",
 }  # fmt: skip
 
+_OTHER_PRODUCT = _PRODUCT | {"product_id": "RUN-7", "sku": "RUN-7-41", "name": "Road Racer",
+                             "url": "https://shop.example/p/run-7"}  # fmt: skip
+
 SAMPLE: dict[str, Any] = {
     "person": {
         "id": "prf_sample",
@@ -40,6 +43,13 @@ SAMPLE: dict[str, Any] = {
     },
     "order": {"order_id": "S-1001", "total": 119.9, "currency": "EUR", "products": [_PRODUCT]},
     "products": [_PRODUCT],
+    # What a flow's digest node collected: the properties of each event, in order.
+    "digest": {
+        "items": [_PRODUCT, _OTHER_PRODUCT],
+        "count": 2,
+        "opened_at": "2026-12-01T09:00:00+00:00",
+        "closes_at": "2026-12-01T10:00:00+00:00",
+    },
     "message": {
         "unsubscribe_url": "https://nerve.example/u/sample",
         "preferences_url": "https://nerve.example/p/sample",

@@ -42,6 +42,9 @@ class ActionCall:
     # What of the person the action sends (identifiers, traits), read when the step was
     # prepared; None when the node sends nothing of them, or they were erased meanwhile.
     person: dict[str, Any] | None = None
+    # The digest the run collected (`items`, `count`, `opened_at`, `closes_at`; digest.py),
+    # for the message's template; None before or without one.
+    digest: dict[str, Any] | None = None
 
 
 RemoteAction = Callable[[ActionCall], dict[str, Any]]

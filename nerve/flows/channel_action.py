@@ -38,18 +38,10 @@ class Spec:
     def __init__(
         self, channel: str, parameters: tuple[str, ...],
         check: Callable[[dict[str, Any]], Problems], consent: bool,
-        references: Callable[[Connection, str, dict[str, Any]], Problems] | None = None,
-        refusal_dead_letters: bool = False,
     ) -> None:  # fmt: skip
         self.channel, self.parameters, self.check, self.consent = (
             channel, parameters, check, consent
         )  # fmt: skip
-        # At publishing: what the node's own options name must exist (a Slack destination).
-        self.references = references
-        # A message the provider refused for good dead-letters its step, for someone to fix
-        # and replay, when the fault is the shop's set-up (a revoked Slack URL), not the
-        # customer's address (an SMS number that does not exist completes its step).
-        self.refusal_dead_letters = refusal_dead_letters
 
 
 # Action name → its channel. SMS and push to customers need consent to a topic when they are
@@ -57,14 +49,7 @@ class Spec:
 ACTIONS: dict[str, Spec] = {
     "send_sms": Spec("sms", sms.PARAMETERS, sms.parameter_problems, consent=True),
     "send_push": Spec("push", push.PARAMETERS, push.parameter_problems, consent=True),
-    "slack": Spec(
-        "slack",
-        slack.PARAMETERS,
-        slack.parameter_problems,
-        consent=False,
-        references=slack.unknown_references,
-        refusal_dead_letters=True,
-    ),
+    "slack": Spec("slack", slack.PARAMETERS, slack.parameter_problems, consent=False),
 }
 COMMON = ("template", "topic", "transactional", "critical", *timing.OPTIONS)
 
@@ -83,7 +68,8 @@ class ChannelSender:
             workspace_id=call.workspace_id, channel=spec.channel, profile_id=call.profile_id,
             idempotency_key=call.idempotency_key,
             kind="transactional" if transactional else "marketing", topic=params.get("topic"),
-            template=params.get("template"), context={"event": call.trigger}, flow=call.flow,
+            template=params.get("template"), flow=call.flow,
+            context={"event": call.trigger, "digest": call.digest},
             run_id=call.run_id, node=call.node, critical=params.get("critical") is True,
             params=params, timing=timing.options_of(params),
         )  # fmt: skip
@@ -95,8 +81,6 @@ class ChannelSender:
             raise ActionFailed(str(exc)) from exc
         except NotFound as exc:
             raise ActionRejected(exc.message) from exc
-        if sent.status == "failed" and spec.refusal_dead_letters:
-            raise ActionRejected(sent.reason or f"{spec.channel} refused the message")
         return {"status": sent.status, "message_id": sent.message_id, "reason": sent.reason}
 
     def close(self) -> None:
@@ -149,7 +133,4 @@ def unknown_references(conn: Connection, workspace_id: str, nodes: list[Any]) ->
             reason = topics.problem(conn, workspace_id, spec.channel, topic)
             if reason is not None:
                 problems.append({"path": f"nodes[{index}].with.topic", "reason": reason})
-        if spec.references is not None:
-            found = spec.references(conn, workspace_id, node.with_)
-            problems += [{**p, "path": f"nodes[{index}].with.{p['path']}"} for p in found]
     return problems

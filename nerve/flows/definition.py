@@ -1,8 +1,8 @@
 """Flow definitions (YAML or JSON) and their validation, with a published JSON Schema.
 
 A flow is a trigger, optional exit/goal conditions and a list of nodes. Each node does one
-thing — `wait`, `wait_for_event`, `branch`, `split` or `action` — and then goes to `next`
-(by default the node below it; after the last node the run completes).
+thing — `wait`, `wait_for_event`, `branch`, `split`, `digest` or `action` — and then goes to
+`next` (by default the node below it; after the last node the run completes).
 """
 
 from __future__ import annotations
@@ -155,12 +155,38 @@ class SplitPath(_Strict):
     name: str | None = None
 
 
+class DigestStep(_Strict):
+    """Collect the person's triggering events into one digest; one run goes on with them all
+    (docs/digests.md)."""
+
+    window: str | WaitUntil = Field(
+        description="How long a digest collects from its first event (1h, 1d), or until a "
+        'time of day: {until: "09:00"}'
+    )
+    key: str | None = Field(
+        default=None,
+        description="Expression for the item key, e.g. properties.sku: events with the same key "
+        "are one item. Default: the event's messageId",
+    )
+
+    _check_key = field_validator("key")(_expression)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str | WaitUntil) -> str | WaitUntil:
+        return _duration(value) if isinstance(value, str) else value
+
+
+KINDS = ("wait", "wait_for_event", "branch", "split", "digest", "action")
+
+
 class Node(_Strict):
     id: str = Field(description="snake_case, unique in the flow")
     wait: str | WaitUntil | None = Field(default=None, description='e.g. 2h, or {until: "09:00"}')
     wait_for_event: WaitForEvent | None = None
     branch: list[BranchCase] | None = None
     split: list[SplitPath] | None = None
+    digest: DigestStep | None = None
     action: str | None = Field(default=None, description="webhook, update_profile, add_tag, ...")
     with_: dict[str, Any] = Field(
         default_factory=dict,
@@ -187,26 +213,16 @@ class Node(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Node:
-        kinds = [
-            k
-            for k in ("wait", "wait_for_event", "branch", "split", "action")
-            if getattr(self, k) is not None
-        ]
+        kinds = [k for k in KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(
-                "each node does exactly one of: wait, wait_for_event, branch, split, action"
-            )
+            raise ValueError(f"each node does exactly one of: {', '.join(KINDS)}")
         if self.split is not None and abs(sum(p.percent for p in self.split) - 100) > 1e-9:
             raise ValueError("split percentages must add up to 100")
         return self
 
     @property
     def kind(self) -> str:
-        return next(
-            k
-            for k in ("wait", "wait_for_event", "branch", "split", "action")
-            if getattr(self, k) is not None
-        )
+        return next(k for k in KINDS if getattr(self, k) is not None)
 
 
 class FlowDefinition(_Strict):
@@ -236,7 +252,8 @@ class FlowDefinition(_Strict):
             conditions += [case.when for case in node.branch or []]
             if node.wait_for_event is not None:
                 conditions.append(node.wait_for_event.where)
-            if isinstance(node.wait, WaitUntil) and node.wait.timezone == "profile":
+            until = node.digest.window if node.digest is not None else node.wait
+            if isinstance(until, WaitUntil) and until.timezone == "profile":
                 return True
         return any(c is not None and _PROFILE.search(c) for c in conditions)
 
@@ -259,6 +276,8 @@ _HINTS = {
     "wait": 'must be a duration (30s, 15m, 2h, 3d) or {until: "09:00"}',
     "timeout": "must be a duration such as 30s, 15m, 2h or 3d",
     "until": 'must be a time of day in quotes, e.g. "09:00"',
+    "window": 'must be a duration (15m, 1h, 1d) or {until: "09:00"}',
+    "digest": "must be {window: 1h}, with key: properties.sku to make events of one sku one item",
     "name": "must be snake_case: lowercase letters, digits and _, starting with a letter",
 }
 # A YAML file is a tree of at most this many values once its aliases are expanded: a few
@@ -309,12 +328,29 @@ def validate(data: Any, outbound: OutboundPolicy | None = None) -> FlowDefinitio
         flow = FlowDefinition.model_validate(data)
     except ValidationError as exc:
         raise InvalidFlow(problems.describe(exc, data, FlowDefinition, _HINTS)) from None
-    found = graph.problems(flow)
+    found = graph.problems(flow) + _digest_problems(flow)
     if outbound is not None:
         found += _parameter_problems(flow, outbound)
     if found:
         raise InvalidFlow(found)
     return flow
+
+
+def _digest_problems(flow: FlowDefinition) -> list[dict[str, str]]:
+    """A digest collects many events of a person, each starting a run: a trigger that lets a
+    person in once (or once per N days, or once with no key) would feed it one event."""
+    reentry, key = flow.trigger.reentry, flow.trigger.key
+    if (
+        all(n.digest is None for n in flow.nodes)
+        or reentry == "always"
+        or (reentry == "once_per_key" and key is not None)
+    ):
+        return []
+    reason = (
+        "a flow with a digest collects many events of a person: use reentry: always "
+        "(each event once, by its messageId), or once_per_key with a trigger key"
+    )
+    return [{"path": "trigger.reentry", "reason": reason}]
 
 
 def _parameter_problems(flow: FlowDefinition, outbound: OutboundPolicy) -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ from nerve.flows.definition import FlowDefinition, InvalidFlow, canonical, valid
 from nerve.flows.interpreter import (
     Act,
     AwaitEvent,
+    Collect,
     Complete,
     Decision,
     Run,
@@ -39,6 +40,7 @@ from nerve.profiles.view import person_of_profile
 
 log = structlog.get_logger(__name__)
 ENVIRONMENTS = ("staging", "production")
+DUE_NOW = ("action", "collect")  # kinds of task enqueued to run at once
 LIVE = ("active", "waiting")
 _definitions: dict[str, FlowDefinition] = {}  # version id → definition; versions are immutable
 
@@ -252,11 +254,19 @@ def plan(
     elif isinstance(decision, AwaitEvent):
         _await(result, decision, task)
     else:
-        assert isinstance(decision, Act)
+        assert isinstance(decision, Act | Collect)
         values["node"] = decision.node
-        result.task = task | {"kind": "action", "node": decision.node, "due_at": now,
-                              "idempotency_key": decision.idempotency_key}  # fmt: skip
+        result.task = task | _due_now(decision, now)
     return result
+
+
+def _due_now(decision: Act | Collect, now: datetime) -> dict[str, Any]:
+    """An action's task; or adding to a digest, which reads and writes the person's digest
+    in the worker's transaction, with the run locked (digest.py)."""
+    if isinstance(decision, Collect):
+        return {"kind": "collect", "node": decision.node, "due_at": now}
+    return {"kind": "action", "node": decision.node, "due_at": now,
+            "idempotency_key": decision.idempotency_key}  # fmt: skip
 
 
 def _sleep(result: Plan, decision: Sleep, task: dict[str, Any]) -> None:
@@ -321,7 +331,7 @@ def enqueue(conn: Connection, plans: list[Plan]) -> None:
     tasks = [p.task for p in plans if p.task is not None and p.dead_letter is None]
     if tasks:
         insert_rows(conn, Task, tasks)
-        if any(task["kind"] == "action" for task in tasks):  # due now: wake the workers
+        if any(task["kind"] in DUE_NOW for task in tasks):  # wake the workers
             dialect_of(conn).announce_tasks(conn)
     for p in plans:
         if p.dead_letter is not None:

@@ -19,7 +19,7 @@ from nerve.channels.email import EmailService
 from nerve.db.base import insert_rows, new_id
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
-from nerve.flows import actions
+from nerve.flows import actions, digest
 from nerve.flows.budget import StepBudget
 from nerve.flows.definition import FlowDefinition, InvalidFlow
 from nerve.flows.durations import parse_duration
@@ -196,7 +196,12 @@ class Executor:
                 metrics.FLOW_TIMER_LAG.observe(max(0.0, (now - task.due_at).total_seconds()))
                 flow = definition_of(conn, run.version_id)
                 profile = person_of(conn, flow, run.workspace_id, run.profile_id)
-                step = plan(flow, run, task.expected_version, task.node, now, profile, self.budget)
+                if task.kind in digest.TASKS:
+                    step = digest.advance(conn, flow, run, task, now, profile, self.budget)
+                else:
+                    step = plan(
+                        flow, run, task.expected_version, task.node, now, profile, self.budget
+                    )
                 if task.kind == "timeout":
                     step.step(run.node, "timed_out", {})
                 plans.append(step)
@@ -244,6 +249,7 @@ class Executor:
                 profile_id=people.get(run.profile_id) or run.profile_id,
                 idempotency_key=task.idempotency_key, params=node.with_,
                 trigger=(run.state or {}).get("trigger", {}),
+                digest=(run.state or {}).get("data", {}).get("digest"),
                 timeout=parse_duration(node.timeout).total_seconds(), environment=run.environment,
                 person=person,
             )  # fmt: skip

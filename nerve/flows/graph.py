@@ -1,6 +1,7 @@
 """The checks of a flow's node graph, each problem at the path of the field to change: ids are
-unique, every `next`/`goto` names a node, actions exist, and no loop goes round without a
-`wait` or `wait_for_event` — one event must not send a webhook hundreds of times a second."""
+unique, every `next`/`goto` names a node, actions exist, no loop goes round without a
+`wait` or `wait_for_event` — one event must not send a webhook hundreds of times a second —
+and no way leads back to a `digest`, which collects the event that started the run."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ Problem = dict[str, str]
 
 def problems(flow: FlowDefinition) -> list[Problem]:
     found = [*_duplicate_ids(flow), *_unknown_targets(flow), *_unknown_actions(flow)]
+    found = found or _digests_reached_again(flow)
     return found or _loops_without_wait(flow)  # loops are only traced in a well-formed graph
 
 
@@ -69,25 +71,47 @@ def _unknown_actions(flow: FlowDefinition) -> Iterator[Problem]:
             }
 
 
+def _ways(flow: FlowDefinition, node: Node) -> list[str]:
+    """The ids of the nodes a run can go to from `node` (END left out)."""
+    if node.branch is not None:
+        ways = [case.goto for case in node.branch]
+        if not any(case.otherwise for case in node.branch):
+            ways.append(node.next)  # no case holds
+    elif node.split is not None:
+        ways = [path.goto for path in node.split]
+    elif node.wait_for_event is not None:
+        ways = [node.wait_for_event.on_event, node.wait_for_event.on_timeout]
+    else:
+        ways = [node.next]
+    ahead = (flow.after(node.id, way) for way in ways)
+    return list(dict.fromkeys(n for n in ahead if n != END))
+
+
 def _instant_successors(flow: FlowDefinition) -> dict[str, list[str]]:
     """Where each node that takes no time (action, branch, split) leads without waiting; waits
     are left out, so a loop through one of them is no loop here."""
     instant = {node.id for node in flow.nodes if node.kind not in WAITS}
-    successors: dict[str, list[str]] = {}
-    for node in flow.nodes:
-        if node.id not in instant:
+    return {
+        node.id: [n for n in _ways(flow, node) if n in instant]
+        for node in flow.nodes
+        if node.id in instant
+    }
+
+
+def _digests_reached_again(flow: FlowDefinition) -> list[Problem]:
+    """A digest adds the event that started the run: a run that came back to it would add the
+    same event again, to the next window's digest, and send it a second time."""
+    successors = {node.id: _ways(flow, node) for node in flow.nodes}
+    found = []
+    for index, node in enumerate(flow.nodes):
+        if node.digest is None:
             continue
-        if node.branch is not None:
-            ways = [case.goto for case in node.branch]
-            if not any(case.otherwise for case in node.branch):
-                ways.append(node.next)  # no case holds
-        elif node.split is not None:
-            ways = [path.goto for path in node.split]
-        else:
-            ways = [node.next]
-        ahead = (flow.after(node.id, way) for way in ways)
-        successors[node.id] = list(dict.fromkeys(n for n in ahead if n in instant))
-    return successors
+        cycle = _shortest_cycle(node.id, successors, set(successors))
+        if len(cycle) > 2 or node.id in successors[node.id]:
+            reason = (f"{' → '.join(cycle)} leads back to the digest; a run reaches a digest "
+                      "once, with the event that started it")  # fmt: skip
+            found.append({"path": f"nodes[{index}].digest", "reason": reason})
+    return found
 
 
 def _loops_without_wait(flow: FlowDefinition) -> list[Problem]:

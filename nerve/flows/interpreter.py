@@ -85,11 +85,24 @@ class Act:
 
 
 @dataclass(frozen=True)
+class Collect:
+    """Add the run's event (`item`, its properties) to the person's open digest at `node`
+    under `key`. The run that opens the digest waits until `closes_at`, then goes on to
+    `then` with every item; the others end there (see digest.py)."""
+
+    node: str
+    key: str
+    item: dict[str, Any]
+    closes_at: datetime
+    then: str
+
+
+@dataclass(frozen=True)
 class Complete:
     reason: str = "completed"
 
 
-Decision = Sleep | AwaitEvent | Act | Complete
+Decision = Sleep | AwaitEvent | Act | Collect | Complete
 
 
 def scope(run: Run, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -180,6 +193,8 @@ def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decis
                 node.id, w.event, w.where, now + parse_duration(w.timeout),
                 flow.after(node.id, w.on_event), flow.after(node.id, w.on_timeout),
             )  # fmt: skip
+        elif node.digest is not None:
+            return collect(flow, run, node.id, now)
         else:
             assert node.action is not None
             return Act(
@@ -188,6 +203,29 @@ def decide(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Decis
             )  # fmt: skip
     # Validation refuses loops without a wait; a version stored before it did fails here.
     raise StepFailed(node_id, "the flow loops through branches without waiting")
+
+
+def collect(flow: FlowDefinition, run: Run, node_id: str, now: datetime) -> Collect:
+    """What the run adds to the digest at `node_id`, and when a digest it opens now closes.
+    Raises StepFailed when the key cannot be evaluated."""
+    node = flow.node(node_id)
+    assert node.digest is not None
+    window, expression = node.digest.window, node.digest.key
+    closes_at = (
+        _local_time(now, window, run) if isinstance(window, WaitUntil)
+        else now + parse_duration(window)
+    )  # fmt: skip
+    key = None
+    if expression is not None:
+        try:
+            key = parse(expression).evaluate(scope(run))
+        except EvaluationError as exc:
+            raise StepFailed(node.id, f"cannot evaluate {expression!r}: {exc}") from None
+    if key is None or key == "":  # no sku on this event: it is an item of its own
+        key = run.trigger.get("messageId") or run.id
+    properties = run.trigger.get("properties")
+    item = properties if isinstance(properties, dict) else {}
+    return Collect(node.id, str(key)[:255], item, closes_at, flow.after(node.id, node.next))
 
 
 def _branch(node: Node, run: Run) -> str:

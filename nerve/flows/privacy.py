@@ -111,7 +111,9 @@ def _digests(conn: Connection, subject: Subject) -> list[str]:
 def _export_digests(conn: Connection, subject: Subject) -> list[dict[str, Any]]:
     ids = _digests(conn, subject)
     items: dict[str, list[Any]] = {}
-    for row in conn.execute(select(DigestItem).where(DigestItem.digest_id.in_(ids))):
+    for row in conn.execute(
+        select(DigestItem).where(DigestItem.digest_id.in_(ids)).order_by(DigestItem.event_id)
+    ):
         items.setdefault(row.digest_id, []).append(row.payload)
     rows = conn.execute(select(Digest).where(Digest.id.in_(ids)).order_by(Digest.opened_at))
     return [{**dict(row._mapping), "items": items.get(row.id, [])} for row in rows]

@@ -21,6 +21,7 @@ from nerve.flows.definition import FlowDefinition, Reentry
 from nerve.flows.interpreter import (
     Act,
     AwaitEvent,
+    Collect,
     Complete,
     Run,
     Sleep,
@@ -115,6 +116,17 @@ class _Waiting:
     wait: AwaitEvent
 
 
+@dataclass
+class _Digest:
+    """An open digest of the simulation: its owner run, its items by key, in order."""
+
+    owner: Run
+    opened_at: datetime
+    closes_at: datetime
+    then: str
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
 class Simulation:
     def __init__(self, flow: FlowDefinition, limits: SimulationBudget | None = None) -> None:
         self.flow = flow
@@ -131,6 +143,7 @@ class Simulation:
         self._entries: dict[tuple[str, str], datetime] = {}
         self._ids = itertools.count(1)
         self._people: dict[str, PersonSketch] = {}
+        self._digests: dict[tuple[str, str], _Digest] = {}  # (node, person) → the open one
 
     def run(self, events: list[dict[str, Any]]) -> list[Entry]:
         """The timeline; if the test stopped at its budget, `stopped` says so."""
@@ -157,6 +170,9 @@ class Simulation:
                 waiting = self._waiting.pop(item.id)
                 self._log(at, item, "wait_for_event timed out", {"node": waiting.wait.node})
                 self._advance(item, waiting.wait.on_timeout, at)
+            elif kind == "close":
+                group, digest = item
+                self._close(group, digest, at)
 
     def _check_clock(self, at: datetime) -> None:
         if time.monotonic() > self._deadline:
@@ -214,11 +230,13 @@ class Simulation:
     def _may_enter(self, at: datetime, person: str, event: dict[str, Any]) -> bool:
         policy = self.flow.trigger.reentry
         key = trigger_key(self.flow, event) if policy == "once_per_key" else ""
+        if policy == "always":  # as the engine: an event sent twice (its messageId) enters once
+            if event.get("messageId") is None:
+                return True
+            key = f"messageId:{event['messageId']}"
         previous = self._entries.get((person, key))
-        if (
-            policy == "always"
-            or previous is None
-            or (isinstance(policy, Reentry) and at - previous >= timedelta(days=policy.every_days))
+        if previous is None or (
+            isinstance(policy, Reentry) and at - previous >= timedelta(days=policy.every_days)
         ):
             self._entries[(person, key)] = at
             return True
@@ -266,9 +284,44 @@ class Simulation:
                 )
                 node = decision.then
                 continue
+            elif isinstance(decision, Collect):
+                self._collect(run, decision, at)
             elif isinstance(decision, Complete):
                 self._finish(at, run, decision.reason)
             return
+
+    def _collect(self, run: Run, collect: Collect, at: datetime) -> None:
+        """As digest.py does: the first run opens the digest and waits for its close, the
+        others add their item and end; a digest whose owner ended is left for a new one."""
+        group = (collect.node, run.profile_id)
+        digest = self._digests.get(group)
+        if digest is None or digest.owner.id not in self._runs:
+            digest = _Digest(run, at, collect.closes_at, collect.then)
+            self._digests[group] = digest
+            self._push(collect.closes_at, "close", (group, digest))
+        detail = {"node": collect.node, "item": collect.key,
+                  "duplicate": collect.key in digest.items}  # fmt: skip
+        digest.items.setdefault(collect.key, collect.item)
+        if digest.owner is run:
+            until = collect.closes_at.isoformat()
+            self._log(at, run, "collected", detail | {"opened": True, "until": until})
+        else:
+            self._finish(at, run, "collected", detail | {"sent_by": digest.owner.id})
+
+    def _close(self, group: tuple[str, str], digest: _Digest, at: datetime) -> None:
+        if self._digests.get(group) is not digest:
+            return
+        del self._digests[group]
+        run = digest.owner
+        if run.id not in self._runs:
+            return  # the owner left the flow: the engine abandons the digest
+        items = list(digest.items.values())
+        run.data["digest"] = {"items": items, "count": len(items),
+                              "opened_at": digest.opened_at.isoformat(),
+                              "closes_at": digest.closes_at.isoformat()}  # fmt: skip
+        detail = {"node": group[0], "items": len(items), "keys": list(digest.items)}
+        self._log(at, run, "digest closed", detail)
+        self._advance(run, digest.then, at)
 
     def _finish(
         self, at: datetime, run: Run, reason: str, detail: dict[str, Any] | None = None

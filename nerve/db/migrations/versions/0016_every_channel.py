@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("workspace_id", sa.String(length=32), nullable=False),
         sa.Column("flow", sa.String(length=100), nullable=False),
+        sa.Column("environment", sa.String(length=16), nullable=False),
         sa.Column("node", sa.String(length=100), nullable=False),
         sa.Column("profile_id", sa.String(length=32), nullable=False),
         sa.Column("run_id", sa.String(length=32), nullable=False),
@@ -90,7 +91,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digests")),
     )
     op.create_index(
-        "ux_digests_open", "digests", ["workspace_id", "flow", "node", "profile_id"],
+        "ux_digests_open", "digests", ["workspace_id", "flow", "environment", "node", "profile_id"],
         unique=True, sqlite_where=sa.text("status = 'open'"),
         postgresql_where=sa.text("status = 'open'"),
     )  # fmt: skip
@@ -98,6 +99,7 @@ def upgrade() -> None:
         "digest_items",
         sa.Column("digest_id", sa.String(length=32), nullable=False),
         sa.Column("item_key", sa.String(length=255), nullable=False),
+        sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("payload", JSON, nullable=False),
         _now("added_at"),
         sa.ForeignKeyConstraint(
