@@ -38,10 +38,18 @@ class Spec:
     def __init__(
         self, channel: str, parameters: tuple[str, ...],
         check: Callable[[dict[str, Any]], Problems], consent: bool,
+        references: Callable[[Connection, str, dict[str, Any]], Problems] | None = None,
+        refusal_dead_letters: bool = False,
     ) -> None:  # fmt: skip
         self.channel, self.parameters, self.check, self.consent = (
             channel, parameters, check, consent
         )  # fmt: skip
+        # At publishing: what the node's own options name must exist (a Slack destination).
+        self.references = references
+        # A message the provider refused for good dead-letters its step, for someone to fix
+        # and replay, when the fault is the shop's set-up (a revoked Slack URL), not the
+        # customer's address (an SMS number that does not exist completes its step).
+        self.refusal_dead_letters = refusal_dead_letters
 
 
 # Action name → its channel. SMS and push to customers need consent to a topic when they are
@@ -49,7 +57,14 @@ class Spec:
 ACTIONS: dict[str, Spec] = {
     "send_sms": Spec("sms", sms.PARAMETERS, sms.parameter_problems, consent=True),
     "send_push": Spec("push", push.PARAMETERS, push.parameter_problems, consent=True),
-    "slack": Spec("slack", slack.PARAMETERS, slack.parameter_problems, consent=False),
+    "slack": Spec(
+        "slack",
+        slack.PARAMETERS,
+        slack.parameter_problems,
+        consent=False,
+        references=slack.unknown_references,
+        refusal_dead_letters=True,
+    ),
 }
 COMMON = ("template", "topic", "transactional", "critical", *timing.OPTIONS)
 
@@ -81,6 +96,8 @@ class ChannelSender:
             raise ActionFailed(str(exc)) from exc
         except NotFound as exc:
             raise ActionRejected(exc.message) from exc
+        if sent.status == "failed" and spec.refusal_dead_letters:
+            raise ActionRejected(sent.reason or f"{spec.channel} refused the message")
         return {"status": sent.status, "message_id": sent.message_id, "reason": sent.reason}
 
     def close(self) -> None:
@@ -133,4 +150,7 @@ def unknown_references(conn: Connection, workspace_id: str, nodes: list[Any]) ->
             reason = topics.problem(conn, workspace_id, spec.channel, topic)
             if reason is not None:
                 problems.append({"path": f"nodes[{index}].with.topic", "reason": reason})
+        if spec.references is not None:
+            found = spec.references(conn, workspace_id, node.with_)
+            problems += [{**p, "path": f"nodes[{index}].with.{p['path']}"} for p in found]
     return problems
