@@ -17,7 +17,7 @@ from nerve.channels import api as templates_api
 from nerve.channels import engagement_api, messages_api, suppressions_api, unsubscribe_api
 from nerve.channels.bounce_mailbox import BounceMailbox
 from nerve.channels.email import email_service
-from nerve.channels.slack import api as slack_api
+from nerve.channels.sms import inbound_api as sms_inbound_api
 from nerve.channels.timing import api as delivery_policy_api
 from nerve.consent import api as consent_api
 from nerve.consent import preferences_api, topics_api
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
         redoc_url=None,
     )
     app.include_router(consent_api.form_router)  # before the tracking API's catch-all
+    app.include_router(sms_inbound_api.router)  # before the tracking API's catch-all
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)
     app.include_router(events_api.router)
@@ -106,7 +107,6 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(auth_api.router)
     app.include_router(secrets_api.router)
     app.include_router(webhooks_api.router)
-    app.include_router(slack_api.router)
     app.include_router(templates_api.router)
     app.include_router(messages_api.router)
     app.include_router(delivery_policy_api.router)

@@ -147,6 +147,43 @@ class Settings(BaseSettings):
         "mails move to `cur/`, unreadable ones to the folder `.Unreadable/`. Unset: no mailbox "
         "is read (a relay can still post its reports to `POST /api/v1/feedback`).",
     )
+    sms_url: str = Field(
+        default="",
+        description="The SMS provider, Twilio's REST API or a gateway speaking its request "
+        "format: its base URL, such as `https://api.twilio.com` (messages are POSTed to "
+        "`{url}/2010-04-01/Accounts/{account}/Messages.json` with the account SID and the "
+        "workspace's secret `sms.auth_token` as Basic auth). `recording:` sends nothing and "
+        "keeps each message in memory; `recording:/path/sms.jsonl` also appends it to that "
+        "file, for staging. Unset, `send_sms` steps wait in the dead-letter queue.",
+    )
+    sms_account_sid: str = Field(
+        default="", description="The provider account (Twilio's `AC…` Account SID)."
+    )
+    sms_from: str = Field(
+        default="",
+        description="The sender of every SMS: a number in E.164 (`+4930123456`) or an "
+        "alphanumeric sender id where the country allows one. Not needed with "
+        "NERVE_SMS_MESSAGING_SERVICE_SID.",
+    )
+    sms_messaging_service_sid: str = Field(
+        default="",
+        description="A Twilio Messaging Service (`MG…`) that picks the sender from its pool; "
+        "sent instead of `From` when set.",
+    )
+    sms_max_segments: int = Field(
+        default=4,
+        ge=1,
+        le=10,
+        description="Most segments one SMS may take (160 GSM-7 characters, or 70 with emoji or "
+        "other Unicode, fill one; longer texts go in parts of 153 or 67, each billed); a longer "
+        "message fails with its size in the log. A step's `with: {max_segments: N}` overrides "
+        "it.",
+    )
+    sms_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request to the SMS provider may take before it is retried.",
+    )
     shop_name: str = Field(default="", description="`shop.name` in templates.")
     shop_url: str = Field(default="", description="`shop.url` in templates.")
     shop_imprint: str = Field(

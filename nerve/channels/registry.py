@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from nerve.channels.delivery import Delivery
-from nerve.channels.slack.channel import slack_delivery
+from nerve.channels.sms.channel import sms_delivery
 from nerve.outbound.policy import OutboundPolicy
 from nerve.secrets.vault import Vault
 from nerve.settings import Settings
@@ -18,6 +18,6 @@ def deliveries(
 ) -> dict[str, Delivery]:
     """The configured channels by name (sms, push, slack)."""
     found: list[Delivery | None] = [
-        slack_delivery(engine, settings, vault, outbound),
+        sms_delivery(engine, settings, vault, outbound),
     ]
     return {delivery.channel.name: delivery for delivery in found if delivery is not None}

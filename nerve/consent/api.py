@@ -54,11 +54,13 @@ async def sign_up(request: Request, key: Annotated[Principal, requires(Permissio
                   new: NewConsent) -> dict[str, Any]:  # fmt: skip
     """Record a consent with its proof. With double opt-in (the default) it is pending and a
     confirmation mail goes out; only its link's click makes it count. 503 when no mail can be
-    sent now: the sign-up is kept, post it again to resend."""
+    sent now: the sign-up is kept, post it again to resend. An SMS opt-in (`phone`, a topic
+    on sms) is recorded as given, with `double_opt_in` false."""
     signup = service.SignUp(
-        email=new.email, topic=new.topic, via="api", double_opt_in=new.double_opt_in,
+        email=new.email or "", topic=new.topic, via="api", double_opt_in=new.double_opt_in,
         consent_text=new.consent_text, text_version=new.text_version,
         source_url=new.source_url, ip=new.ip, user_agent=new.user_agent,
+        channel=new.channel, phone=new.phone,
     )  # fmt: skip
     return await _sign_up(request, key.workspace_id, signup)
 
@@ -137,8 +139,8 @@ async def subscribe(request: Request) -> dict[str, Any]:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise InvalidInput(f"the sign-up is incomplete: {problems}") from None
     signup = service.SignUp(
-        email=new.email, topic=new.topic, via="form", consent_text=new.consent_text,
-        text_version=new.text_version,
+        email=new.email or "", topic=new.topic, via="form", channel=new.channel, phone=new.phone,
+        consent_text=new.consent_text, text_version=new.text_version,
         source_url=new.source_url or request.headers.get("referer", "")[:2000] or None,
         ip=request.client.host if request.client else None,
         user_agent=(request.headers.get("user-agent") or "")[:1000] or None,
@@ -165,10 +167,16 @@ def _fields(raw: bytes, content_type: str) -> dict[str, Any]:
 def list_consents(
     db: Db,
     key: Annotated[Principal, requires(Permission.CONSENT_READ)],
-    email: Annotated[str, Query(max_length=320)],
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
-    """Every consent of an address with its proof record, withdrawn ones too."""
-    return {"data": service.records(db, key.workspace_id, [service.address_of(email)])}
+    """Every consent of an address (`email`, or `phone` for SMS) with its proof record,
+    withdrawn ones too."""
+    if (email is None) == (phone is None):
+        raise InvalidInput("name the address by `email` or by `phone`, one of them")
+    address = service.address_of(email) if email is not None \
+        else service.phone_address(db, key.workspace_id, phone or "")  # fmt: skip
+    return {"data": service.records(db, key.workspace_id, [address])}
 
 
 def _pending(db: Any, token: str) -> Any:

@@ -1,4 +1,4 @@
-"""Personal data in consents: the proof records of the person's addresses."""
+"""Personal data in consents: the proof records of the person's addresses and numbers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from nerve.privacy.subject import PersonalData, Subject
 
 
 def _addresses(subject: Subject) -> list[str]:
-    return sorted({a for v in subject.values("email") if (a := normalize_email(v)) is not None})
+    """The person's email addresses and phone numbers (SMS opt-ins are kept under the E.164
+    number, as identity keeps phones)."""
+    emails = {a for v in subject.values("email") if (a := normalize_email(v)) is not None}
+    return sorted(emails | set(subject.values("phone")))
 
 
 def _export(conn: Connection, subject: Subject) -> list[dict[str, Any]]:

@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 Topic = str
 
 
 class NewConsent(BaseModel):
-    email: str = Field(max_length=320)
+    email: str | None = Field(default=None, max_length=320, description="An email opt-in's address")
+    phone: str | None = Field(
+        default=None, max_length=40,
+        description="An SMS opt-in's number, in E.164 (+4915…; without +country: the "
+        "workspace's region). Recorded as given: double_opt_in false, with the proof",
+    )  # fmt: skip
     topic: Topic = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="Such as newsletter")
     consent_text: str = Field(
         min_length=1, max_length=10_000, description="What the person agreed to, word for word"
@@ -25,6 +30,16 @@ class NewConsent(BaseModel):
         description="Send a confirmation mail and count the consent only after its link is "
         "clicked. false: a consent given elsewhere, imported with its proof",
     )
+
+    @model_validator(mode="after")
+    def _one_address(self) -> NewConsent:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give `email` (an email opt-in) or `phone` (an SMS opt-in), one")
+        return self
+
+    @property
+    def channel(self) -> Literal["email", "sms"]:
+        return "sms" if self.phone is not None else "email"
 
 
 class ConsentRecord(BaseModel):

@@ -14,7 +14,8 @@ from nerve.consent import topics
 from nerve.consent.models import Consent
 from nerve.db.base import utcnow
 from nerve.errors import InvalidInput
-from nerve.identity.extract import normalize_email
+from nerve.identity.extract import normalize_email, normalize_phone
+from nerve.identity.rules import load_rules
 
 STATUSES = ("pending", "subscribed", "unsubscribed")
 RESEND_AFTER = timedelta(minutes=15)
@@ -36,6 +37,29 @@ class SignUp:
     ip: str | None = None
     user_agent: str | None = None
     channel: str = "email"
+    phone: str | None = None  # the address of an SMS opt-in (channel sms), as written
+
+
+def phone_address(conn: Connection, workspace_id: str, phone: str) -> str:
+    """A number in E.164, as identity keeps phones (without +country: the workspace's
+    region); InvalidInput when it is none."""
+    normal = normalize_phone(phone, load_rules(conn, workspace_id).default_region)
+    if normal is None:
+        raise InvalidInput(f"not a valid phone number: {phone[:40]!r}", details={"path": "phone"})
+    return normal
+
+
+def _address(conn: Connection, workspace_id: str, signup: SignUp) -> str:
+    if signup.channel != "sms":
+        return address_of(signup.email)
+    if signup.double_opt_in:
+        # Nerve sends no confirmation SMS: the shop records the opt-in it collected (the
+        # ticked box, the keyword texted in) with its proof.
+        raise InvalidInput(
+            "an SMS opt-in is recorded as given, with its proof: send double_opt_in false",
+            details={"path": "double_opt_in"},
+        )
+    return phone_address(conn, workspace_id, signup.phone or "")
 
 
 def address_of(email: str) -> str:
@@ -47,7 +71,7 @@ def address_of(email: str) -> str:
 
 def sign_up(conn: Connection, workspace_id: str, signup: SignUp) -> dict[str, Any]:
     """Record a sign-up; `needs_confirmation` says whether a confirmation mail must go out."""
-    address = address_of(signup.email)
+    address = _address(conn, workspace_id, signup)
     topics.require(conn, workspace_id, signup.channel, signup.topic)
     key = _key(workspace_id, signup.channel, address, signup.topic)
     current = _get(conn, key)
@@ -118,6 +142,22 @@ def withdraw(
             status="unsubscribed", withdrawn_at=now, withdrawn_via=via, updated_at=now
         )
     )  # fmt: skip
+
+
+def withdraw_all(
+    conn: Connection, workspace_id: str, channel: str, address: str, via: str
+) -> list[str]:
+    """Withdraw every consent of an address on a channel at once (an SMS STOP); the topics
+    that were withdrawn now."""
+    where = [Consent.workspace_id == workspace_id, Consent.channel == channel,
+             Consent.address == address, Consent.status != "unsubscribed"]  # fmt: skip
+    withdrawn = sorted(conn.scalars(select(Consent.topic).where(*where)))
+    if withdrawn:
+        now = utcnow()
+        conn.execute(update(Consent).where(*where).values(
+            status="unsubscribed", withdrawn_at=now, withdrawn_via=via, updated_at=now,
+        ))  # fmt: skip
+    return withdrawn
 
 
 def record(
