@@ -7,6 +7,7 @@ still goes; bad input is skipped or dead-lettered with its reason, and nothing e
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -294,3 +295,24 @@ def test_sms_opt_ins_are_checked(client: TestClient, shop: Shop) -> None:
     both = client.get("/api/v1/consent", params={"phone": ANNA, "email": "a@example.com"},
                       headers=auth(shop))  # fmt: skip
     assert both.status_code == 400
+
+
+def test_staging_records_what_would_go_without_a_provider_or_token(
+    settings: Settings, shop: Shop, engine: Engine, tmp_path: Any
+) -> None:
+    path = tmp_path / "sms.jsonl"
+    staging = settings.model_copy(
+        update={"sms_url": f"recording:{path}", "sms_from": SENDER,
+                "secret_key": SecretStr(VAULT_KEY)}
+    )  # fmt: skip
+    with TestClient(create_app(staging)) as client:
+        _ready(client, shop, token=False)
+        _opt_in(client, shop, ANNA)
+        _person(client, shop, "anna", ANNA)
+        _cart(client, shop, "anna", "cart-1")
+        [sent] = until(lambda: _log(engine, "sent"))
+    [line] = path.read_text(encoding="utf-8").splitlines()
+    recorded = json.loads(line)
+    assert (recorded["to"], recorded["from"]) == (ANNA, SENDER)
+    assert recorded["body"] == "Hi Anna, your Trail Runner 2 is waiting"
+    assert sent.details["sid"] == recorded["sid"] and sent.details["provider_status"] == "recorded"
