@@ -17,6 +17,7 @@ from nerve.channels import api as templates_api
 from nerve.channels import engagement_api, messages_api, suppressions_api, unsubscribe_api
 from nerve.channels.bounce_mailbox import BounceMailbox
 from nerve.channels.email import email_service
+from nerve.channels.push import api as push_api
 from nerve.channels.sms import inbound_api as sms_inbound_api
 from nerve.channels.timing import api as delivery_policy_api
 from nerve.consent import api as consent_api
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     )
     app.include_router(consent_api.form_router)  # before the tracking API's catch-all
     app.include_router(sms_inbound_api.router)  # before the tracking API's catch-all
+    app.include_router(push_api.router)  # before the tracking API's catch-all
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)
     app.include_router(events_api.router)
@@ -120,7 +122,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE: push unsubscribe
         allow_headers=["Authorization", "Content-Type", "Content-Encoding", "X-Retry-Count"],
         max_age=86400,
     )

@@ -191,6 +191,24 @@ class Settings(BaseSettings):
         description="`shop.imprint` in templates: the shop's legal name and postal address, "
         "which every marketing mail must show.",
     )
+    push_vapid_subject: str = Field(
+        default="",
+        description="The contact every Web Push message's VAPID token names (RFC 8292 `sub`), "
+        "for push services to reach the shop about its traffic: `mailto:ops@shop.example` or "
+        "an `https:` URL. Unset: `mailto:` with the address of NERVE_EMAIL_FROM. The key pair "
+        "is the workspace's secret `push.vapid_private_key` (`nerve push vapid`).",
+    )
+    push_fcm_project: str = Field(
+        default="",
+        description="The Firebase project whose apps get push messages through FCM HTTP v1 "
+        "(with the workspace's secret `push.fcm_access_token`). Unset: pushes to app device "
+        "tokens wait in the dead-letter queue.",
+    )
+    push_fcm_url: str = Field(
+        default="https://fcm.googleapis.com",
+        description="Where FCM HTTP v1 requests go (`{url}/v1/projects/{project}/messages:"
+        "send`): Google's, or a gateway speaking its format.",
+    )
     metrics_token: SecretStr = Field(
         default=SecretStr(""),
         description="When set, `GET /metrics` answers only requests that send "

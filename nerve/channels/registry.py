@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from nerve.channels.delivery import Delivery
+from nerve.channels.push.channel import push_delivery
 from nerve.channels.sms.channel import sms_delivery
 from nerve.outbound.policy import OutboundPolicy
 from nerve.secrets.vault import Vault
@@ -19,5 +20,6 @@ def deliveries(
     """The configured channels by name (sms, push, slack)."""
     found: list[Delivery | None] = [
         sms_delivery(engine, settings, vault, outbound),
+        push_delivery(engine, settings, vault, outbound),
     ]
     return {delivery.channel.name: delivery for delivery in found if delivery is not None}

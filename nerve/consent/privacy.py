@@ -16,7 +16,9 @@ def _addresses(subject: Subject) -> list[str]:
     """The person's email addresses and phone numbers (SMS opt-ins are kept under the E.164
     number, as identity keeps phones)."""
     emails = {a for v in subject.values("email") if (a := normalize_email(v)) is not None}
-    return sorted(emails | set(subject.values("phone")))
+    # Push consents are kept under the identifiers the devices were registered with.
+    pushes = {service.push_address(kind, value) for kind, value in subject.identifiers}
+    return sorted(emails | set(subject.values("phone")) | pushes)
 
 
 def _export(conn: Connection, subject: Subject) -> list[dict[str, Any]]:

@@ -49,7 +49,15 @@ def phone_address(conn: Connection, workspace_id: str, phone: str) -> str:
     return normal
 
 
+def push_address(identifier_type: str, identifier_value: str) -> str:
+    """The address of a push consent: the identifier the device's subscription was registered
+    under (`user_id:u-42`, `anonymous_id:…`; nerve/channels/push/service.py)."""
+    return f"{identifier_type}:{identifier_value}"
+
+
 def _address(conn: Connection, workspace_id: str, signup: SignUp) -> str:
+    if signup.channel == "push":  # given at a device's permission prompt, as push_address
+        return signup.email
     if signup.channel != "sms":
         return address_of(signup.email)
     if signup.double_opt_in:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from nerve.channels.push.schemas import PushSubscriptionRecord
 from nerve.channels.schemas import LoggedMessage
 from nerve.consent.schemas import ConsentRecord
 from nerve.events.schemas import Event
@@ -24,3 +25,7 @@ class ProfileExport(BaseModel):
     flow_runs: list[ExportedRun] = Field(description="The person's runs through flows, with steps")
     messages: list[LoggedMessage] = Field(description="Every message sent, skipped or bounced")
     consents: list[ConsentRecord] = Field(description="Consents with their proof records")
+    push_subscriptions: list[PushSubscriptionRecord] = Field(
+        description="Browsers and apps that get push messages, by the identifier they were "
+        "registered under"
+    )
