@@ -15,8 +15,8 @@ from nerve.cli import (
     email,
     flows,
     keys,
+    policy,
     processes,
-    push,
     secrets,
     slack,
     sources,
@@ -62,10 +62,10 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(slack.app, name="slack")
-app.add_typer(push.app, name="push")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
 app.add_typer(templates.app, name="templates")
+app.add_typer(policy.app, name="policy")
 app.add_typer(email.app, name="email")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(config.app, name="config")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, distinct, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, distinct, func, insert, or_, select, update
 
 from nerve.audit import service as audit
 from nerve.db.base import utcnow
@@ -75,6 +75,22 @@ def members_of(conn: Connection, person_ids: Iterable[str]) -> dict[str, list[st
         for profile, person in rows:
             found[person].append(profile)
     return {person: sorted(ids, key=lambda i: (i != person, i)) for person, ids in found.items()}
+
+
+_SAME_PERSON = select(Profile.id, Profile.cluster_id).where(
+    Profile.cluster_id
+    == select(Profile.cluster_id).where(Profile.id == bindparam("profile")).scalar_subquery()
+)
+
+
+def person_and_members(conn: Connection, profile_id: str) -> tuple[str, list[str]] | None:
+    """The person a profile belongs to now and every profile id of theirs (the root first), in
+    one query built once (the fatigue cap asks on every marketing send); None when erased."""
+    rows = conn.execute(_SAME_PERSON, {"profile": profile_id}).all()
+    if not rows:
+        return None
+    person = rows[0].cluster_id
+    return person, sorted((row.id for row in rows), key=lambda i: (i != person, i))
 
 
 def identifiers_of(conn: Connection, profile_ids: list[str]) -> list[tuple[str, str]]:

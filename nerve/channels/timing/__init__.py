@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from nerve.channels.models import Message
 from nerve.channels.timing import fatigue, quiet_hours, send_time
@@ -148,18 +148,20 @@ def _profiles(conn: Connection, recipient: Recipient) -> list[str]:
     """Every profile of the recipient's person (merged ones too), and the person's lock taken:
     their messages are counted under it."""
     assert recipient.profile_id is not None
-    person = identity.people_of(conn, {recipient.profile_id}).get(recipient.profile_id)
-    if person is None:  # erased meanwhile: what the log holds under this profile
+    found = identity.person_and_members(conn, recipient.profile_id)
+    if found is None:  # erased meanwhile: what the log holds under this profile
         return [recipient.profile_id]
+    person, members = found
     fatigue.people_lock(conn, recipient.workspace_id, person)
-    return identity.members(conn, person)
+    return members
+
+
+_DEFERRAL = select(Message.status, Message.details).where(Message.id == bindparam("own"))
 
 
 def _earlier_deferral(conn: Connection, logged_id: str | None) -> dict[str, Any]:
     """What the send's last deferral noted (empty if it was not deferred)."""
     if logged_id is None:
         return {}
-    row = conn.execute(
-        select(Message.status, Message.details).where(Message.id == logged_id)
-    ).first()
+    row = conn.execute(_DEFERRAL, {"own": logged_id}).first()
     return dict(row.details or {}) if row is not None and row.status == "deferred" else {}

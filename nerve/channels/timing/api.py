@@ -24,7 +24,7 @@ def get_policy(
 ) -> DeliveryPolicy:
     """The policy every marketing send is decided by; the defaults (no cap, no quiet hours)
     until one is saved."""
-    return policy.load(db, key.workspace_id)
+    return policy.load(db, key.workspace_id, fresh=True)
 
 
 @router.put("", response_model=DeliveryPolicy)
@@ -33,5 +33,6 @@ def put_policy(
     key: Annotated[Principal, requires(Permission.DELIVERY_POLICY_WRITE)],
     document: DeliveryPolicy,
 ) -> DeliveryPolicy:
-    """Replace the policy (audited); it applies to every send decided from then on."""
+    """Replace the policy (audited); it applies to the sends decided from then on (in other
+    processes than this one within 5 seconds)."""
     return policy.save(db, key.workspace_id, document, actor=key.key_id)

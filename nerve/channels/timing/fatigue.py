@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from nerve.channels.models import Message
 from nerve.channels.timing.options import NodeTiming
 from nerve.channels.timing.policy import MAX_UNENGAGED, DeliveryPolicy, duration
+from nerve.db.base import UtcDateTime
 from nerve.db.locks import named_key, transaction_lock
 
 # Statuses of messages that reached the person, or are on their way (queued): skipped, deferred
@@ -81,18 +82,24 @@ def cap_for(conn: Connection, workspace_id: str, profile_ids: list[str],
     return cap
 
 
+# Built once: the send path builds no statements (building one costs more than running it).
+_READS = select(func.min(Message.created_at), func.max(Message.opened_at),
+                func.max(Message.clicked_at)).where(
+    Message.workspace_id == bindparam("workspace"),
+    Message.profile_id.in_(bindparam("profiles", expanding=True)),
+    Message.created_at >= bindparam("since", type_=UtcDateTime()),
+)  # fmt: skip
+
+
 def unengaged_for(
     conn: Connection, workspace_id: str, profile_ids: list[str], now: datetime
 ) -> timedelta | None:
     """How long the person has gone without opening or clicking anything since messages began
     to reach them, as far as the log's last year tells; None when nothing reached them then."""
-    row = conn.execute(
-        select(func.min(Message.created_at), func.max(Message.opened_at),
-               func.max(Message.clicked_at))
-        .where(Message.workspace_id == workspace_id, Message.profile_id.in_(profile_ids),
-               Message.created_at >= now - MAX_UNENGAGED - _READ_LATE)
-    ).one()  # fmt: skip
-    first, opened, clicked = row
+    since = now - MAX_UNENGAGED - _READ_LATE
+    first, opened, clicked = conn.execute(
+        _READS, {"workspace": workspace_id, "profiles": profile_ids, "since": since}
+    ).one()
     if first is None:
         return None
     last = max((t for t in (opened, clicked) if t is not None), default=first)
@@ -125,24 +132,34 @@ def check(conn: Connection, workspace_id: str, profile_ids: list[str], cap: Cap,
     return Verdict({**details, "why": why}, until=until)
 
 
+_WENT = func.coalesce(Message.sent_at, Message.updated_at)
+_SINCE = bindparam("since", type_=UtcDateTime())
+_COUNTED = select(_WENT).where(
+    Message.workspace_id == bindparam("workspace"),
+    Message.profile_id.in_(bindparam("profiles", expanding=True)),
+    # The index range (ix_messages_person_recent): a counted message was first logged at most
+    # HELD_AT_MOST (and a day or two of quiet hours) before it went out.
+    Message.created_at >= bindparam("scan_from", type_=UtcDateTime()),
+    Message.kind == "marketing",
+    Message.status.in_(COUNTED),
+    _WENT > _SINCE,
+    Message.id != bindparam("own"),
+)
+_CREATED = select(Message.created_at).where(Message.id == bindparam("own"))
+
+
 def counted(conn: Connection, workspace_id: str, profile_ids: list[str], length: timedelta,
             now: datetime, logged_id: str | None) -> list[datetime]:  # fmt: skip
     """When each marketing message the person got in the window went out, oldest first; the
     send being decided (`logged_id`) not among them."""
-    went = func.coalesce(Message.sent_at, Message.updated_at)
-    query = select(went).where(
-        Message.workspace_id == workspace_id, Message.profile_id.in_(profile_ids),
-        # The index range (ix_messages_person_recent): a counted message was first logged at
-        # most HELD_AT_MOST (and a day or two of quiet hours) before it went out.
-        Message.created_at >= now - length - HELD_AT_MOST - _SLACK,
-        Message.kind == "marketing", Message.status.in_(COUNTED), went > now - length,
-    )  # fmt: skip
-    if logged_id is not None:
-        query = query.where(Message.id != logged_id)
-    return sorted(conn.scalars(query))
+    found = conn.scalars(_COUNTED, {
+        "workspace": workspace_id, "profiles": profile_ids, "since": now - length,
+        "scan_from": now - length - HELD_AT_MOST - _SLACK, "own": logged_id or "",
+    })  # fmt: skip
+    return sorted(found)
 
 
 def _first_logged(conn: Connection, logged_id: str | None) -> datetime | None:
     if logged_id is None:
         return None
-    return conn.scalar(select(Message.created_at).where(Message.id == logged_id))
+    return conn.scalar(_CREATED, {"own": logged_id})

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
+from time import monotonic
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from nerve.audit import service as audit
 from nerve.channels.models import DeliveryPolicy as PolicyRow
@@ -151,10 +152,23 @@ class DeliveryPolicy(_Document):
         return self.quiet_hours.default_timezone if self.quiet_hours is not None else "UTC"
 
 
-def load(conn: Connection, workspace_id: str) -> DeliveryPolicy:
-    """The workspace's policy, or the defaults (no cap, no quiet hours)."""
-    stored = conn.scalar(select(PolicyRow.policy).where(PolicyRow.workspace_id == workspace_id))
-    return DeliveryPolicy() if stored is None else DeliveryPolicy.model_validate(stored)
+# Read for every marketing send, so kept for a few seconds: a saved change reaches this
+# process at once and every other process within CACHE_SECONDS.
+CACHE_SECONDS = 5.0
+_cached: dict[str, tuple[float, DeliveryPolicy]] = {}
+_STORED = select(PolicyRow.policy).where(PolicyRow.workspace_id == bindparam("workspace"))
+
+
+def load(conn: Connection, workspace_id: str, *, fresh: bool = False) -> DeliveryPolicy:
+    """The workspace's policy, or the defaults (no cap, no quiet hours); `fresh`: as stored
+    now, not as read a few seconds ago."""
+    hit = _cached.get(workspace_id)
+    if hit is not None and not fresh and monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    stored = conn.scalar(_STORED, {"workspace": workspace_id})
+    policy = DeliveryPolicy() if stored is None else DeliveryPolicy.model_validate(stored)
+    _cached[workspace_id] = (monotonic(), policy)
+    return policy
 
 
 def save(conn: Connection, workspace_id: str, policy: DeliveryPolicy, actor: str) -> DeliveryPolicy:
@@ -166,4 +180,5 @@ def save(conn: Connection, workspace_id: str, policy: DeliveryPolicy, actor: str
     conn.execute(first, [{"workspace_id": workspace_id, **values}])
     conn.execute(update(PolicyRow).where(PolicyRow.workspace_id == workspace_id).values(**values))
     audit.record(conn, workspace_id, actor, "delivery_policy.updated", workspace_id)
+    _cached.pop(workspace_id, None)
     return policy

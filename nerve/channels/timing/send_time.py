@@ -9,15 +9,30 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 
 from nerve.channels.models import Message
 from nerve.channels.timing.policy import SendTime
 from nerve.channels.timing.quiet_hours import at_local
+from nerve.db.base import UtcDateTime
 
 # Habits change: only the last half year's opens, at most this many of them.
 LOOK_BACK = timedelta(days=180)
 OBSERVATIONS = 200
+
+
+_READ_AT = func.coalesce(Message.opened_at, Message.clicked_at)
+_READS = (
+    select(_READ_AT)
+    .where(
+        Message.workspace_id == bindparam("workspace"),
+        Message.profile_id.in_(bindparam("profiles", expanding=True)),
+        Message.created_at >= bindparam("since", type_=UtcDateTime()),
+        or_(Message.opened_at.is_not(None), Message.clicked_at.is_not(None)),
+    )
+    .order_by(Message.created_at.desc())
+    .limit(OBSERVATIONS)
+)
 
 
 def usual_hour(conn: Connection, workspace_id: str, profile_ids: list[str], zone: ZoneInfo,
@@ -26,15 +41,8 @@ def usual_hour(conn: Connection, workspace_id: str, profile_ids: list[str], zone
     None with no reads; and how many reads it is learned from."""
     if not profile_ids:
         return None, 0
-    read_at = func.coalesce(Message.opened_at, Message.clicked_at)
-    times = conn.scalars(
-        select(read_at)
-        .where(Message.workspace_id == workspace_id, Message.profile_id.in_(profile_ids),
-               Message.created_at >= now - LOOK_BACK,
-               or_(Message.opened_at.is_not(None), Message.clicked_at.is_not(None)))
-        .order_by(Message.created_at.desc())
-        .limit(OBSERVATIONS)
-    ).all()  # fmt: skip
+    found = {"workspace": workspace_id, "profiles": profile_ids, "since": now - LOOK_BACK}
+    times = conn.scalars(_READS, found).all()
     hours = Counter(moment.astimezone(zone).hour for moment in times)
     if not hours:
         return None, 0

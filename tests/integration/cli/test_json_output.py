@@ -29,6 +29,7 @@ EXAMPLES = Path(__file__).parents[3] / "flows"
 FLOW, SCENARIO = EXAMPLES / "abandoned_cart.yaml", EXAMPLES / "abandoned_cart.scenario.jsonl"
 TEMPLATE = EXAMPLES.parent / "templates" / "cart_reminder_1.yaml"
 SUPPRESSIONS = Path(__file__).parent / "suppressions.csv"
+POLICY = Path(__file__).parent / "delivery_policy.yaml"
 SECRET_KEY = new_key()
 
 # command: (arguments that work, arguments that fail, the failure's code). A leading "{staff}"
@@ -78,6 +79,8 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "webhooks list": ([], ["{staff}"], "forbidden"),
     "webhooks rotate": (["crm"], ["erp"], "not_found"),
     "webhooks enable": (["crm"], ["erp"], "not_found"),
+    "policy show": ([], ["{staff}"], "forbidden"),
+    "policy set": ([str(POLICY)], ["missing.yaml"], "invalid_request"),
 }
 
 
