@@ -24,8 +24,8 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from nerve.channels import engagement, messages, timing
-from nerve.channels.models import OptOut, Suppression
+from nerve.channels import engagement, messages, preferences, timing
+from nerve.channels.models import Suppression
 from nerve.channels.smtp import SendDeferred, SendRefused
 from nerve.consent import service as consent
 from nerve.db.base import new_id, utcnow
@@ -54,7 +54,6 @@ class ChannelRequest:
     flow: str | None = None
     run_id: str | None = None
     node: str | None = None
-    critical: bool = False  # an order or payment message: no opt-out holds it back
     params: dict[str, Any] = field(default_factory=dict)  # the node's `with`, for the channel
     timing: dict[str, Any] = field(default_factory=dict)  # over_cap, quiet_hours, send_at
 
@@ -237,11 +236,12 @@ def why_not(
     """Why this message must not go (None: it may): the checks every channel shares."""
     if request.profile_id is not None and person is None:
         return "the person was erased"
-    marketing = request.kind == "marketing" and not request.critical
+    marketing = request.kind == "marketing"
     if marketing and person is not None:
-        left = opted_out(conn, request.workspace_id, person, channel.name, request.flow)
-        if left is not None:
-            return left
+        left = preferences.of_person(conn, request.workspace_id, [person.id, *person.merged_ids])
+        held = preferences.held_back(left, channel.name, request.flow)
+        if held is not None:
+            return held
     address = drafted.address
     if address is None:
         return None
@@ -265,27 +265,6 @@ def why_not(
         )
         if agreed != "subscribed":
             return f"no consent to {channel.name} {topic} ({agreed or 'never given'})"
-    return None
-
-
-def opted_out(
-    conn: Connection, workspace_id: str, person: Person, channel: str, flow: str | None
-) -> str | None:
-    """Why the person's preferences hold a marketing message back: they left everything, this
-    channel or this flow (on any of their profiles); None when they did not."""
-    rows = conn.execute(
-        select(OptOut.scope, OptOut.name).where(
-            OptOut.workspace_id == workspace_id,
-            OptOut.profile_id.in_([person.id, *person.merged_ids]),
-        )
-    ).all()
-    left = {(row.scope, row.name) for row in rows}
-    if ("all", "") in left:
-        return "the person left all messages"
-    if ("channel", channel) in left:
-        return f"the person left {channel} messages"
-    if flow is not None and ("flow", flow) in left:
-        return f"the person left the flow {flow}"
     return None
 
 

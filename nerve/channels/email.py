@@ -214,7 +214,7 @@ class EmailService:
             # Logged and sent as identity keeps addresses (lower-case), so an erase finds them.
             addresses = [_normal(r.address) or _email_of(p)
                          for r, p in zip(requests, persons, strict=True)]  # fmt: skip
-            checks = send_checks.read(conn, requests, addresses)
+            checks = send_checks.read(conn, requests, addresses, persons)
             for request, person, address in zip(requests, persons, addresses, strict=True):
                 try:
                     drafts.append(self._draft(conn, request, person, address, checks))
@@ -258,7 +258,7 @@ class EmailService:
                "run_id": request.run_id, "node": request.node, "message_id": message_id,
                "recipient": address, "subject": rendered["subject"]}  # fmt: skip
         erased = request.profile_id is not None and person is None
-        reason = checks.why_not(request, address, erased)
+        reason = checks.why_not(request, address, erased, person)
         if reason is not None:
             return Draft(row_id, log, reason, b"")
         assert address is not None

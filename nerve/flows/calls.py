@@ -45,6 +45,7 @@ class ActionCall:
     # The digest the run collected (`items`, `count`, `opened_at`, `closes_at`; digest.py),
     # for the message's template; None before or without one.
     digest: dict[str, Any] | None = None
+    critical: bool = False  # the flow is marked critical: opt-outs do not hold it back
 
 
 RemoteAction = Callable[[ActionCall], dict[str, Any]]

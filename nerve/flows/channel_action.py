@@ -66,7 +66,7 @@ ACTIONS: dict[str, Spec] = {
         refusal_dead_letters=True,
     ),
 }
-COMMON = ("template", "topic", "transactional", "critical", *timing.OPTIONS)
+COMMON = ("template", "topic", "transactional", *timing.OPTIONS)
 
 
 class ChannelSender:
@@ -78,14 +78,16 @@ class ChannelSender:
         if self.delivery is None:
             raise ActionRejected(f"no {spec.channel} provider is configured (docs/channels.md)")
         params = call.params
-        transactional = params.get("transactional") is True or not spec.consent
+        # A flow marked critical sends order and payment news: transactional, like a node
+        # that says so — no opt-out or withdrawn topic holds it back.
+        transactional = params.get("transactional") is True or call.critical or not spec.consent
         request = ChannelRequest(
             workspace_id=call.workspace_id, channel=spec.channel, profile_id=call.profile_id,
             idempotency_key=call.idempotency_key,
             kind="transactional" if transactional else "marketing", topic=params.get("topic"),
             template=params.get("template"), flow=call.flow,
             context={"event": call.trigger, "digest": call.digest},
-            run_id=call.run_id, node=call.node, critical=params.get("critical") is True,
+            run_id=call.run_id, node=call.node,
             params=params, timing=timing.options_of(params),
         )  # fmt: skip
         try:
@@ -112,9 +114,8 @@ def parameter_problems(action: str) -> Callable[[dict[str, Any], OutboundPolicy]
         problems: Problems = []
         if not isinstance(params.get("template"), str) or not params["template"]:
             problems.append({"path": "template", "reason": "name the template to send"})
-        for flag in ("transactional", "critical"):
-            if not isinstance(params.get(flag, False), bool):
-                problems.append({"path": flag, "reason": "true or false"})
+        if not isinstance(params.get("transactional", False), bool):
+            problems.append({"path": "transactional", "reason": "true or false"})
         topic = params.get("topic")
         if spec.consent and topic is None and params.get("transactional") is not True:
             problems.append(

@@ -228,6 +228,11 @@ class Node(_Strict):
 class FlowDefinition(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,99}$", description="snake_case flow name")
     description: str = ""
+    critical: bool = Field(
+        default=False,
+        description="Order and payment messages: every send of the flow is transactional (no "
+        "opt-out or withdrawn topic holds it back) and the preference page does not offer it",
+    )
     trigger: Trigger
     exit: list[Exit] = Field(default_factory=list)
     nodes: list[Node] = Field(min_length=1)

@@ -39,7 +39,8 @@ class EmailSender:
         request = EmailRequest(
             workspace_id=call.workspace_id, profile_id=call.profile_id,
             template=str(params.get("template")), idempotency_key=call.idempotency_key,
-            kind="transactional" if params.get("transactional") is True else "marketing",
+            kind="transactional" if params.get("transactional") is True or call.critical
+            else "marketing",
             topic=params.get("topic"), flow=call.flow,
             context={"event": call.trigger, "digest": call.digest},
             run_id=call.run_id, node=call.node, timing=timing.options_of(params),

@@ -251,7 +251,7 @@ class Executor:
                 trigger=(run.state or {}).get("trigger", {}),
                 digest=(run.state or {}).get("data", {}).get("digest"),
                 timeout=parse_duration(node.timeout).total_seconds(), environment=run.environment,
-                person=person,
+                person=person, critical=flow.critical,
             )  # fmt: skip
             attempts.append(Attempt(task, run, call, node.action, flow.after(node.id, node.next)))
         return attempts
