@@ -14,7 +14,7 @@ from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
-from nerve.channels import messages, templates
+from nerve.channels import messages, templates, timing
 from nerve.channels.email import EmailRequest, EmailService
 from nerve.channels.schemas import MessageList, MessageResult, NewMessage
 from nerve.channels.smtp import SendDeferred
@@ -48,7 +48,8 @@ async def send_message(
 ) -> MessageResult:
     """Send one email now — a saved template or content written here — to a person or an
     address. Transactional unless a `topic` is named. 503 when the SMTP server cannot take it
-    now: retry with the same Idempotency-Key."""
+    now, or a marketing mail is held by the delivery policy (over the fatigue cap, the
+    person's quiet hours; `details.retry_at`): retry with the same Idempotency-Key."""
     email_request = await run_in_threadpool(_request, request, key, new, idempotency_key)
     service: EmailService | None = request.app.state.email
     if service is None:
@@ -57,6 +58,9 @@ async def send_message(
         sent = await run_in_threadpool(service.send, email_request)
     except SendDeferred as exc:
         raise Unavailable(f"the SMTP server did not take the message: {exc}") from exc
+    except timing.Deferred as exc:  # a marketing send held by the delivery policy
+        raise Unavailable(f"not now, {exc.reason}; send it then with the same Idempotency-Key",
+                          details={"retry_at": exc.until.isoformat()}) from exc  # fmt: skip
     return MessageResult(id=sent.id, message_id=sent.message_id, status=sent.status,
                          reason=sent.reason)  # fmt: skip
 

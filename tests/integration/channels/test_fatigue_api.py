@@ -4,6 +4,7 @@ says why."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -99,3 +100,27 @@ def test_a_person_in_three_flows_is_held_to_the_cap_and_the_log_says_why(
     assert skipped["reason"] == "over the fatigue cap: 2 marketing messages in 7d (limit 2)"
     assert len(until(lambda: len(logged("sent")) == 2 and logged("sent"))) == 2
     assert len(sink.received) == 2
+
+
+def test_the_messages_api_says_when_to_send_a_held_marketing_mail_again(
+    client: TestClient, shop: Shop, sink: SmtpSink
+) -> None:
+    now = datetime.now(UTC)
+    quiet = {"quiet_hours": {"start": (now - timedelta(hours=1)).strftime("%H:%M:%S"),
+                             "end": (now + timedelta(hours=1)).strftime("%H:%M:%S")}}  # fmt: skip
+    assert client.put("/api/v1/delivery-policy", json=quiet, headers=auth(shop)).status_code == 200
+    given = {"email": "hana@example.com", "topic": "newsletter", "double_opt_in": False,
+             "consent_text": "Yes", "source_url": "https://shop.example/"}  # fmt: skip
+    assert client.post("/api/v1/consent", json=given, headers=auth(shop)).status_code == 201
+    offer = {"to": {"email": "hana@example.com"}, "topic": "newsletter",
+             "content": {"subject": "Our offer", "html": "<p>20 % off</p>"}}  # fmt: skip
+    headers = auth(shop) | {"Idempotency-Key": "offer-hana"}
+    held = client.post("/api/v1/messages", json=offer, headers=headers)
+    assert held.status_code == 503, held.text
+    error = held.json()["error"]
+    assert "quiet hours" in error["message"] and error["details"]["retry_at"]
+    assert sink.received == []
+    assert client.put("/api/v1/delivery-policy", json={}, headers=auth(shop)).status_code == 200
+    sent = client.post("/api/v1/messages", json=offer, headers=headers)
+    assert sent.status_code == 201 and sent.json()["status"] == "sent", sent.text
+    assert len(until(lambda: sink.received)) == 1
