@@ -52,6 +52,23 @@ def advance(
     return _close(conn, flow, row, task, now, profile, limits)
 
 
+def in_lock_order(conn: Connection, timers: list[Any], runs: dict[str, Any]) -> list[Any]:
+    """A batch's timers in the order to run them in one transaction: digest tasks last, by
+    digest — every worker takes digest locks in the same order, so two batches adding to the
+    same two digests wait for each other instead of deadlocking."""
+    mine = [t for t in timers if t.kind in TASKS]
+    if not mine:
+        return timers
+    people = people_of(conn, {runs[t.run_id].profile_id for t in mine})
+
+    def digest_of(task: Any) -> tuple[str, ...]:
+        run = runs[task.run_id]
+        person = people.get(run.profile_id, run.profile_id)
+        return (run.workspace_id, person, run.flow_id, run.environment, task.node)
+
+    return [t for t in timers if t.kind not in TASKS] + sorted(mine, key=digest_of)
+
+
 def _collect(
     conn: Connection, flow: FlowDefinition, row: Any, task: Any, now: datetime,
     profile: dict[str, Any],

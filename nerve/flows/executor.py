@@ -187,7 +187,7 @@ class Executor:
                 ).scalars()
             )
             plans, planned = [], set()
-            for task in timers:
+            for task in digest.in_lock_order(conn, timers, runs):
                 run = runs[task.run_id]
                 if task.id not in owned or run.id in planned:
                     continue

@@ -234,3 +234,18 @@ class ExportedRun(BaseModel):
     started_at: datetime
     ended_at: datetime | None
     steps: list[ExportedStep]
+
+
+class ExportedDigest(BaseModel):
+    """A digest of the person's events, as their data export shows it (docs/digests.md)."""
+
+    id: str
+    flow: str = Field(description="The flow's name")
+    environment: str
+    node: str
+    run_id: str = Field(description="The run that sends it")
+    status: str = Field(description="open, closed (sent on) or abandoned (its run left)")
+    opened_at: datetime
+    closes_at: datetime
+    closed_at: datetime | None
+    items: list[Any] = Field(description="Each collected event's properties, in order")

@@ -8,7 +8,7 @@ from nerve.channels.push.schemas import PushSubscriptionRecord
 from nerve.channels.schemas import LoggedMessage
 from nerve.consent.schemas import ConsentRecord
 from nerve.events.schemas import Event
-from nerve.flows.schemas import ExportedRun
+from nerve.flows.schemas import ExportedDigest, ExportedRun
 from nerve.identity.schemas import MergeRecord
 from nerve.orders.schemas import OrderRecord
 from nerve.profiles.schemas import Person, TraitObservation
@@ -25,6 +25,9 @@ class ProfileExport(BaseModel):
     flow_runs: list[ExportedRun] = Field(description="The person's runs through flows, with steps")
     messages: list[LoggedMessage] = Field(description="Every message sent, skipped or bounced")
     consents: list[ConsentRecord] = Field(description="Consents with their proof records")
+    digests: list[ExportedDigest] = Field(
+        description="Events of the person collected by flows' digest nodes"
+    )
     push_subscriptions: list[PushSubscriptionRecord] = Field(
         description="Browsers and apps that get push messages, by the identifier they were "
         "registered under"

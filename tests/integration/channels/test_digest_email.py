@@ -14,7 +14,6 @@ from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.flows.digest_models import Digest, DigestItem
 from nerve.flows.models import FlowRun, Task
-from nerve.privacy import service as privacy
 from tests.factories import Shop
 from tests.smtp import SmtpSink
 from tests.waiting import auth, until
@@ -121,8 +120,8 @@ def test_a_digest_sends_each_item_once_per_window(
 
     person = client.get("/api/v1/profiles", params={"identifier": "user_id:anna"},
                         headers=auth(shop)).json()  # fmt: skip
-    with engine.connect() as conn:
-        exported = privacy.export(conn, shop.workspace_id, person["id"])["digests"]
+    exported = client.get(f"/api/v1/profiles/{person['id']}/export", headers=auth(shop)).json()
+    exported = exported["digests"]
     assert [[item["sku"] for item in d["items"]] for d in exported] == [list("ABCDE"), ["C"]]
     erased = client.delete(f"/api/v1/profiles/{person['id']}", headers=auth(shop))
     assert erased.status_code == 204, erased.text

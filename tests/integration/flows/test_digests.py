@@ -44,6 +44,13 @@ def _deliver(engine: Engine, workspace_id: str, person: str, *events: dict[str, 
         routing.route_events(conn, attached(conn, workspace_id, batch))
 
 
+def _deliver_each(engine: Engine, workspace_id: str, people: list[str]) -> None:
+    """One event for each of `people` in one batch, the n-th with sku `n`."""
+    with write_transaction(engine) as conn:
+        batch = [(next(_ids), _event("Back In Stock", str(n)), p) for n, p in enumerate(people)]
+        routing.route_events(conn, attached(conn, workspace_id, batch))
+
+
 def _work(executor: Executor) -> None:
     """Run every due task, and what they make due, until nothing is due."""
     while claimed := executor.claim(100):
@@ -180,3 +187,37 @@ def test_staging_collects_apart_from_production(engine: Engine) -> None:
     _work(executor)
     assert [call.environment for call in sent.sent] == ["production"]
     assert [call.environment for call in executor.staging.sent] == ["staging"]
+
+
+def test_two_workers_adding_to_the_same_digests_in_crossed_order_do_not_deadlock(
+    engine: Engine,
+) -> None:
+    workspace_id, first, _ = _setup(engine)
+    second = Executor(engine, "worker-b")
+    people = ["prf_x", "prf_y", "prf_y", "prf_x"]  # the collect tasks' ids come in this order
+    _deliver_each(engine, workspace_id, people)
+    with write_transaction(engine) as conn:
+        tasks = list(conn.scalars(select(Task.id).where(Task.kind == "collect").order_by(Task.id)))
+        # In task id order, the first worker adds to X's digest, then Y's; the second to Y's,
+        # then X's.
+        for owner, ids in (("worker-a", tasks[:2]), ("worker-b", tasks[2:])):
+            conn.execute(update(Task).where(Task.id.in_(ids)).values(status="running", owner=owner))
+    barrier = threading.Barrier(2)
+    failures: list[Exception] = []
+
+    def advance(executor: Executor, ids: list[int]) -> None:
+        barrier.wait()
+        try:
+            executor.advance_many(ids)
+        except Exception as exc:  # a deadlock aborts a worker's transaction
+            failures.append(exc)
+
+    threads = [threading.Thread(target=advance, args=(first, tasks[:2])),
+               threading.Thread(target=advance, args=(second, tasks[2:]))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert [(s, sorted(keys)) for s, _, keys in _digests(engine, "prf_x")] == [("open", ["0", "3"])]
+    assert [(s, sorted(keys)) for s, _, keys in _digests(engine, "prf_y")] == [("open", ["1", "2"])]
