@@ -1,4 +1,5 @@
-"""Cleaning up after flows: ended runs with their steps and tasks, and finished tasks.
+"""Cleaning up after flows: ended runs with their steps and tasks, finished tasks, and
+digests closed as long ago as those runs ended (their items went on in the run's state).
 
 Trigger entries are kept: they are what makes a duplicate trigger (the same order webhook
 again, months later) start nothing, also after its run is gone. Failed runs stay until their
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, delete, select
 
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
+from nerve.flows.digest_models import Digest, DigestItem
 from nerve.flows.models import FlowRun, FlowStep, Task
 
 # Each batch is its own short transaction: pruning never holds the write lock for long.
@@ -26,6 +28,7 @@ class Pruned:
     runs: int = 0
     steps: int = 0
     tasks: int = 0
+    digests: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class Retention:
         more = True
         while more:
             more = _prune_tasks(engine, self.tasks, pruned) == _BATCH
+        more = True
+        while more:
+            more = _prune_digests(engine, self.runs, pruned) == _BATCH
         return pruned
 
 
@@ -87,3 +93,22 @@ def _prune_tasks(engine: Engine, older_than: timedelta, pruned: Pruned) -> int:
             delete(Task).where(Task.id.in_(finished), Task.status.in_(FINISHED_TASKS))
         ).rowcount
         return len(finished)
+
+
+def _prune_digests(engine: Engine, older_than: timedelta, pruned: Pruned) -> int:
+    # Closed and abandoned digests never change again; open ones are never touched.
+    with engine.connect() as conn:
+        cutoff = dialect_of(conn).now(conn) - older_than
+        ended = list(
+            conn.scalars(
+                select(Digest.id)
+                .where(Digest.closed_at < cutoff, Digest.status.in_(("closed", "abandoned")))
+                .limit(_BATCH)
+            )
+        )
+    if not ended:
+        return 0
+    with write_transaction(engine) as conn:
+        conn.execute(delete(DigestItem).where(DigestItem.digest_id.in_(ended)))
+        pruned.digests += conn.execute(delete(Digest).where(Digest.id.in_(ended))).rowcount
+    return len(ended)

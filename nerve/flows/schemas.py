@@ -172,7 +172,10 @@ class FlowTask(BaseModel):
     id: int
     workspace_id: str
     run_id: str
-    kind: str = Field(description="advance, action or timeout")
+    kind: str = Field(
+        description="advance, action, timeout; collect (a digest node adds the run's event) or "
+        "digest (the window of the digest the run opened closes)"
+    )
     node: str
     expected_version: int = Field(description="The run's state_version it was made for")
     due_at: datetime

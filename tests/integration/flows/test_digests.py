@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -19,6 +20,7 @@ from nerve.flows.definition import validate
 from nerve.flows.digest_models import Digest, DigestItem
 from nerve.flows.executor import Executor
 from nerve.flows.models import FlowRun, FlowStep, Task
+from nerve.flows.retention import Retention
 from tests.factories import attached, make_shop
 
 FLOW = {
@@ -172,6 +174,21 @@ def test_a_digest_whose_run_left_the_flow_is_not_sent(engine: Engine) -> None:
     _work(executor)
     [call] = sent.sent
     assert call.digest is not None and [i["sku"] for i in call.digest["items"]] == ["B"]
+
+
+def test_digests_that_ended_are_pruned_with_ended_runs(engine: Engine) -> None:
+    workspace_id, executor, _ = _setup(engine)
+    _deliver(engine, workspace_id, "prf_dan", _event("Back In Stock", "A"))
+    _work(executor)
+    _close_windows(engine)
+    _work(executor)
+    _deliver(engine, workspace_id, "prf_dan", _event("Back In Stock", "B"))  # the next window
+    _work(executor)
+    assert Retention().prune(engine).digests == 0  # nothing is 90 days old
+    assert Retention(runs=timedelta(0)).prune(engine).digests == 1
+    assert _digests(engine, "prf_dan") == [("open", "production", ["B"])]
+    with engine.connect() as conn:
+        assert len(list(conn.scalars(select(DigestItem.item_key)))) == 1
 
 
 def test_staging_collects_apart_from_production(engine: Engine) -> None:
