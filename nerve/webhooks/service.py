@@ -221,11 +221,11 @@ class Endpoints:
     a rotation, a disable or an enable counts from the next request in every worker."""
 
     def __init__(self, engine: Engine, vault: Vault) -> None:
-        self._engine = engine
+        self.engine = engine  # the webhook sender writes its message log through it too
         self._vault = vault
 
     def target(self, workspace_id: str, name: str) -> Target:
-        with self._engine.connect() as conn, conn.begin():
+        with self.engine.connect() as conn, conn.begin():
             row = conn.execute(
                 select(WebhookEndpoint).where(
                     WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.name == name
@@ -257,7 +257,7 @@ class Endpoints:
 
     def gone(self, workspace_id: str, name: str, reason: str) -> None:
         """The receiver answered 410 Gone: the endpoint is disabled, with `reason`."""
-        with write_transaction(self._engine) as conn:
+        with write_transaction(self.engine) as conn:
             changed = _set_status(conn, workspace_id, name, "disabled", reason)
             if changed:
                 audit.record(conn, workspace_id, DELIVERY, "webhook_endpoint.disabled", name)

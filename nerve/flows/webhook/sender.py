@@ -1,153 +1,42 @@
-"""The `webhook` action: POST the step as JSON — the flow, the run, the trigger, the node's
-`body` and the person as Nerve sees them — to a webhook endpoint the node names (signed per
-Standard Webhooks, nerve/webhooks) or to the node's URL (unsigned), under the outbound policy.
-docs/webhooks.md describes the request field by field.
+"""The `webhook` action's sender: POST the step as JSON — the node's body and headers rendered
+for the person and the event — to a webhook endpoint (signed per Standard Webhooks,
+nerve/webhooks) or to the node's URL (unsigned), under the outbound policy, and note each
+attempt in the message log.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
-from sqlalchemy import Connection
+from liquid.exceptions import LiquidError
 
 from nerve import numbers
-from nerve.flows import problems
+from nerve.channels import context
 from nerve.flows.calls import ActionCall, ActionFailed, ActionRejected
-from nerve.identity.service import PERSONAL_TYPES
+from nerve.flows.webhook.log import WebhookLog
+from nerve.flows.webhook.parameters import request_template
 from nerve.outbound import http
 from nerve.outbound.policy import OutboundPolicy, OutboundRefused
-from nerve.profiles.schemas import Person
+from nerve.webhooks import bodies, signing
 from nerve.webhooks import service as webhook_endpoints
-from nerve.webhooks import signing
 
-# Identifiers sent unless the node lists its own: those that name the person. Anonymous ids
-# name a browser or a phone, outside systems' ids may too (advertising ids): sent when listed.
-DEFAULT_IDENTIFIERS = PERSONAL_TYPES
 _KEEP_ANSWER_BYTES = 200  # of an answer, for the step or the dead letter: a hint, not a copy
 
-_Name = Annotated[str, Field(min_length=1, max_length=200)]
 
-
-class PersonFields(BaseModel):
-    """`with.person` as a mapping: which identifiers and traits to send."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    identifiers: list[_Name] = Field(
-        default_factory=lambda: list(DEFAULT_IDENTIFIERS),
-        max_length=100,
-        description="Identifier types to send (user_id, email, phone, anonymous_id, an outside "
-        "system's); unset: user_id, email and phone",
-    )
-    traits: list[_Name] | None = Field(
-        default=None, max_length=1000, description="Trait names to send; unset: every trait"
-    )
-
-    def of(self, person: Person | None) -> dict[str, Any] | None:
-        """The part of the one person view asked for; None if they were erased."""
-        if person is None:
-            return None
-        kinds = set(self.identifiers)
-        identifiers = [
-            {"type": found.type, "value": found.value}
-            for found in person.identifiers
-            if found.type in kinds
-        ]
-        traits = person.traits
-        if self.traits is not None:
-            traits = {name: traits[name] for name in self.traits if name in traits}
-        return {"identifiers": identifiers, "traits": traits}
-
-
-class WebhookParameters(BaseModel):
-    """A webhook node's `with`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    endpoint: str | None = Field(
-        default=None,
-        pattern=f"^{webhook_endpoints.NAME.pattern}$",
-        description="A webhook endpoint's name (`nerve webhooks create`): its URL, signed",
-    )
-    url: str | None = Field(
-        default=None, description="http or https, unsigned; refused targets: docs/webhooks.md"
-    )
-    body: Any = Field(default_factory=dict, description="Sent as `data`")
-    person: StrictBool | PersonFields = Field(
-        default=True,
-        description="The person sent along: true (the default identifiers and every trait), "
-        "false (none), or {identifiers: [...], traits: [...]}",
-    )
-
-
-_HINTS = {
-    "endpoint": f"must name a webhook endpoint: {webhook_endpoints.NAME_RULE}",
-    "person": "must be true, false or {identifiers: [email, ...], traits: [first_name, ...]}",
-    "url": "must be an http or https URL",
-}
-
-
-def parameter_problems(params: dict[str, Any], outbound: OutboundPolicy) -> list[dict[str, str]]:
-    """What is wrong with a webhook node's `with`, each at its path under `with`: its fields,
-    neither or both of `endpoint` and `url`, and a URL that is not http(s) or whose host, as
-    written, the outbound policy refuses. Whether the endpoint exists is checked at publishing
-    (`unknown_references`)."""
-    try:
-        checked = WebhookParameters.model_validate(params)
-    except ValidationError as exc:
-        return problems.describe(exc, params, WebhookParameters, _HINTS)
-    if checked.endpoint is not None and checked.url is not None:
-        return [{"path": "url", "reason": "give an endpoint (signed) or a url, not both"}]
-    if checked.endpoint is None and checked.url is None:
-        return [{"path": "url", "reason": "is required, unless the node names a webhook "
-                 "endpoint instead (endpoint: crm; signed)"}]  # fmt: skip
-    if checked.url is not None:
-        try:
-            http.check_url(outbound, checked.url)
-        except OutboundRefused as exc:
-            return [{"path": "url", "reason": str(exc)}]
-    return []
-
-
-def unknown_references(
-    conn: Connection, workspace_id: str, nodes: list[Any]
-) -> list[dict[str, str]]:
-    """Problems for the webhook nodes naming an endpoint the workspace does not have (yet)."""
-    found = []
-    for index, node in enumerate(nodes):
-        name = node.with_.get("endpoint") if node.action == "webhook" else None
-        if isinstance(name, str) and not webhook_endpoints.exists(conn, workspace_id, name):
-            found.append({"path": f"nodes[{index}].with.endpoint",
-                          "reason": f"no webhook endpoint named {name!r}: create it first "
-                                    f"(nerve webhooks create {name} URL)"})  # fmt: skip
-    return found
-
-
-def person_fields(params: dict[str, Any]) -> PersonFields | None:
-    """What of the person a webhook sends; None: nothing. A version published before the
-    option was checked may hold anything there: ActionRejected then."""
-    option = params.get("person", True)
-    if option is False:
-        return None
-    if option is True:
-        return PersonFields()
-    try:
-        return PersonFields.model_validate(option)
-    except ValidationError:
-        raise ActionRejected(f"webhook `person` {_HINTS['person']}") from None
-
-
-def request_body(call: ActionCall) -> dict[str, Any]:
+def request_body(call: ActionCall, data: Any = None) -> Any:
+    """What is POSTed: Nerve's envelope around the rendered `data`, or — `envelope: false` —
+    the rendered body alone."""
+    if call.params.get("envelope") is False:
+        return data
     return {
         "flow": call.flow,
         "run_id": call.run_id,
         "node": call.node,
         "profile_id": call.profile_id,
-        "data": call.params.get("body", {}),
+        "data": call.params.get("body", {}) if data is None else data,
         "trigger": call.trigger,
         "person": call.person,
     }
@@ -158,6 +47,14 @@ class _Destination:
     url: object  # a version published before a check may hold anything: checked at the call
     endpoint: str | None = None  # the endpoint's name; None: the node's own `url`
     secrets: tuple[str, ...] = ()  # signing secrets, newest first
+
+
+@dataclass
+class _Attempt:
+    """What the message log notes of one attempt."""
+
+    recipient: str | None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class WebhookSender:
@@ -173,6 +70,8 @@ class WebhookSender:
     ) -> None:
         self._outbound = outbound or OutboundPolicy()
         self._endpoints = endpoints
+        # Where the endpoints are read, the log is written (without them: tests of the HTTP).
+        self._log = WebhookLog(endpoints.engine) if endpoints is not None else None
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
         self._client = http.client(self._outbound, limits=limits, **client)
 
@@ -180,6 +79,19 @@ class WebhookSender:
         self._client.close()
 
     def __call__(self, call: ActionCall) -> dict[str, Any]:
+        attempt = _attempt_of(call)
+        try:
+            result = self._send(call, attempt)
+        except ActionRejected as exc:
+            self._note(call, attempt, "failed", str(exc))
+            raise
+        except ActionFailed as exc:
+            self._note(call, attempt, "queued", f"will retry: {exc}")
+            raise
+        self._note(call, attempt, "sent", None)
+        return result
+
+    def _send(self, call: ActionCall, attempt: _Attempt) -> dict[str, Any]:
         destination = self._destination(call)
         # Checked again as written: the version may predate the check, or the policy changed.
         try:
@@ -187,9 +99,10 @@ class WebhookSender:
         except OutboundRefused as exc:
             where = f"endpoint {destination.endpoint!r}" if destination.endpoint else "`url`"
             raise ActionRejected(f"webhook {where} refused: {exc}") from None
-        content = numbers.dumps(request_body(call))
+        content, extra = self._rendered(call)
         timestamp = str(int(time.time()))
         headers = {
+            **extra,
             "content-type": "application/json",
             # Standard Webhooks: the same id on every attempt lets the receiver deduplicate.
             "webhook-id": call.idempotency_key,
@@ -206,9 +119,25 @@ class WebhookSender:
                                      f"`nerve webhooks rotate {destination.endpoint}` makes a "
                                      "new one") from None  # fmt: skip
         status, answer, location = self._post(url, content, headers, call)
+        attempt.details["http_status"] = status
         if status == 410 and destination.endpoint is not None:
             self._gone(call, destination.endpoint)
         return _outcome(status, answer, location)
+
+    def _rendered(self, call: ActionCall) -> tuple[bytes, dict[str, str]]:
+        """The body's bytes and the node's own headers, rendered for this step's person and
+        event (the person read only when a template names something)."""
+        template = request_template(call.params)
+        if not template.personal:
+            return numbers.dumps(request_body(call)), template.headers
+        person = self._log.person(call) if self._log is not None else {}
+        seen = {**context.of_event(call.trigger), "person": person}
+        try:
+            data = bodies.render_body(template, seen)
+            headers = bodies.render_headers(template, seen)
+        except (ValueError, LiquidError) as exc:
+            raise ActionRejected(f"webhook body: {exc}") from None
+        return numbers.dumps(request_body(call, data)), headers
 
     def _destination(self, call: ActionCall) -> _Destination:
         name = call.params.get("endpoint")
@@ -239,9 +168,12 @@ class WebhookSender:
         # The node's timeout bounds the whole attempt: httpx's own timeouts apply per read, so
         # a receiver trickling its answer would otherwise hold the attempt indefinitely.
         deadline = time.monotonic() + call.timeout
+        # Header values as UTF-8 (a rendered name may hold an umlaut; httpx's own default
+        # would refuse anything beyond ASCII).
+        raw = [(name.encode(), value.encode()) for name, value in headers.items()]
         try:
             with self._client.stream(
-                "POST", url, content=content, headers=headers, timeout=call.timeout
+                "POST", url, content=content, headers=raw, timeout=call.timeout
             ) as response:
                 answer = b""
                 for chunk in response.iter_bytes():
@@ -254,6 +186,25 @@ class WebhookSender:
             raise ActionFailed(f"{type(exc).__name__}: {exc}") from exc
         location = response.headers.get("location", "")[:_KEEP_ANSWER_BYTES]
         return response.status_code, answer, location
+
+    def _note(
+        self, call: ActionCall, attempt: _Attempt, status: str, reason: str | None
+    ) -> None:  # fmt: skip
+        if self._log is not None:
+            self._log.record(call, attempt.recipient, status, reason, attempt.details)
+
+
+def _attempt_of(call: ActionCall) -> _Attempt:
+    """How the log names where the step goes: the endpoint, or the URL's host (its path and
+    query may hold a receiver's token, so never the whole URL)."""
+    name = call.params.get("endpoint")
+    if isinstance(name, str):
+        return _Attempt(name, {"endpoint": name})
+    try:
+        host = httpx.URL(str(call.params.get("url"))).host or None
+    except httpx.InvalidURL:
+        host = None
+    return _Attempt(host, {"url_host": host} if host else {})
 
 
 def _outcome(status: int, answer: bytes, location: str) -> dict[str, Any]:
