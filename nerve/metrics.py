@@ -78,6 +78,12 @@ WEBHOOK_ENDPOINTS_DISABLED = Counter(
     "nerve_webhook_endpoints_disabled_total",
     "Webhook endpoints disabled because their receiver answered 410 Gone",
 )
+PUSH_ANSWERS = Counter(
+    "nerve_push_answers_total",
+    "Push services' answers per subscription: `delivered`, `gone` (404/410/UNREGISTERED: the "
+    "subscription is removed), `retry` (429, 5xx, unreachable, FCM's expired token), `refused`",
+    ["kind", "outcome"],
+)
 REQUEST_SECONDS = Histogram(
     "nerve_http_request_duration_seconds",
     "HTTP request latency",

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, Engine, select, update
 
-from nerve import numbers
+from nerve import metrics, numbers
 from nerve.channels import templates
 from nerve.channels.delivery import ChannelRequest, Delivery, Drafted, Outgoing
 from nerve.channels.models import Message
@@ -94,7 +94,8 @@ class PushChannel:
         targets = [t for t in targets if t.id not in done]
         context = {**SAMPLE, "shop": self.config.shop or {}, **request.context,
                    "person": templates.person_context(person)}  # fmt: skip
-        payload = templates.render(version.compiled, context, "push")
+        rendered = templates.render(version.compiled, context, "push")
+        payload = {part: text for part, text in rendered.items() if text}
         size = len(numbers.dumps({**payload, "message_id": "push-" + "0" * 32}))
         if reason is None and size > MAX_PAYLOAD_BYTES:
             reason = f"the push is {size} bytes once rendered; at most {MAX_PAYLOAD_BYTES} go"
@@ -158,10 +159,13 @@ class PushChannel:
                                         content["credentials"][t.kind])
             for t in content["targets"]
         ]  # fmt: skip
+        for answer in answers:
+            metrics.PUSH_ANSWERS.labels(answer.target.kind, answer.outcome).inc()
         lines = [*content["earlier"], *(a.detail() for a in answers)]
         removed = [a.target.id for a in answers if a.outcome == "gone"]
         reached = [a.target.id for a in answers if a.outcome == "delivered"]
-        details = {"endpoints": lines, "removed": len(removed)} if removed else {"endpoints": lines}
+        gone = sum(1 for line in lines if line["outcome"] == "gone")
+        details = {"endpoints": lines, "removed": gone} if gone else {"endpoints": lines}
         retry = [a for a in answers if a.outcome == "retry"]
         delivered = any(line["outcome"] == "delivered" for line in lines)
         unfinished = bool(retry) or not delivered

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from py_vapid import jwt  # type: ignore[import-untyped]
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
@@ -154,8 +155,11 @@ def test_a_gone_subscription_is_removed_and_the_others_still_get_the_push(
     phone = _browser(client, shop, push_service, "/push/phone", {"anonymousId": "anon-1"})
     push_service.answers["/push/laptop"] = [410]
     profile_id = _anna(client, shop)
+    gone = {"kind": "webpush", "outcome": "gone"}
+    before = REGISTRY.get_sample_value("nerve_push_answers_total", gone) or 0
     sent = delivery.send(_request(shop, profile_id))
     assert sent.status == "sent"
+    assert REGISTRY.get_sample_value("nerve_push_answers_total", gone) == before + 1
     [left] = subscriptions(engine)
     assert left.endpoint.endswith("/push/phone")
     [row] = logged(engine)
