@@ -67,6 +67,7 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "templates apply": ([str(TEMPLATE)], ["missing.yaml"], "invalid_request"),
     "templates preview": (["cart_reminder_1"], ["no_such_template"], "not_found"),
     "email domain": (["shop.example"], ["{staff}", "shop.example"], "forbidden"),
+    "push vapid": ([], ["{staff}"], "forbidden"),
     "suppressions import": ([str(SUPPRESSIONS)], ["missing.csv"], "invalid_request"),
     "suppressions export": ([], ["{staff}"], "forbidden"),
     "suppressions remove": (["gone@example.com"], ["gone@example.com"], "not_found"),
