@@ -169,7 +169,12 @@ class DigestStep(_Strict):
         "are one item. Default: the event's messageId",
     )
 
-    _check_key = field_validator("key")(_expression)
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None and "{{" in value:
+            raise ValueError("an expression, as for trigger.key, not a template: properties.sku")
+        return _expression(value)
 
     @field_validator("window")
     @classmethod

@@ -44,6 +44,11 @@ def test_a_digest_flow_is_valid() -> None:
         ("{window: 0s}", "nodes[0].digest.window", "longer than zero"),
         ("{window: 4000d}", "nodes[0].digest.window", "at most 3650 days"),
         ("{window: 1h, key: 'sku >'}", "nodes[0].digest.key", "cannot parse"),
+        (
+            "{window: 1h, key: '{{ event.properties.sku }}'}",
+            "nodes[0].digest.key",
+            "not a template",
+        ),
         ("{window: 1h, every: 2}", "nodes[0].digest.every", "allowed here: window, key"),
         ("1h", "nodes[0].digest", "must be {window: 1h}"),
     ],
