@@ -39,7 +39,7 @@ from tests.integration.channels.push_steps import (
     subscriptions,
     track,
 )
-from tests.waiting import auth
+from tests.waiting import auth, until
 
 SUBJECT = "mailto:push@shop.example"
 
@@ -234,3 +234,31 @@ def test_without_a_vapid_key_the_step_is_dead_lettered_saying_what_to_do(
     assert missing.status_code == 404 and "nerve push vapid" in missing.json()["error"]["message"]
     assert push_service.arrivals == [] and logged(engine) == []
     assert client.get("/v1/push/vapid-public-key", headers=auth(shop)).status_code == 401
+
+
+def test_a_visitors_subscription_reaches_them_once_their_profiles_merge(
+    client: TestClient, shop: Shop, engine: Engine, delivery: Delivery, push_service: PushService
+) -> None:
+    ready(client, shop, engine)
+    # A visitor subscribes on the shop's site, anonymous: a profile of its own.
+    track(client, shop, "page", {"anonymousId": "anon-9", "name": "Home"})
+    browser = _browser(client, shop, push_service, "/push/visitor", {"anonymousId": "anon-9"})
+    visitor = person(client, shop, "anonymous_id:anon-9")["id"]
+    # Anna, known from the app by her user id.
+    track(client, shop, "identify", {"userId": "anna", "traits": {"first_name": "Anna"}})
+    anna = person(client, shop, "user_id:anna")["id"]
+    assert visitor != anna
+    skipped = delivery.send(_request(shop, anna, key="before"))
+    assert (skipped.status, skipped.reason) == ("skipped", "no push subscription")
+    # She signs in on that browser: the two profiles are one person now.
+    track(client, shop, "identify", {"userId": "anna", "anonymousId": "anon-9"})
+    until(lambda: person(client, shop, "anonymous_id:anon-9")["id"]
+          == person(client, shop, "user_id:anna")["id"])  # fmt: skip
+    merged = person(client, shop, "user_id:anna")
+    for profile_id in {anna, visitor}:  # whichever profile a run holds
+        sent = delivery.send(_request(shop, profile_id, key=f"after-{profile_id}"))
+        assert sent.status == "sent", sent
+    assert [browser.read(a.body)["title"] for a in push_service.arrivals] == [
+        "Anna, your cart", "Anna, your cart"
+    ]  # fmt: skip
+    assert {i["type"] for i in merged["identifiers"]} >= {"anonymous_id", "user_id"}
