@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import httpx
+from prometheus_client import Counter
 from sqlalchemy import Connection, Engine
 
 from nerve import numbers
@@ -33,6 +34,14 @@ TIMEOUT = 10.0  # seconds for a whole request: Slack answers in well under one
 _KEEP_ANSWER_BYTES = 100  # Slack's answer is a word (`ok`, `no_service`)
 # Answers that say the URL no longer posts anywhere: revoked, or its channel gone.
 _GONE = (403, 404, 410)
+
+ANSWERS = Counter(
+    "nerve_slack_answers_total",
+    "Slack's answers to Nerve's posts: `sent`, `throttled` (429), `down` (5xx, timeouts, no "
+    "connection: retried), `gone` (403/404/410: the URL no longer posts), `refused` (400, "
+    "other 4xx, a redirect, the outbound policy)",
+    ["outcome"],
+)
 
 
 class SlackChannel:
@@ -86,10 +95,13 @@ class SlackChannel:
             checked = http.check_url(self._outbound, url)
             status, answer, retry_after = self._post(checked, numbers.dumps(payload))
         except OutboundRefused as exc:
+            ANSWERS.labels("refused").inc()
             raise SendRefused(f"the Slack destination {name!r} is refused by the outbound "
                               f"policy: {exc}") from None  # fmt: skip
         except httpx.HTTPError as exc:  # never the URL in the reason: it holds the token
+            ANSWERS.labels("down").inc()
             raise SendDeferred(f"Slack could not be reached: {type(exc).__name__}") from None
+        ANSWERS.labels(_kind(status)).inc()
         return _outcome(name, status, answer, retry_after)
 
     def _post(self, url: httpx.URL, content: bytes) -> tuple[int, str, str]:
@@ -107,6 +119,16 @@ class SlackChannel:
                 answer = (answer + chunk)[:_KEEP_ANSWER_BYTES]
         text = answer.decode(errors="replace").strip()
         return response.status_code, text, response.headers.get("retry-after", "")[:20]
+
+
+def _kind(status: int) -> str:
+    if 200 <= status < 300:
+        return "sent"
+    if status == 429:
+        return "throttled"
+    if status in (408, 425) or status >= 500:
+        return "down"
+    return "gone" if status in _GONE else "refused"
 
 
 def _outcome(name: str, status: int, answer: str, retry_after: str) -> dict[str, Any]:

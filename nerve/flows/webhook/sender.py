@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from liquid.exceptions import LiquidError
+from prometheus_client import Counter
 
 from nerve import numbers
 from nerve.channels import context
@@ -24,6 +25,14 @@ from nerve.webhooks import bodies, signing
 from nerve.webhooks import service as webhook_endpoints
 
 _KEEP_ANSWER_BYTES = 200  # of an answer, for the step or the dead letter: a hint, not a copy
+
+ANSWERS = Counter(
+    "nerve_webhook_answers_total",
+    "Receivers' answers to webhook steps: `sent` (2xx), `throttled` (429), `down` (5xx, 408, "
+    "425, timeouts, no connection: retried), `gone` (410 from an endpoint: disabled), "
+    "`refused` (other 4xx, 3xx)",
+    ["outcome"],
+)
 
 
 def request_body(call: ActionCall, data: Any = None) -> Any:
@@ -90,6 +99,18 @@ class WebhookSender:
             raise
         self._note(call, attempt, "sent", None)
         return result
+
+    def _count(self, call: ActionCall, attempt: _Attempt, logged: str) -> None:
+        """The receiver's answer in nerve_webhook_answers_total (a refusal before any request,
+        such as a disabled endpoint, is not one)."""
+        status = attempt.details.get("http_status")
+        if logged == "sent":
+            ANSWERS.labels("sent").inc()
+        elif logged == "queued":
+            ANSWERS.labels("throttled" if status == 429 else "down").inc()
+        elif status is not None:
+            gone = status == 410 and isinstance(call.params.get("endpoint"), str)
+            ANSWERS.labels("gone" if gone else "refused").inc()
 
     def _send(self, call: ActionCall, attempt: _Attempt) -> dict[str, Any]:
         destination = self._destination(call)
@@ -190,6 +211,7 @@ class WebhookSender:
     def _note(
         self, call: ActionCall, attempt: _Attempt, status: str, reason: str | None
     ) -> None:  # fmt: skip
+        self._count(call, attempt, status)
         if self._log is not None:
             self._log.record(call, attempt.recipient, status, reason, attempt.details)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
 
 from nerve.channels.slack.sink import SlackSink
@@ -77,6 +78,12 @@ def _messages(client: TestClient, shop: Shop) -> list[dict[str, Any]]:
     return found["data"]  # type: ignore[no-any-return]
 
 
+def _answers(outcome: str) -> float:
+    """nerve_slack_answers_total{outcome}, in this process (the tests' embedded worker)."""
+    found = REGISTRY.get_sample_value("nerve_slack_answers_total", {"outcome": outcome})
+    return found or 0.0
+
+
 def _dead_letters(client: TestClient, shop: Shop) -> list[dict[str, Any]]:
     return _ok(client.get("/api/v1/dead-letters", headers=auth(shop)))["data"]  # type: ignore[no-any-return]
 
@@ -107,11 +114,15 @@ def test_a_429_is_tried_again_then_delivered(
     client: TestClient, shop: Shop, slack: SlackSink
 ) -> None:
     slack.answers += [(429, "rate_limited"), (503, "")]
+    before = {outcome: _answers(outcome) for outcome in ("throttled", "down", "sent")}
     _ready(client, shop, slack)
     _stock_low(client, shop)
     [post] = until(lambda: slack.posts)
     assert slack.attempts == 3 and post.payload["text"].startswith("Low stock")
     assert not _dead_letters(client, shop)
+    until(lambda: _answers("sent") == before["sent"] + 1)
+    assert _answers("throttled") == before["throttled"] + 1
+    assert _answers("down") == before["down"] + 1
 
 
 @pytest.mark.parametrize("answer", [(404, "no_service"), (410, "channel_is_archived")])

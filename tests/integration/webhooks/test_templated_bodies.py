@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.testclient import TestClient
 
 from nerve.app import create_app
@@ -189,6 +191,7 @@ def test_every_webhook_step_is_in_the_message_log_a_410_as_failed_and_dead_lette
     assert sent["details"] == {"endpoint": "crm", "http_status": 200}
     assert sent["kind"] == "transactional" and sent["sent_at"] is not None
 
+    gone = REGISTRY.get_sample_value("nerve_webhook_answers_total", {"outcome": "gone"}) or 0
     receiver.fail_with = 410
     response = client.post("/v1/track", auth=(shop.write_keys["web"], ""), json={
         "userId": "ben-7", "event": "Order Completed", "properties": ORDER})  # fmt: skip
@@ -198,6 +201,7 @@ def test_every_webhook_step_is_in_the_message_log_a_410_as_failed_and_dead_lette
     failed = until(lambda: [m for m in _webhook_messages(client, shop) if m["status"] == "failed"])
     assert failed[0]["details"] == {"endpoint": "crm", "http_status": 410}
     assert "410 Gone" in failed[0]["reason"] and "disabled" in failed[0]["reason"]
+    assert REGISTRY.get_sample_value("nerve_webhook_answers_total", {"outcome": "gone"}) == gone + 1
     emails = client.get("/api/v1/messages", params={"channel": "email"}, headers=auth(shop))
     assert emails.json()["data"] == []
 
@@ -213,3 +217,22 @@ def test_a_url_webhook_is_logged_by_its_host_only(
     assert logged["recipient"] == "127.0.0.1"
     assert logged["details"] == {"url_host": "127.0.0.1", "http_status": 200}
     assert "s3cr3t" not in json.dumps(logged)
+
+
+def test_during_a_rotation_a_mapped_body_verifies_with_both_secrets_and_not_when_tampered(
+    client: TestClient, shop: Shop, receiver: Receiver
+) -> None:
+    old = _endpoint(client, shop, receiver.url)
+    rotated = client.post("/api/v1/webhook-endpoints/crm/rotate", headers=auth(shop))
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["secret"]
+    with_ = {"endpoint": "crm", "envelope": False, "body": CRM_BODY}
+    assert _publish(client, shop, with_).status_code == 201
+    _anna_orders(client, shop)
+    delivery = _delivered(receiver)
+    for secret in (old, new):
+        assert Webhook(secret).verify(delivery.raw, delivery.headers) == delivery.body
+    tampered = delivery.raw.replace(b"GOLD", b"PLATINUM")
+    assert tampered != delivery.raw
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new).verify(tampered, delivery.headers)
