@@ -17,11 +17,11 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from nerve.channels import context as event_context
 from nerve.channels import engagement, links, messages, mime, send_checks, templates, timing
 from nerve.channels.dkim_keys import Signer
 from nerve.channels.messages import Logged
 from nerve.channels.models import Suppression
-from nerve.channels.sample import SAMPLE
 from nerve.channels.smtp import SendDeferred, SendRefused, SmtpSender, parse_url
 from nerve.db.base import new_id, utcnow
 from nerve.db.dialect import dialect_of
@@ -249,8 +249,10 @@ class EmailService:
             message[name] = f"{self.public_url}/{path}/{signed}"
         if person is None and request.profile_id is None:  # an address only: who the caller says
             view = request.context.get("person") or {}
-        context = {**SAMPLE, "shop": self.shop, **request.context, "person": view,
-                   "message": message}  # fmt: skip
+        # What the event carries (its order, cart, products) and what the caller gives — never
+        # the sample's made-up values, which templates are checked against, not sent with.
+        context = {"shop": self.shop, **event_context.of_event(request.context.get("event")),
+                   **request.context, "person": view, "message": message}  # fmt: skip
         rendered = templates.render(compiled, context)
         log = {"profile_id": request.profile_id, "channel": "email", "kind": request.kind,
                "topic": request.topic, "template": request.template,

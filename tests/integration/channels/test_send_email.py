@@ -405,3 +405,27 @@ def test_the_smtp_password_can_be_a_secret(settings: Settings, engine: Engine) -
         assert [m["Subject"] for m in sink.received] == ["Hi"]
     finally:
         sink.close()
+
+
+def test_a_real_send_never_shows_the_samples_made_up_values(
+    client: TestClient, shop: Shop, sink: SmtpSink
+) -> None:
+    """Templates are checked against a sample person, cart and order; a send renders only what
+    its event and caller give — a mail about a product view must not show the sample's order."""
+    template = {"name": "viewed", "subject": "Order {{ order.order_id | default: 'none' }}",
+                "html": "<p>{% for p in products %}{{ p.name }};{% endfor %}"
+                        "{{ cart.total | default: 'no cart' }}</p>"}  # fmt: skip
+    assert client.post("/api/v1/templates", json=template, headers=auth(shop)).status_code == 201
+    flow = {"name": "viewed_mail", "trigger": {"event": "Product Viewed"},
+            "nodes": [{"id": "mail", "action": "send_email",
+                       "with": {"template": "viewed", "transactional": True}}]}  # fmt: skip
+    published = client.post("/api/v1/flows?environment=production", json=flow, headers=auth(shop))
+    assert published.status_code == 201, published.text
+    _send(client, shop, "identify", {"userId": "vera", "traits": {"email": "vera@example.com"}})
+    _send(client, shop, "track", {"userId": "vera", "event": "Product Viewed",
+                                  "properties": {"product_id": "p-9", "name": "Rain Jacket"}})  # fmt: skip
+    [mail] = until(lambda: sink.received)
+    assert mail["Subject"] == "Order none"
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Rain Jacket;" in html and "no cart" in html
+    assert "S-1001" not in html and "Trail" not in html  # the sample's order and product
