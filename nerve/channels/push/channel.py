@@ -136,9 +136,10 @@ class PushChannel:
         kinds = {t.kind for t in targets}
         found: dict[str, Any] = {}
         if "webpush" in kinds:
-            if not self.config.subject:
-                raise NotFound("no VAPID subject for Web Push: set NERVE_PUSH_VAPID_SUBJECT "
-                               "(mailto: of the shop) or NERVE_EMAIL_FROM")  # fmt: skip
+            if not vapid.valid_subject(self.config.subject):
+                raise NotFound(f"the VAPID subject {self.config.subject!r} is no contact: set "
+                               "NERVE_PUSH_VAPID_SUBJECT (mailto: of the shop, or an https: "
+                               "URL) or NERVE_EMAIL_FROM")  # fmt: skip
             key = _secret(conn, self.vault, workspace_id, vapid.SECRET)
             if key is None:
                 raise NotFound(f"{vapid.NO_KEY}, then replay the dead letters")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
 
 from nerve import numbers
 from nerve.channels.push.providers import Answer, Options, Target, outcome_of
@@ -27,9 +26,17 @@ def origin(url: httpx.URL) -> str:
 
 
 def encrypt(target: Target, plaintext: bytes) -> bytes:
-    """The aes128gcm body for the subscription's keys (a fresh sender key and salt each time)."""
-    pusher = WebPusher({"endpoint": target.endpoint, "keys": dict(target.keys or {})})
-    return bytes(pusher.encode(plaintext, content_encoding="aes128gcm")["body"])
+    """The aes128gcm body for the subscription's keys (a fresh sender key and salt each time);
+    ValueError when the keys cannot be used."""
+    # Imported at the first push: pywebpush loads requests and aiohttp with it (~0.8 s of
+    # every process start otherwise, pushing or not).
+    from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
+
+    try:
+        pusher = WebPusher({"endpoint": target.endpoint, "keys": dict(target.keys or {})})
+        return bytes(pusher.encode(plaintext, content_encoding="aes128gcm")["body"])
+    except WebPushException as exc:
+        raise ValueError(str(exc)) from None
 
 
 class WebPush:
@@ -49,7 +56,7 @@ class WebPush:
         service = origin(url)
         try:
             body = encrypt(target, numbers.dumps(payload))
-        except (WebPushException, ValueError) as exc:
+        except ValueError as exc:
             return Answer(target, "refused", None, service, f"cannot encrypt for it: {exc}")
         headers = {
             "TTL": str(options.ttl),  # RFC 8030 §5.2: required

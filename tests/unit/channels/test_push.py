@@ -100,3 +100,10 @@ def test_the_send_push_options_are_checked() -> None:
     problems = action.parameter_problems({"ttl": -1, "urgency": "urgent"})
     assert [p["path"] for p in problems] == ["ttl", "urgency"]
     assert action.parameter_problems({"ttl": True})[0]["path"] == "ttl"
+
+
+def test_the_vapid_subject_is_a_contact() -> None:
+    assert vapid.valid_subject("mailto:ops@shop.example")
+    assert vapid.valid_subject("https://shop.example/contact")
+    for wrong in ("", "ops@shop.example", "mailto:ops", "http://shop.example", "https://x"):
+        assert not vapid.valid_subject(wrong), wrong
