@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from nerve.channels import messages, templates
+from nerve.db.base import new_id, utcnow
 from nerve.db.engine import write_transaction
 from nerve.flows.calls import ActionCall
 from nerve.identity import service as identity
@@ -42,12 +43,15 @@ class WebhookLog:
     ) -> None:  # fmt: skip
         """The attempt's outcome on the step's row: sent, failed (dead-lettered), or queued
         (to be retried; the reason says why)."""
-        key = call.idempotency_key
+        key, row_id = call.idempotency_key, new_id("msg")
+        outcome = {"status": status, "reason": reason and reason[:1000], "details": details,
+                   "sent_at": utcnow() if status == "sent" else None}  # fmt: skip
         with write_transaction(self._engine) as conn:
             logged = messages.begin(
-                conn, call.workspace_id, key, profile_id=call.profile_id, channel=CHANNEL,
-                kind="transactional", flow=call.flow, run_id=call.run_id, node=call.node,
-                message_id=messages.channel_message_id(CHANNEL, key),
-                recipient=recipient and recipient[:320],
+                conn, call.workspace_id, key, row_id, profile_id=call.profile_id,
+                channel=CHANNEL, kind="transactional", flow=call.flow, run_id=call.run_id,
+                node=call.node, message_id=messages.channel_message_id(CHANNEL, key),
+                recipient=recipient and recipient[:320], **outcome,
             )  # fmt: skip
-            messages.finish(conn, logged.id, status, reason, details)
+            if logged.id != row_id:  # an earlier attempt's row: this attempt's outcome on it
+                messages.finish(conn, logged.id, status, reason, details)

@@ -66,9 +66,10 @@ def _endpoint(client: TestClient, shop: Shop, url: str) -> str:
     return str(created.json()["secret"])
 
 
-def _publish(client: TestClient, shop: Shop, with_: dict[str, Any]) -> Any:
+def _publish(client: TestClient, shop: Shop, with_: dict[str, Any], retries: int = 0) -> Any:
     flow = {"name": "sync_crm", "trigger": {"event": "Order Completed"},
-            "nodes": [{"id": "to_crm", "action": "webhook", "with": with_, "retries": 0}]}  # fmt: skip
+            "nodes": [{"id": "to_crm", "action": "webhook", "with": with_,
+                       "retries": retries}]}  # fmt: skip
     return client.post("/api/v1/flows", params={"environment": "production"}, json=flow,
                        headers=auth(shop))  # fmt: skip
 
@@ -236,3 +237,16 @@ def test_during_a_rotation_a_mapped_body_verifies_with_both_secrets_and_not_when
     assert tampered != delivery.raw
     with pytest.raises(WebhookVerificationError):
         Webhook(new).verify(tampered, delivery.headers)
+
+
+def test_a_retried_webhook_keeps_one_row_that_ends_sent(
+    client: TestClient, shop: Shop, receiver: Receiver
+) -> None:
+    receiver.answers = [503]
+    assert _publish(client, shop, {"url": receiver.url}, retries=2).status_code == 201
+    _anna_orders(client, shop)
+    _delivered(receiver)
+    [logged] = until(lambda: [m for m in _webhook_messages(client, shop) if m["sent_at"]])
+    assert logged["status"] == "sent" and logged["details"]["http_status"] == 200
+    assert receiver.attempts == 2 and len(_webhook_messages(client, shop)) == 1
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
