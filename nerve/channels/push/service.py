@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, func, select, tuple_, update
 
 from nerve.channels.push.models import PushSubscription
 from nerve.channels.push.providers import Target
@@ -25,6 +25,7 @@ from nerve.channels.push.vapid import b64url_decode
 from nerve.consent import service as consent
 from nerve.consent import topics as consent_topics
 from nerve.db.base import new_id
+from nerve.db.dialect import dialect_of
 from nerve.errors import InvalidInput
 from nerve.outbound import http
 from nerve.outbound.policy import OutboundPolicy, OutboundRefused
@@ -69,14 +70,16 @@ def register(
               "identifier_value": value, "user_agent": proof.user_agent}  # fmt: skip
     where = (PushSubscription.workspace_id == workspace_id,
              PushSubscription.endpoint_hash == digest)  # fmt: skip
-    found = conn.scalar(select(PushSubscription.id).where(*where))
-    if found is None:
-        subscription_id = new_id("psub")
-        conn.execute(insert(PushSubscription).values(id=subscription_id,
-                                                      workspace_id=workspace_id,
-                                                      endpoint_hash=digest, **values))  # fmt: skip
-    else:
-        subscription_id = found
+    # A browser registering the same subscription twice at once: one insert wins, the other
+    # finds its row and updates it.
+    fresh = new_id("psub")
+    insert = dialect_of(conn).insert_ignoring_duplicates(
+        PushSubscription.__table__, ["workspace_id", "endpoint_hash"]
+    )
+    conn.execute(insert, [{"id": fresh, "workspace_id": workspace_id, "endpoint_hash": digest,
+                           **values}])  # fmt: skip
+    subscription_id = conn.scalar(select(PushSubscription.id).where(*where))
+    if subscription_id != fresh:
         conn.execute(update(PushSubscription).where(*where).values(**values))
     owner = address(kind, value)
     for topic in topics:
@@ -86,7 +89,7 @@ def register(
             source_url=proof.source_url, ip=proof.ip, user_agent=proof.user_agent,
         ))  # fmt: skip
     return {"id": subscription_id, "kind": new.kind, "identifier": owner, "topics": topics,
-            "created": found is None}  # fmt: skip
+            "created": subscription_id == fresh}  # fmt: skip
 
 
 def unregister(conn: Connection, workspace_id: str, endpoint: str) -> tuple[bool, list[str]]:
