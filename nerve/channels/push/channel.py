@@ -16,13 +16,13 @@ import httpx
 from sqlalchemy import Connection, Engine, select, update
 
 from nerve import metrics, numbers
+from nerve.channels import context as event_context
 from nerve.channels import templates
 from nerve.channels.delivery import ChannelRequest, Delivery, Drafted, Outgoing
 from nerve.channels.models import Message
 from nerve.channels.push import fcm, service, vapid
 from nerve.channels.push.providers import URGENCIES, Answer, Options, Provider, Target
 from nerve.channels.push.webpush import MAX_PAYLOAD_BYTES, WebPush
-from nerve.channels.sample import SAMPLE
 from nerve.channels.smtp import SendDeferred, SendRefused
 from nerve.consent import service as consent
 from nerve.db.base import utcnow
@@ -92,8 +92,10 @@ class PushChannel:
         earlier = _earlier(conn, request.workspace_id, request.idempotency_key)
         done = {line["subscription"] for line in earlier}
         targets = [t for t in targets if t.id not in done]
-        context = {**SAMPLE, "shop": self.config.shop or {}, **request.context,
-                   "person": templates.person_context(person)}  # fmt: skip
+        # What the event carries and the caller gives — never the sample's made-up values.
+        context = {"shop": self.config.shop or {}, **event_context.of_event(
+            request.context.get("event")), **request.context,
+            "person": templates.person_context(person)}  # fmt: skip
         rendered = templates.render(version.compiled, context, "push")
         payload = {part: text for part, text in rendered.items() if text}
         size = len(numbers.dumps({**payload, "message_id": "push-" + "0" * 32}))
