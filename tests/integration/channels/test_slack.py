@@ -5,15 +5,20 @@ with Slack's answer, and neither the URL nor its token is ever shown back."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from nerve.channels.slack.sink import SlackSink
+from nerve.cli import app
+from nerve.settings import get_settings
 from tests.factories import Shop
+from tests.integration.channels.conftest import VAULT_KEY
 from tests.waiting import auth, until
 
 LOW_STOCK = {
@@ -201,3 +206,29 @@ def test_destinations_are_listed_without_their_urls(
                          headers=auth(shop)).status_code == 204  # fmt: skip
     gone = client.get("/api/v1/slack-destinations/team-alerts", headers=auth(shop))
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
+
+
+def test_the_cli_adds_from_standard_input_lists_hosts_only_and_tests_a_destination(
+    database_url: str, slack: SlackSink
+) -> None:
+    env = {"NERVE_DATABASE_URL": database_url, "NERVE_API_KEY": "", "NERVE_SECRET_KEY": VAULT_KEY,
+           "NERVE_OUTBOUND_ALLOW": "127.0.0.1/32"}  # fmt: skip
+
+    def nerve(*args: str, stdin: str | None = None) -> Any:
+        get_settings.cache_clear()  # the settings are read once per process
+        try:
+            result = CliRunner().invoke(app, [*args, "--json"], env=env, input=stdin)
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 0, result.stdout
+        return json.loads(result.stdout)
+
+    url = slack.url()
+    added = nerve("slack", "add", "team-alerts", stdin=url + "\n")  # never on the command line
+    assert added["url_hint"] == f"http://127.0.0.1:{slack.port}/…"
+    listed = nerve("slack", "list")["data"]
+    assert [d["name"] for d in listed] == ["team-alerts"] and url not in json.dumps(listed)
+    assert nerve("slack", "test", "team-alerts") == {"name": "team-alerts", "http_status": 200}
+    [post] = slack.posts
+    assert "team-alerts" in post.payload["text"]
+    assert nerve("slack", "remove", "team-alerts")["removed"] is True

@@ -78,6 +78,14 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
         "invalid_request",
     ),
     "webhooks list": ([], ["{staff}"], "forbidden"),
+    "slack add": (
+        ["team-alerts", "https://hooks.slack.com/services/T0/B0/XXXX"],
+        ["alerts", "http://169.254.169.254/latest"],  # the cloud's metadata service
+        "invalid_request",
+    ),
+    "slack list": ([], ["{staff}"], "forbidden"),
+    "slack remove": (["team-alerts"], ["team-alerts"], "not_found"),  # the second time
+    "slack test": (None, ["nowhere"], "not_found"),  # a real destination would be called
     "webhooks rotate": (["crm"], ["erp"], "not_found"),
     "webhooks enable": (["crm"], ["erp"], "not_found"),
     "policy show": ([], ["{staff}"], "forbidden"),
