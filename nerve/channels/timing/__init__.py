@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, select
 
 from nerve.channels.models import Message
 from nerve.channels.timing import fatigue, quiet_hours, send_time
 from nerve.channels.timing.options import NAMES, NodeTiming, problems
-from nerve.channels.timing.policy import load
+from nerve.channels.timing.policy import DeliveryPolicy, load
 from nerve.identity import service as identity
 from nerve.profiles.schemas import Person
 
@@ -91,30 +92,19 @@ def admit(
     marketing = kind == "marketing"
     if not marketing and not node.best_time:
         return GO
-    workspace_id = recipient.workspace_id
-    policy = load(conn, workspace_id)
+    policy = load(conn, recipient.workspace_id)
     zone, noted = quiet_hours.zone_of(recipient.timezone, policy.default_timezone())
     plan = _Plan(now, noted)
-    profile_ids = _profiles(conn, recipient) if recipient.profile_id else []
-    if marketing and profile_ids:
-        cap = fatigue.cap_for(conn, workspace_id, profile_ids, policy, node, now)
-        verdict = None
-        if cap is not None:
-            verdict = fatigue.check(conn, workspace_id, profile_ids, cap, now, logged_id)
+    cap = fatigue.cap_of(policy, node) if marketing and recipient.profile_id else None
+    profile_ids = _profiles(conn, recipient, lock=cap is not None)
+    if cap is not None:
+        verdict = fatigue.check(conn, recipient.workspace_id, profile_ids, cap, now, logged_id)
         if verdict is not None and verdict.skip is not None:
             return Decision(skip=verdict.skip, details={**noted, **verdict.details})
         if verdict is not None and verdict.until is not None:
             plan.wait(verdict.until, verdict.details["why"], verdict.details)
     if node.best_time:
-        earlier = _earlier_deferral(conn, logged_id)
-        if "best_hour" in earlier:  # it waited for its hour once: not again
-            plan.details |= {k: v for k, v in earlier.items() if k.startswith("best_hour")}
-        else:
-            hour, learned = send_time.best_hour(conn, workspace_id, profile_ids, zone,
-                                                policy.send_time, now)  # fmt: skip
-            plan.details |= learned
-            plan.wait(send_time.next_at(plan.at, zone, hour),
-                      f"the person's best hour, {hour:02d}:00 {noted['zone']}")  # fmt: skip
+        _best_time(conn, recipient.workspace_id, profile_ids, zone, policy, plan, logged_id)
     if marketing and node.quiet_hours and policy.quiet_hours is not None:
         quiet = policy.quiet_hours
         end = quiet_hours.end_of(plan.at, zone, quiet)
@@ -128,9 +118,13 @@ def admit(
 class _Plan:
     """When a send may go, as each rule moves it later, and why."""
 
-    at: datetime
+    now: datetime
     details: dict[str, Any]
     why: list[str] = field(default_factory=list)
+    at: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.at = self.now
 
     def wait(self, until: datetime, why: str, details: dict[str, Any] | None = None) -> None:
         if until > self.at:
@@ -144,16 +138,34 @@ class _Plan:
         return Decision(until=self.at, details={**self.details, "why": "; ".join(self.why)})
 
 
-def _profiles(conn: Connection, recipient: Recipient) -> list[str]:
-    """Every profile of the recipient's person (merged ones too), and the person's lock taken:
-    their messages are counted under it."""
-    assert recipient.profile_id is not None
+def _profiles(conn: Connection, recipient: Recipient, *, lock: bool) -> list[str]:
+    """Every profile of the recipient's person (merged ones too); with `lock`, the person's
+    lock taken: the cap counts their messages under it."""
+    if recipient.profile_id is None:
+        return []
     found = identity.person_and_members(conn, recipient.profile_id)
     if found is None:  # erased meanwhile: what the log holds under this profile
         return [recipient.profile_id]
     person, members = found
-    fatigue.people_lock(conn, recipient.workspace_id, person)
+    if lock:
+        fatigue.people_lock(conn, recipient.workspace_id, person)
     return members
+
+
+def _best_time(
+    conn: Connection, workspace_id: str, profile_ids: list[str], zone: ZoneInfo,
+    policy: DeliveryPolicy, plan: _Plan, logged_id: str | None,
+) -> None:  # fmt: skip
+    """Wait for the person's usual hour — unless the send already waited for it once."""
+    earlier = _earlier_deferral(conn, logged_id)
+    if "best_hour" in earlier:  # a worker came late to it: not deferred for it again
+        plan.details |= {k: v for k, v in earlier.items() if k.startswith("best_hour")}
+        return
+    hour, learned = send_time.best_hour(conn, workspace_id, profile_ids, zone,
+                                        policy.send_time, now=plan.now)  # fmt: skip
+    plan.details |= learned
+    plan.wait(send_time.next_at(plan.at, zone, hour),
+              f"the person's best hour, {hour:02d}:00 {plan.details['zone']}")  # fmt: skip
 
 
 _DEFERRAL = select(Message.status, Message.details).where(Message.id == bindparam("own"))

@@ -13,7 +13,7 @@ for six days counts for a full window from the day it went.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from nerve.channels.models import Message
 from nerve.channels.timing.options import NodeTiming
-from nerve.channels.timing.policy import MAX_UNENGAGED, DeliveryPolicy, duration
+from nerve.channels.timing.policy import MAX_UNENGAGED, DeliveryPolicy, Tier, duration
 from nerve.db.base import UtcDateTime
 from nerve.db.locks import named_key, transaction_lock
 
@@ -42,8 +42,9 @@ class Cap:
     limit: int
     window: str
     length: timedelta
-    tier: str | None = None  # why the person gets fewer (an engagement tier)
     on_cap: str = "defer"
+    tiers: tuple[Tier, ...] = ()  # the workspace's engagement tiers
+    tier: str | None = None  # why this person gets fewer (the tier they are in)
 
 
 @dataclass(frozen=True)
@@ -56,29 +57,37 @@ class Verdict:
 
 
 def people_lock(conn: Connection, workspace_id: str, person_id: str) -> None:
-    """Serialise the fatigue decisions for one person until this transaction ends."""
+    """Serialise the fatigue decisions for one person until this transaction ends. PostgreSQL
+    runs READ COMMITTED: the count, a statement after the lock, sees every send committed
+    before it was granted."""
     transaction_lock(conn, named_key(workspace_id, "fatigue", person_id))
 
 
-def cap_for(conn: Connection, workspace_id: str, profile_ids: list[str],
-            policy: DeliveryPolicy, node: NodeTiming, now: datetime) -> Cap | None:  # fmt: skip
-    """The cap that applies to this send: the node's own, or the workspace's (with the
-    person's engagement tier); None when none does."""
+def cap_of(policy: DeliveryPolicy, node: NodeTiming) -> Cap | None:
+    """The cap that applies to a node's sends: its own, or the workspace's; None when none."""
     if isinstance(node.cap, bool):  # frequency_cap: false
         return None
     fatigue = policy.fatigue
     on_cap = node.over_cap or (fatigue.on_cap if fatigue is not None else "defer")
     if node.cap is not None:
-        return Cap(node.cap.limit, node.cap.window, node.cap.length, None, on_cap)
+        return Cap(node.cap.limit, node.cap.window, node.cap.length, on_cap)
     if fatigue is None:
         return None
-    cap = Cap(fatigue.limit, fatigue.window, fatigue.window_length(), None, on_cap)
-    if fatigue.tiers:
-        quiet_for = unengaged_for(conn, workspace_id, profile_ids, now)
-        for tier in sorted(fatigue.tiers, key=lambda t: t.limit):
-            if quiet_for is not None and quiet_for >= duration(tier.unengaged_for, MAX_UNENGAGED):
-                tier_name = f"no opens or clicks for {tier.unengaged_for}"
-                return Cap(tier.limit, cap.window, cap.length, tier_name, on_cap)
+    return Cap(fatigue.limit, fatigue.window, fatigue.window_length(), on_cap,
+               tuple(fatigue.tiers))  # fmt: skip
+
+
+def for_person(conn: Connection, workspace_id: str, profile_ids: list[str], cap: Cap,
+               now: datetime) -> Cap:  # fmt: skip
+    """The cap with the person's engagement tier applied: the smallest limit of the tiers
+    they are in."""
+    if not cap.tiers:
+        return cap
+    quiet_for = unengaged_for(conn, workspace_id, profile_ids, now)
+    for tier in sorted(cap.tiers, key=lambda t: t.limit):
+        if quiet_for is not None and quiet_for >= duration(tier.unengaged_for, MAX_UNENGAGED):
+            return replace(cap, limit=tier.limit,
+                           tier=f"no opens or clicks for {tier.unengaged_for}")  # fmt: skip
     return cap
 
 
@@ -109,6 +118,7 @@ def unengaged_for(
 def check(conn: Connection, workspace_id: str, profile_ids: list[str], cap: Cap, now: datetime,
           logged_id: str | None) -> Verdict | None:  # fmt: skip
     """None when the send fits under the cap; else when it may go, or why it is skipped."""
+    cap = for_person(conn, workspace_id, profile_ids, cap, now)
     times = counted(conn, workspace_id, profile_ids, cap.length, now, logged_id)
     if len(times) < cap.limit:
         return None
