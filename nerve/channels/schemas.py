@@ -179,3 +179,12 @@ class LoggedMessage(BaseModel):
 
 class MessageList(BaseModel):
     data: list[LoggedMessage]
+
+
+class OptOutRecord(BaseModel):
+    """One thing a person left on the preference page."""
+
+    scope: Literal["all", "channel", "flow"]
+    name: str = Field(description="The channel or flow; empty for everything")
+    via: str = Field(description="Where: preferences, sms_stop, api")
+    created_at: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from nerve.channels.push.schemas import PushSubscriptionRecord
-from nerve.channels.schemas import LoggedMessage
+from nerve.channels.schemas import LoggedMessage, OptOutRecord
 from nerve.consent.schemas import ConsentRecord
 from nerve.events.schemas import Event
 from nerve.flows.schemas import ExportedDigest, ExportedRun
@@ -27,6 +27,9 @@ class ProfileExport(BaseModel):
     consents: list[ConsentRecord] = Field(description="Consents with their proof records")
     digests: list[ExportedDigest] = Field(
         description="Events of the person collected by flows' digest nodes"
+    )
+    opt_outs: list[OptOutRecord] = Field(
+        description="What the person left on the preference page: everything, a channel, a flow"
     )
     push_subscriptions: list[PushSubscriptionRecord] = Field(
         description="Browsers and apps that get push messages, by the identifier they were "

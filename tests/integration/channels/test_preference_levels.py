@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
-from nerve.channels.models import Message
+from nerve.channels.models import Message, OptOut
 from tests.factories import Shop
 from tests.smtp import SmtpSink
 from tests.waiting import auth, until
@@ -43,6 +43,12 @@ def _statuses(engine: Engine, flow: str) -> list[tuple[str, str | None]]:
             .order_by(Message.created_at)
         ).all()  # fmt: skip
     return [(row.status, row.reason) for row in rows]
+
+
+def _settled(engine: Engine, flow: str, count: int) -> list[tuple[str, str | None]] | None:
+    """The flow's log once it has `count` messages, none of them still on its way."""
+    found = _statuses(engine, flow)
+    return found if len(found) == count and all(s != "queued" for s, _ in found) else None
 
 
 def _setup(client: TestClient, shop: Shop) -> None:
@@ -81,8 +87,8 @@ def test_leaving_a_flow_a_channel_and_everything(
     assert 'value="weekly_offers">' in _ok(client.get(page_url)).text  # now unchecked
     _track(client, shop, "Offer Week", 2)
     _track(client, shop, "Parcel Shipped", 2)
-    until(lambda: len(_statuses(engine, "parcel_news")) == 2 or None)
-    until(lambda: len(_statuses(engine, "weekly_offers")) == 2 or None)
+    until(lambda: _settled(engine, "parcel_news", 2))
+    until(lambda: _settled(engine, "weekly_offers", 2))
     assert _statuses(engine, "weekly_offers")[1] == (
         "skipped", "the person left the flow weekly_offers"
     )  # fmt: skip
@@ -93,11 +99,32 @@ def test_leaving_a_flow_a_channel_and_everything(
             "flow": "weekly_offers"}  # fmt: skip
     _ok(client.post(page_url, data=form))
     _track(client, shop, "Offer Week", 3)
-    until(lambda: len(_statuses(engine, "weekly_offers")) == 3 or None)
+    until(lambda: _settled(engine, "weekly_offers", 3))
     assert _statuses(engine, "weekly_offers")[2] == ("skipped", "the person left email messages")
 
     # Leave everything: the critical flow still reaches her.
     _ok(client.post(page_url, data={"page": "1", "leave_all": "1"}))
     _track(client, shop, "Parcel Shipped", 3)
-    until(lambda: len(_statuses(engine, "parcel_news")) == 3 or None)
+    until(lambda: _settled(engine, "parcel_news", 3))
     assert [s for s, _ in _statuses(engine, "parcel_news")] == ["sent", "sent", "sent"]
+
+
+def test_what_a_person_left_is_exported_and_erased(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    _setup(client, shop)
+    _track(client, shop, "Offer Week", 1)
+    [offer] = until(lambda: sink.received)
+    html = offer.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    token = re.search(r"/p/([A-Za-z0-9_-]+)", html)
+    assert token is not None
+    _ok(client.post(f"/p/{token.group(1)}", data={"page": "1", "save": "1",
+                                                  "channel": ["email", "push"]}))  # fmt: skip
+    person = _ok(client.get("/api/v1/profiles", params={"identifier": "email:anna@example.com"},
+                            headers=auth(shop))).json()  # fmt: skip
+    exported = _ok(client.get(f"/api/v1/profiles/{person['id']}/export", headers=auth(shop)))
+    left = {(o["scope"], o["name"]) for o in exported.json()["opt_outs"]}
+    assert left == {("channel", "sms"), ("flow", "weekly_offers")}
+    _ok(client.delete(f"/api/v1/profiles/{person['id']}", headers=auth(shop)), 204)
+    with engine.connect() as conn:
+        assert conn.execute(select(OptOut)).all() == []
