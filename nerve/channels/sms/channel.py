@@ -1,14 +1,15 @@
 """The SMS channel: a person's E.164 number, the template's text with its segments counted,
 handed to the provider (nerve/channels/sms/provider.py) by the shared `Delivery`.
 
-The account's token is the workspace's secret `sms.auth_token`, read when the message is
-drafted: without it the step is dead-lettered before anything is logged, and replays once it
-is set.
+The account's token is the workspace's secret `sms.auth_token`, read when a message is
+drafted (again after a few seconds): without it the step is dead-lettered before anything is
+logged, and replays once it is set.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import structlog
@@ -38,6 +39,7 @@ from nerve.settings import Settings
 log = structlog.get_logger(__name__)
 
 AUTH_TOKEN = "sms.auth_token"
+TOKEN_SECONDS = 5.0
 RECORDING = "recording:"
 
 
@@ -54,7 +56,9 @@ class SmsChannel:
         self.engine, self.vault, self.provider = engine, vault, provider
         self.account, self.shop, self.max_segments = account, shop or {}, max_segments
         self.needs_token = needs_token
-        self._tokens: dict[str, str] = {}  # workspace → its auth token, as last read
+        # workspace → (when read, its auth token): read again after TOKEN_SECONDS, so a
+        # rotated token applies within seconds without a query and a decryption per SMS.
+        self._tokens: dict[str, tuple[float, str]] = {}
 
     def close(self) -> None:
         self.provider.close()
@@ -107,9 +111,12 @@ class SmsChannel:
             raise
 
     def _read_token(self, conn: Connection, workspace_id: str) -> None:
-        """The workspace's auth token, read again for each send (a rotated one applies at
-        once); NotFound (a dead letter saying what to set) when there is none."""
+        """The workspace's auth token, read again every few seconds; NotFound (a dead letter
+        saying what to set) when there is none."""
         if not self.needs_token:
+            return
+        known = self._tokens.get(workspace_id)
+        if known is not None and monotonic() - known[0] < TOKEN_SECONDS:
             return
         try:
             token = secrets.reveal(conn, self.vault, workspace_id, AUTH_TOKEN)
@@ -120,15 +127,15 @@ class SmsChannel:
                 f"no SMS auth token: set the secret {AUTH_TOKEN} "
                 f"(`nerve secrets set {AUTH_TOKEN}`), then replay the dead letters"
             )
-        self._tokens[workspace_id] = token
+        self._tokens[workspace_id] = (monotonic(), token)
 
     def _account(self, workspace_id: str) -> Account:
         if not self.needs_token:
             return self.account
-        token = self._tokens.get(workspace_id)
-        if token is None:  # drafted by another process: cannot happen in one Delivery
+        known = self._tokens.get(workspace_id)
+        if known is None:  # drafted by another process: cannot happen in one Delivery
             raise SendDeferred("the SMS auth token was not read yet")
-        return Account(self.account.sid, token, self.account.sender,
+        return Account(self.account.sid, known[1], self.account.sender,
                        self.account.messaging_service_sid)  # fmt: skip
 
 

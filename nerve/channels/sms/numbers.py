@@ -14,6 +14,7 @@ from nerve.privacy import service as privacy
 from nerve.profiles.schemas import Person
 
 CHANNEL = "sms"
+INTERNATIONAL = "ZZ"  # phonenumbers' "no region": only numbers written with +country parse
 
 
 def region_of(conn: Connection, workspace_id: str) -> str:
@@ -25,14 +26,16 @@ def region_of(conn: Connection, workspace_id: str) -> str:
 def number_of(conn: Connection, workspace_id: str, person: Person) -> tuple[str | None, str | None]:
     """The person's number in E.164 and None, or None and why there is none."""
     phones = [i.value for i in person.identifiers if i.type == "phone"]
+    for raw in phones:  # E.164 as identity keeps them: no region needed
+        if (number := normalize_phone(raw, INTERNATIONAL)) is not None:
+            return number, None
     trait = person.traits.get("phone")
     written = [*phones, *([trait] if trait not in (None, "") else [])]
     if not written:
         return None, "the person has no phone number"
     region = region_of(conn, workspace_id)
     for raw in written:
-        number = normalize_phone(raw, region)
-        if number is not None:
+        if (number := normalize_phone(raw, region)) is not None:
             return number, None
     # The value itself stays out of the reason: the log keeps it beyond an erasure.
     return None, "the person's phone number is not a valid number"
