@@ -96,7 +96,8 @@ def admit(
     zone, noted = quiet_hours.zone_of(recipient.timezone, policy.default_timezone())
     plan = _Plan(now, noted)
     cap = fatigue.cap_of(policy, node) if marketing and recipient.profile_id else None
-    profile_ids = _profiles(conn, recipient, lock=cap is not None)
+    needed = cap is not None or node.best_time  # quiet hours alone need no one's log
+    profile_ids = _profiles(conn, recipient, lock=cap is not None) if needed else []
     if cap is not None:
         verdict = fatigue.check(conn, recipient.workspace_id, profile_ids, cap, now, logged_id)
         if verdict is not None and verdict.skip is not None:
