@@ -98,6 +98,7 @@ def test_a_person_in_three_flows_is_held_to_the_cap_and_the_log_says_why(
 
     [skipped] = until(lambda: logged("skipped"))
     assert skipped["reason"] == "over the fatigue cap: 2 marketing messages in 7d (limit 2)"
+    assert (skipped["details"]["counted"], skipped["details"]["window"]) == (2, "7d")
     assert len(until(lambda: len(logged("sent")) == 2 and logged("sent"))) == 2
     assert len(sink.received) == 2
 
