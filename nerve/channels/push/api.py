@@ -19,7 +19,7 @@ from nerve.channels.push.schemas import (
     PushUnsubscribed,
     VapidPublicKey,
 )
-from nerve.errors import InvalidInput, NotFound, documented
+from nerve.errors import Conflict, InvalidInput, NotFound, documented
 from nerve.outbound.policy import OutboundPolicy
 from nerve.services import Services
 from nerve.tracking.api import write_key_source
@@ -55,7 +55,7 @@ async def vapid_public_key(request: Request, source: Source) -> dict[str, Any]:
 @router.post(
     "/subscriptions", status_code=201, response_model=PushSubscribed, openapi_extra=_WRITE_KEY,
     responses={200: {"description": "The endpoint was known: updated",
-                     "model": PushSubscribed}, **documented(InvalidInput)},
+                     "model": PushSubscribed}, **documented(InvalidInput, Conflict)},
 )  # fmt: skip
 async def subscribe(
     request: Request, response: Response, source: Source, new: NewPushSubscription

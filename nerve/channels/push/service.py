@@ -26,9 +26,10 @@ from nerve.consent import service as consent
 from nerve.consent import topics as consent_topics
 from nerve.db.base import new_id
 from nerve.db.dialect import dialect_of
-from nerve.errors import InvalidInput
+from nerve.errors import Conflict, InvalidInput
 from nerve.outbound import http
 from nerve.outbound.policy import OutboundPolicy, OutboundRefused
+from nerve.privacy import service as privacy
 
 # An FCM registration token: URL-safe characters and colons, some 150-250 of them.
 _FCM_TOKEN = re.compile(r"[A-Za-z0-9_:.\-]{16,2000}")
@@ -64,6 +65,10 @@ def register(
     the field, for anything that cannot be used."""
     endpoint, keys = _checked_endpoint(new, outbound)
     kind, value = _owner(new)
+    if kind == "user_id" and privacy.is_erased(conn, workspace_id, kind, value):
+        # As at ingest: an erased person is not made anew by their browser (docs/privacy.md).
+        raise Conflict("this user id belongs to an erased person: nothing is kept for them "
+                       "until they sign up again", details={"path": "userId"})  # fmt: skip
     topics = _checked_topics(conn, workspace_id, new)
     digest = endpoint_hash(endpoint)
     values = {"kind": new.kind, "endpoint": endpoint, "keys": keys, "identifier_type": kind,

@@ -14,6 +14,7 @@ from nerve.consent import service as consent
 from tests.factories import Shop
 from tests.integration.channels.push_services import Browser
 from tests.integration.channels.push_steps import CONSENT_TEXT, ready, subscribe, subscriptions
+from tests.waiting import until
 
 ENDPOINT = "https://127.0.0.1:9/push/anna"
 
@@ -117,4 +118,25 @@ def test_removing_the_last_subscription_withdraws_its_owners_push_consents(
     assert record["status"] == "unsubscribed" and record["consent_text"] == CONSENT_TEXT
     neither = client.request("DELETE", "/v1/push/subscriptions", json={}, auth=key)
     assert neither.status_code == 400 and neither.json()["error"]["code"] == "invalid_request"
+    assert subscriptions(engine) == []
+
+
+def test_an_erased_persons_browser_does_not_bring_them_back(
+    client: TestClient, shop: Shop, engine: Engine
+) -> None:
+    """As at ingest: a subscription under an erased user id is refused until they sign up
+    again; nothing is kept."""
+    identify = {"userId": "erin", "traits": {"email": "erin@example.com"}}
+    assert client.post("/v1/identify", json=identify,
+                       auth=(shop.write_keys["web"], "")).status_code == 200  # fmt: skip
+    headers = {"Authorization": f"Bearer {shop.secret_key}"}
+    person = until(lambda: (found := client.get("/api/v1/profiles", headers=headers,
+                                                params={"identifier": "user_id:erin"})
+                            ).status_code == 200 and found.json())  # fmt: skip
+    assert client.delete(f"/api/v1/profiles/{person['id']}",
+                         headers=headers).status_code == 204  # fmt: skip
+    refused = client.post("/v1/push/subscriptions", json=_web(userId="erin"),
+                          auth=(shop.write_keys["web"], ""))  # fmt: skip
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "conflict" and "erased" in refused.text
     assert subscriptions(engine) == []
