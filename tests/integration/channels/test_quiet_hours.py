@@ -156,3 +156,26 @@ def test_a_flow_mail_in_quiet_hours_is_delivered_when_they_end_in_the_persons_zo
     assert [s["kind"] for s in steps].count("deferred") == 1
     time.sleep(0.2)
     assert len(sink.received) == 2  # one mail each, the deferred one once
+
+
+def test_a_best_hour_inside_quiet_hours_goes_when_they_end_and_only_then(engine: Engine) -> None:
+    shop = make_shop(engine)
+    set_policy(engine, shop.workspace_id, {**NIGHT, "send_time": {"min_observations": 2}})
+    owl = person(engine, shop.workspace_id)
+    for days in (1, 2):  # read at 22:40 Berlin
+        sent = LATE - timedelta(days=days, hours=3)
+        logged(engine, shop.workspace_id, owl, sent, opened_at=sent.replace(hour=21, minute=40))
+    noon = datetime(2026, 1, 14, 11, 0, tzinfo=UTC)
+    best = {"send_at": "best_time"}
+    decision = decide(engine, shop.workspace_id, owl, noon, zone="Europe/Berlin", options=best)
+    assert decision.until == MORNING and decision.details["best_hour"] == 22
+    assert (
+        "best hour, 22:00" in decision.details["why"] and "quiet hours" in decision.details["why"]
+    )
+    waited = logged(engine, shop.workspace_id, owl, noon, status="deferred")
+    with engine.begin() as conn:
+        conn.execute(Message.__table__.update().where(Message.id == waited).values(
+            details=decision.details))  # fmt: skip
+    # In the morning it goes: not deferred to 22:00 again (and then to the morning, forever).
+    assert decide(engine, shop.workspace_id, owl, MORNING, zone="Europe/Berlin", options=best,
+                  logged_id=waited).goes  # fmt: skip
