@@ -21,25 +21,34 @@ from nerve.channels import links, messages
 from nerve.channels import preferences as levels
 from nerve.channels.email import suppress
 from nerve.channels.pages import HTML_PAGE, page
+from nerve.channels.push import service as push_subscriptions
 from nerve.consent import service, topics
 from nerve.db.session import Db, WriteDb
 from nerve.errors import NotFound, documented
 from nerve.flows.engine import active_versions
 from nerve.identity import service as identity
+from nerve.profiles.view import person as person_view
 
 router = APIRouter(tags=["consent"], route_class=AdminRoute)
 MAX_FORM_BYTES = 16 * 1024
 CHANNELS = {"email": "Email", "sms": "Text messages (SMS)", "push": "Push notifications"}
 
 
+# The form field of each channel's topics (email's is `topic`, as the first page had it).
+TOPIC_FIELDS = {"email": "topic", "sms": "sms_topic", "push": "push_topic"}
+
+
 @dataclass(frozen=True)
 class Reader:
-    """Who the link belongs to: their workspace, address and (when known) profiles."""
+    """Who the link belongs to: their workspace, address and (when known) profiles, and
+    their addresses on each channel (email: the link's; SMS: their phones; push: the
+    identifiers their devices subscribed under)."""
 
     workspace_id: str
     address: str
     person_id: str | None
     profile_ids: list[str]
+    addresses: dict[str, list[str]]
 
 
 def _reader(db: Connection, token: str) -> Reader:
@@ -49,7 +58,15 @@ def _reader(db: Connection, token: str) -> Reader:
     person_id = identity.people_of(db, [row.profile_id]).get(row.profile_id) \
         if row.profile_id else None  # fmt: skip
     profiles = identity.members(db, person_id) if person_id is not None else []
-    return Reader(row.workspace_id, service.address_of(row.recipient), person_id, profiles)
+    address = service.address_of(row.recipient)
+    addresses = {"email": [address]}
+    if person_id is not None:
+        person = person_view(db, row.workspace_id, person_id)
+        identifiers = [(i.type, i.value) for i in person.identifiers]
+        addresses["sms"] = sorted(value for kind, value in identifiers if kind == "phone")
+        devices = push_subscriptions.of_person(db, row.workspace_id, identifiers)
+        addresses["push"] = sorted({device.identifier for device in devices})
+    return Reader(row.workspace_id, address, person_id, profiles, addresses)
 
 
 @router.get(
@@ -60,13 +77,9 @@ def preferences(db: Db, token: str) -> HTMLResponse:
     """The reader's channels, email topics and flows, each a checkbox (checked: they get it),
     and a button to leave everything."""
     reader = _reader(db, token)
-    subscribed = _subscribed(db, reader)
     left = levels.of_person(db, reader.workspace_id, reader.profile_ids)
-    boxes = "".join(
-        _box("topic", t.name, t.title, t.name in subscribed, t.description)
-        for t in topics.listed(db, reader.workspace_id, "email")
-    )
-    sections = [f"<h2>Topics</h2>{boxes}"]
+    sections = [_topics_section(db, reader, channel) for channel in TOPIC_FIELDS]
+    sections = [section for section in sections if section]
     if reader.person_id is not None:
         channels = "".join(_box("channel", name, title, ("channel", name) not in left)
                            for name, title in CHANNELS.items())  # fmt: skip
@@ -93,11 +106,24 @@ def _box(kind: str, name: str, title: str, checked: bool, note: str | None = Non
             f" {html.escape(title)}</label>{small}</p>")  # fmt: skip
 
 
-def _subscribed(db: Connection, reader: Reader) -> set[str]:
+def _topics_section(db: Connection, reader: Reader, channel: str) -> str:
+    """A channel's topics, each a checkbox; none where the person has no address there."""
+    offered = topics.listed(db, reader.workspace_id, channel)
+    if not reader.addresses.get(channel) or not offered:
+        return ""
+    subscribed = _subscribed(db, reader, channel)
+    boxes = "".join(_box(TOPIC_FIELDS[channel], t.name, t.title, t.name in subscribed,
+                         t.description) for t in offered)  # fmt: skip
+    heading = "Topics" if channel == "email" else f"Topics: {CHANNELS[channel]}"
+    return f"<h2>{html.escape(heading)}</h2>{boxes}"
+
+
+def _subscribed(db: Connection, reader: Reader, channel: str = "email") -> set[str]:
+    """The topics the person is subscribed to on the channel, at any of their addresses."""
     return {
         r["topic"]
-        for r in service.records(db, reader.workspace_id, [reader.address])
-        if r["channel"] == "email" and r["status"] == "subscribed"
+        for r in service.records(db, reader.workspace_id, reader.addresses.get(channel, []))
+        if r["channel"] == channel and r["status"] == "subscribed"
     }
 
 
@@ -122,9 +148,9 @@ async def save_preferences(request: Request, db: WriteDb, token: str) -> HTMLRes
     reader = _reader(db, token)
     form = parse_qs((await request.body())[:MAX_FORM_BYTES].decode(errors="replace"))
     leave_all = "leave_all" in form
-    ip = request.client.host if request.client else None
-    _save_topics(db, reader, set(form.get("topic", [])), leave_all, ip,
-                 request.headers.get("user-agent"))  # fmt: skip
+    proof = (request.client.host if request.client else None, request.headers.get("user-agent"))
+    for channel, name in TOPIC_FIELDS.items():
+        _save_topics(db, reader, channel, set(form.get(name, [])), leave_all, proof)
     if reader.person_id is not None and "page" in form:
         _save_levels(db, reader, form, leave_all)
     if leave_all:
@@ -135,19 +161,25 @@ async def save_preferences(request: Request, db: WriteDb, token: str) -> HTMLRes
 
 
 def _save_topics(
-    db: Connection, reader: Reader, chosen: set[str], leave_all: bool, ip: str | None,
-    agent: str | None,
+    db: Connection, reader: Reader, channel: str, chosen: set[str], leave_all: bool,
+    proof: tuple[str | None, str | None],
 ) -> None:  # fmt: skip
-    subscribed = _subscribed(db, reader)
-    for topic in (t.name for t in topics.listed(db, reader.workspace_id, "email")):
-        on = topic in subscribed
-        if on and (leave_all or topic not in chosen):
-            service.withdraw(db, reader.workspace_id, "email", reader.address, topic,
-                             "preferences")  # fmt: skip
-        elif not on and not leave_all and topic in chosen:
-            service.sign_up(db, reader.workspace_id, service.SignUp(
-                email=reader.address, topic=topic, via="preferences", double_opt_in=False,
-                consent_text="chosen on the preference page", ip=ip, user_agent=agent))  # fmt: skip
+    """A channel's topics at each of the person's addresses there: unchecked ones withdrawn,
+    checked ones subscribed by the person's own choice (the signed link came to them)."""
+    ip, agent = proof
+    for address in reader.addresses.get(channel, []):
+        on_now = {r["topic"] for r in service.records(db, reader.workspace_id, [address])
+                  if r["channel"] == channel and r["status"] == "subscribed"}  # fmt: skip
+        for topic in (t.name for t in topics.listed(db, reader.workspace_id, channel)):
+            on = topic in on_now
+            if on and (leave_all or topic not in chosen):
+                service.withdraw(db, reader.workspace_id, channel, address, topic,
+                                 "preferences")  # fmt: skip
+            elif not on and not leave_all and topic in chosen:
+                service.sign_up(db, reader.workspace_id, service.SignUp(
+                    email=address, topic=topic, via="preferences", double_opt_in=False,
+                    channel=channel, consent_text="chosen on the preference page", ip=ip,
+                    user_agent=agent))  # fmt: skip
 
 
 def _save_levels(db: Connection, reader: Reader, form: dict[str, Any], leave_all: bool) -> None:

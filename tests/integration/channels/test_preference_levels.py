@@ -15,8 +15,11 @@ from tests.factories import Shop
 from tests.smtp import SmtpSink
 from tests.waiting import auth, until
 
-OFFER = {"name": "offer", "subject": "Our offer",
-         "html": "<p>20 % off</p><a href='{{ message.preferences_url }}'>Your choices</a>"}
+OFFER = {
+    "name": "offer",
+    "subject": "Our offer",
+    "html": "<p>20 % off</p><a href='{{ message.preferences_url }}'>Your choices</a>",
+}
 PARCEL = {"name": "parcel", "subject": "Your parcel", "html": "<p>It is on its way</p>"}
 
 
@@ -128,3 +131,34 @@ def test_what_a_person_left_is_exported_and_erased(
     _ok(client.delete(f"/api/v1/profiles/{person['id']}", headers=auth(shop)), 204)
     with engine.connect() as conn:
         assert conn.execute(select(OptOut)).all() == []
+
+
+def test_sms_topics_are_on_the_page_for_the_persons_phone(
+    client: TestClient, shop: Shop, sink: SmtpSink
+) -> None:
+    _setup(client, shop)
+    topic = {"title": "Cart alerts by text", "description": "When your cart waits"}
+    _ok(client.put("/api/v1/consent/topics/sms/cart-alerts", json=topic, headers=auth(shop)), 201)
+    phone = {"phone": "+4915112345678", "topic": "cart-alerts", "double_opt_in": False,
+             "consent_text": "Text me about my cart"}  # fmt: skip
+    _ok(client.post("/api/v1/consent", json=phone, headers=auth(shop)), 201)
+    identify = {"userId": "anna", "traits": {"phone": "+49 151 12345678"}}
+    _ok(client.post("/v1/identify", json=identify, auth=(shop.write_keys["web"], "")))
+    until(lambda: client.get("/api/v1/profiles", headers=auth(shop),
+                             params={"identifier": "phone:+4915112345678"}).status_code == 200)  # fmt: skip
+    _track(client, shop, "Offer Week", 1)
+    [offer] = until(lambda: sink.received)
+    html = offer.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    token = re.search(r"/p/([A-Za-z0-9_-]+)", html)
+    assert token is not None
+    page = _ok(client.get(f"/p/{token.group(1)}")).text
+    assert "Cart alerts by text" in page
+    assert 'name="sms_topic" value="cart-alerts" checked' in page
+
+    form = {"page": "1", "save": "1", "topic": "newsletter", "channel": ["email", "sms", "push"],
+            "flow": "weekly_offers"}  # fmt: skip
+    _ok(client.post(f"/p/{token.group(1)}", data=form))  # the SMS topic unchecked
+    found = _ok(client.get("/api/v1/consent", params={"phone": "+4915112345678"},
+                           headers=auth(shop))).json()["data"]  # fmt: skip
+    [alerts] = [c for c in found if c["topic"] == "cart-alerts"]
+    assert alerts["status"] == "unsubscribed" and alerts["withdrawn_via"] == "preferences"
