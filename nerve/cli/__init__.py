@@ -17,6 +17,7 @@ from nerve.cli import (
     keys,
     policy,
     processes,
+    push,
     secrets,
     slack,
     sources,
@@ -62,6 +63,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(slack.app, name="slack")
+app.add_typer(push.app, name="push")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
 app.add_typer(templates.app, name="templates")
