@@ -33,7 +33,7 @@ from nerve.db.engine import make_engine, write_transaction
 from nerve.identity.models import Profile
 from nerve.settings import Settings
 
-console = Console()
+console = Console(width=120)
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CAP = {"fatigue": {"limit": 3, "window": "7d"}}
 FULL = {
