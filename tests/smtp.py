@@ -21,6 +21,8 @@ class _Handler:
     raw: list[bytes] = field(default_factory=list)
     # recipient → the answer to RCPT TO (such as "550 5.1.1 no such user")
     refusals: dict[str, str] = field(default_factory=dict)
+    # recipient → the answer to DATA (such as "554 5.7.1 looks like spam"): content refused
+    content_refusals: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -36,6 +38,10 @@ class _Handler:
     release: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        refusal = next((self.content_refusals[to] for to in envelope.rcpt_tos
+                        if to in self.content_refusals), None)  # fmt: skip
+        if refusal is not None:
+            return refusal
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.received.append(parsed)  # type: ignore[arg-type]
@@ -71,7 +77,8 @@ class SmtpSink:
                 ok = (data.login.decode(), data.password.decode()) == login
                 if ok:
                     self.logins.append(data.login.decode())
-                return AuthResult(success=ok)
+                # Not `handled`: the server answers a refusal with 535, as real ones do.
+                return AuthResult(success=ok, handled=False)
 
             # AUTH offered over plain loopback (`logins` shows the client used it).
             options = {"authenticator": authenticator, "auth_require_tls": False}
@@ -95,6 +102,10 @@ class SmtpSink:
 
     def refuse(self, address: str, answer: str) -> None:
         self.handler.refusals[address] = answer
+
+    def refuse_content(self, address: str, answer: str) -> None:
+        """Take RCPT TO for the address, then refuse the message at DATA with `answer`."""
+        self.handler.content_refusals[address] = answer
 
     def first_arrived(self, seconds: float) -> bool:
         assert self.handler.hold_first is not None

@@ -134,9 +134,12 @@ class EmailService:
         except SendRefused as exc:
             reason = str(exc)
 
+            address_refused = exc.address
+
             def bounced(conn: Connection) -> None:
                 messages.finish(conn, logged.id, "bounced", reason)
-                suppress(conn, workspace_id, recipient, "hard_bounce", reason)
+                if address_refused:  # not for content or policy refusals
+                    suppress(conn, workspace_id, recipient, "hard_bounce", reason)
                 self._record(conn, workspace_id, draft, engagement.BOUNCED)
 
             self._log.run(bounced)

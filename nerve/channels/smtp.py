@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import re
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -24,7 +25,14 @@ from nerve.errors import InvalidInput
 
 
 class SendRefused(Exception):
-    """The server refused the message for good (5xx): do not try again."""
+    """The server refused the message for good (5xx): do not try again. `address`: the
+    refusal is about the recipient's address (a 5xx to RCPT TO, or an RFC 3463 5.1.x / 5.2.1
+    status): a hard bounce that suppresses it. A refusal of the content or by policy
+    (5.7.x spam, 5.3.4 too big) is not held against the address."""
+
+    def __init__(self, message: str, *, address: bool = True) -> None:
+        super().__init__(message)
+        self.address = address
 
 
 class SendDeferred(Exception):
@@ -125,7 +133,15 @@ class SmtpSender:
                     continue
                 except aiosmtplib.SMTPRecipientsRefused as exc:
                     self._idle.append(client)
-                    raise _classified(exc.recipients[0].code, exc.recipients[0].message) from exc
+                    refused = exc.recipients[0]
+                    raise _classified(refused.code, refused.message, recipient=True) from exc
+                except aiosmtplib.SMTPSenderRefused as exc:
+                    # The shop's own sender address refused (relaying denied, unverified
+                    # domain): its set-up, not the customer's address. Retried, then
+                    # dead-lettered, replayed once fixed.
+                    self._idle.append(client)
+                    raise SendDeferred(f"the SMTP server refused the sender {exc.sender}: "
+                                       f"{exc.code} {exc.message}") from exc  # fmt: skip
                 except aiosmtplib.SMTPResponseException as exc:
                     self._idle.append(client)
                     raise _classified(exc.code, exc.message) from exc
@@ -144,15 +160,26 @@ class SmtpSender:
             if server.username:
                 await client.login(server.username, server.password or "")
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise SendRefused(f"the SMTP server refused the login: {exc.message}") from exc
+            client.close()
+            # Wrong credentials: the shop's set-up. Never a bounce (it would suppress every
+            # recipient); retried, then dead-lettered, replayed once NERVE_SMTP_URL or the
+            # secret smtp.password is right (docs/runbooks.md).
+            said = f"{exc.code} {exc.message}"
+            raise SendDeferred(f"the SMTP server refused the login: {said}; check "
+                               "NERVE_SMTP_URL and the secret smtp.password") from exc  # fmt: skip
         except (aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
             raise SendDeferred(f"cannot reach the SMTP server: {exc}") from exc
         return client
 
 
-def _classified(code: int, text: str) -> Exception:
+_ADDRESS_STATUS = re.compile(r"^5\.(?:1\.\d+|2\.1)\b")
+
+
+def _classified(code: int, text: str, *, recipient: bool = False) -> Exception:
     if 500 <= code < 600:
-        return SendRefused(f"{code} {text}")
+        address = recipient or bool(_ADDRESS_STATUS.match(text.strip()))
+        return SendRefused(f"{code} {text}", address=address)
     return SendDeferred(f"{code} {text}")
 
 

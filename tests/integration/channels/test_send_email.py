@@ -4,11 +4,13 @@ refused at publish time."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import dkim  # type: ignore[import-untyped]
+import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
@@ -16,6 +18,7 @@ from starlette.testclient import TestClient
 from nerve.channels import dkim_keys
 from nerve.channels.email import EmailRequest, email_service
 from nerve.channels.models import Message, Suppression
+from nerve.channels.smtp import SendDeferred
 from nerve.db.engine import write_transaction
 from nerve.secrets import service as secrets
 from nerve.secrets.vault import Vault
@@ -338,7 +341,7 @@ def test_the_preference_page_turns_topics_off_and_leaves_everything(
     [path] = set(re.findall(r"http://127\.0\.0\.1:8000(/p/[^'\"]+)", html))
 
     page = client.get(path)
-    assert page.status_code == 200 and page.text.count("name=\"topic\" value=") == 2
+    assert page.status_code == 200 and page.text.count('name="topic" value=') == 2
     saved = client.post(path, content=b"topic=offers&save=1",
                         headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
     assert saved.status_code == 200
@@ -429,3 +432,47 @@ def test_a_real_send_never_shows_the_samples_made_up_values(
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Rain Jacket;" in html and "no cart" in html
     assert "S-1001" not in html and "Trail" not in html  # the sample's order and product
+
+
+def _transactional(key: str, address: str) -> EmailRequest:
+    return EmailRequest(
+        workspace_id="", profile_id=None, template=None, idempotency_key=key,
+        kind="transactional", address=address,
+        content={"subject": "Hi", "preheader": "", "html": "<p>Hi</p>", "text": "Hi"},
+    )  # fmt: skip
+
+
+def test_only_a_refused_address_suppresses_it(settings: Settings, engine: Engine) -> None:
+    """A wrong SMTP password or a refused sender is the shop's set-up: retried, never a bounce
+    (it would suppress every customer); a message refused for its content bounces without
+    suppressing the address; a refused mailbox is suppressed."""
+    sink = SmtpSink(login=("shop", "right"))
+    sink.refuse_content("spam@example.com", "554 5.7.1 Message looks like spam")
+    sink.refuse("gone@example.com", "550 5.1.1 No such user")
+    try:
+        with write_transaction(engine) as conn:
+            workspace = workspaces.ensure_workspace(conn)
+        wrong = settings.model_copy(update={
+            "smtp_url": SecretStr(f"smtp://shop:wrong@127.0.0.1:{sink.port}"),
+            "email_from": "Shop <hi@shop.example>"})  # fmt: skip
+        service = email_service(engine, wrong)
+        assert service is not None
+        request = dataclasses.replace(_transactional("k1", "a@example.com"), workspace_id=workspace)
+        with pytest.raises(SendDeferred, match="refused the login"):
+            service.send(request)
+        service.transport.close()
+
+        right = wrong.model_copy(update={
+            "smtp_url": SecretStr(f"smtp://shop:right@127.0.0.1:{sink.port}")})  # fmt: skip
+        service = email_service(engine, right)
+        assert service is not None
+        sent = [service.send(dataclasses.replace(_transactional(key, to), workspace_id=workspace))
+                for key, to in (("k1", "a@example.com"), ("k2", "spam@example.com"),
+                                ("k3", "gone@example.com"))]  # fmt: skip
+        service.transport.close()
+        assert [s.status for s in sent] == ["sent", "bounced", "bounced"]
+        with engine.connect() as conn:
+            suppressed = conn.execute(select(Suppression.reason, Suppression.detail)).all()
+        assert [(s.reason, s.detail[:3]) for s in suppressed] == [("hard_bounce", "550")]
+    finally:
+        sink.close()
