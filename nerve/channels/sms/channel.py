@@ -15,9 +15,9 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Engine
 
+from nerve.channels import context as event_context
 from nerve.channels import templates
 from nerve.channels.delivery import ChannelRequest, Delivery, Drafted, Outgoing
-from nerve.channels.sample import SAMPLE
 from nerve.channels.sms import numbers, segments
 from nerve.channels.sms.provider import (
     Account,
@@ -74,8 +74,9 @@ class SmsChannel:
             reason = None if request.profile_id else "no person to send to"
             return Drafted(None, reason=reason, template_version_id=version.id)
         number, missing = numbers.number_of(conn, request.workspace_id, person)
-        context = {**SAMPLE, "shop": self.shop, **request.context,
-                   "person": templates.person_context(person)}  # fmt: skip
+        # What the event carries and the caller gives — never the sample's made-up values.
+        context = {"shop": self.shop, **event_context.of_event(request.context.get("event")),
+                   **request.context, "person": templates.person_context(person)}  # fmt: skip
         body = str(templates.render(version.compiled, context, "sms").get("text") or "")
         counted = segments.count(body)
         limit = request.params.get("max_segments", self.max_segments)
