@@ -17,6 +17,7 @@ from nerve.channels import api as templates_api
 from nerve.channels import engagement_api, messages_api, suppressions_api, unsubscribe_api
 from nerve.channels.bounce_mailbox import BounceMailbox
 from nerve.channels.email import email_service
+from nerve.channels.slack import api as slack_api
 from nerve.channels.push import api as push_api
 from nerve.channels.sms import inbound_api as sms_inbound_api
 from nerve.channels.timing import api as delivery_policy_api
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(auth_api.router)
     app.include_router(secrets_api.router)
     app.include_router(webhooks_api.router)
+    app.include_router(slack_api.router)
     app.include_router(templates_api.router)
     app.include_router(messages_api.router)
     app.include_router(delivery_policy_api.router)

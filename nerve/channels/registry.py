@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from nerve.channels.delivery import Delivery
+from nerve.channels.slack.channel import slack_delivery
 from nerve.channels.push.channel import push_delivery
 from nerve.channels.sms.channel import sms_delivery
 from nerve.outbound.policy import OutboundPolicy
@@ -19,6 +20,7 @@ def deliveries(
 ) -> dict[str, Delivery]:
     """The configured channels by name (sms, push, slack)."""
     found: list[Delivery | None] = [
+        slack_delivery(engine, settings, vault, outbound),
         sms_delivery(engine, settings, vault, outbound),
         push_delivery(engine, settings, vault, outbound),
     ]

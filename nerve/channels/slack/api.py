@@ -24,8 +24,9 @@ from nerve.secrets.vault import Vault
 
 router = APIRouter(prefix="/api/v1/slack-destinations", tags=["slack"], route_class=AdminRoute)
 Manager = Annotated[Principal, requires(Permission.SLACK_DESTINATIONS_MANAGE)]
+# Checked by the service (400 on PUT; a name that cannot exist is simply not found elsewhere).
 DestinationName = Annotated[
-    str, Path(pattern=f"^{destinations.NAME.pattern}$", description="The destination's name")
+    str, Path(description=f"The destination's name: {destinations.NAME_RULE}")
 ]
 
 
