@@ -10,31 +10,29 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import OperationalError
 
 from nerve import metrics
 from nerve.channels.delivery import Delivery
 from nerve.channels.email import EmailService
-from nerve.db.base import insert_rows, new_id
+from nerve.db.base import insert_rows
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
-from nerve.flows import actions, digest
+from nerve.flows import actions, digest, setbacks
 from nerve.flows.budget import StepBudget
 from nerve.flows.definition import FlowDefinition, InvalidFlow
 from nerve.flows.durations import parse_duration
 from nerve.flows.engine import (
     LIVE,
     apply_many,
-    backoff,
     definition_of,
     lock_runs,
     person_of,
     plan,
-    record,
     step_row,
 )
-from nerve.flows.models import DeadLetter, FlowRun, FlowStep, Task
+from nerve.flows.models import FlowRun, FlowStep, Task
 from nerve.identity.service import people_of
 from nerve.outbound.policy import OutboundPolicy
 from nerve.profiles.schemas import Person
@@ -369,70 +367,10 @@ class Executor:
                 insert_rows(conn, FlowStep, steps)
 
     def _defer(self, task: Any, run: Any, deferred: actions.ActionDeferred) -> None:
-        """Put the step back to be tried at `deferred.until`; the claim's attempt is given back
-        (a deferral is not a failure and must not use up the node's retries)."""
-        with write_transaction(self.engine) as conn:
-            lock_runs(conn, [run.id])
-            changed = conn.execute(
-                update(Task)
-                .where(Task.id == task.id, Task.status == "running", Task.owner == self.owner)
-                .values(status="pending", due_at=deferred.until, owner=None,
-                        attempts=Task.attempts - 1)
-            ).rowcount  # fmt: skip
-            if changed:
-                detail = {"until": deferred.until.isoformat(), "reason": deferred.reason}
-                record(conn, run, task.node, "deferred", detail)
-        metrics.FLOW_ACTIONS_DEFERRED.inc()
+        setbacks.defer(self.engine, self.owner, task, run, deferred)
 
     def _fail(self, task: Any, run: Any, error: str, *, permanent: bool) -> None:
-        retries = 5
-        if task.kind == "action" and not permanent:
-            retries = definition_of_engine(self.engine, run.version_id).node(task.node).retries
-        with write_transaction(self.engine) as conn:
-            lock_runs(conn, [run.id])
-            now = self.dialect.now(conn)
-            retry = not permanent and task.attempts <= retries
-            values: dict[str, Any] = {
-                "last_error": {"message": error, "attempt": task.attempts},
-                "owner": None,
-            }
-            if retry:
-                values |= {"status": "pending", "due_at": now + backoff(task.attempts)}
-            else:
-                values |= {"status": "dead"}
-            changed = conn.execute(
-                update(Task)
-                .where(Task.id == task.id, Task.status == "running", Task.owner == self.owner)
-                .values(**values)
-            ).rowcount
-            if not changed:
-                return
-            record(
-                conn,
-                run,
-                task.node,
-                "error",
-                {"attempt": task.attempts, "error": error, "will_retry": retry},
-            )
-            if not retry:
-                conn.execute(
-                    insert(DeadLetter).values(
-                        id=new_id("dlq"),
-                        workspace_id=run.workspace_id,
-                        task_id=task.id,
-                        run_id=run.id,
-                        node=task.node,
-                        error={"message": error, "permanent": permanent},
-                        attempts=task.attempts,
-                    )
-                )
-                conn.execute(
-                    update(FlowRun)
-                    .where(FlowRun.id == run.id, FlowRun.state_version == task.expected_version)
-                    .values(status="failed")
-                )
-                metrics.FLOW_DEAD_LETTERS.inc()
-                metrics.FLOW_RUNS.labels("failed").inc()
+        setbacks.fail(self.engine, self.owner, task, run, error, permanent=permanent)
 
 
 def _people_sent(
@@ -465,8 +403,3 @@ def _people_sent(
             read[person_id] = person_view(conn, run.workspace_id, person_id)
         sent[task.id] = fields.of(read.get(person_id or ""))
     return sent
-
-
-def definition_of_engine(engine: Engine, version_id: str) -> Any:
-    with engine.connect() as conn:
-        return definition_of(conn, version_id)
