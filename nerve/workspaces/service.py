@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from nerve.audit import service as audit
 from nerve.db.base import new_id, utcnow
@@ -90,8 +91,16 @@ def own_source(conn: Connection, workspace_id: str, name: str) -> str:
     )
     if found is not None:
         return found
-    source = create_source(conn, workspace_id, name, "server")
-    conn.execute(update(Source).where(Source.id == source.id).values(write_key_revoked_at=utcnow()))
+    try:
+        with conn.begin_nested():  # two first sends at once: one makes it, the other reads it
+            source = create_source(conn, workspace_id, name, "server")
+            conn.execute(
+                update(Source).where(Source.id == source.id).values(write_key_revoked_at=utcnow())
+            )
+    except (IntegrityError, Conflict):
+        return str(conn.scalar(
+            select(Source.id).where(Source.workspace_id == workspace_id, Source.name == name)
+        ))  # fmt: skip
     return source.id
 
 
@@ -136,8 +145,15 @@ def hash_key(conn: Connection, workspace_id: str) -> bytes:
     key = conn.scalar(select(Workspace.hash_key).where(Workspace.id == workspace_id))
     made: dict[str, int] = conn.info.setdefault("made_hash_keys", {})
     if not key:
-        key = secrets.token_hex(32)
-        conn.execute(update(Workspace).where(Workspace.id == workspace_id).values(hash_key=key))
+        # Only where none is set: of two transactions making the first key at once, the
+        # second's update finds the first's key (PostgreSQL re-reads the row once it may) and
+        # takes it, instead of replacing a key that already signs links.
+        conn.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace_id, Workspace.hash_key.is_(None))
+            .values(hash_key=secrets.token_hex(32))
+        )
+        key = conn.scalar(select(Workspace.hash_key).where(Workspace.id == workspace_id))
         made[workspace_id] = id(conn.get_transaction())
     elif made.get(workspace_id) != id(conn.get_transaction()):  # committed before: it stays
         _HASH_KEYS[workspace_id] = bytes.fromhex(key)
