@@ -153,7 +153,7 @@ def hash_key(conn: Connection, workspace_id: str) -> bytes:
             .where(Workspace.id == workspace_id, Workspace.hash_key.is_(None))
             .values(hash_key=secrets.token_hex(32))
         )
-        key = conn.scalar(select(Workspace.hash_key).where(Workspace.id == workspace_id))
+        key = str(conn.scalar(select(Workspace.hash_key).where(Workspace.id == workspace_id)))
         made[workspace_id] = id(conn.get_transaction())
     elif made.get(workspace_id) != id(conn.get_transaction()):  # committed before: it stays
         _HASH_KEYS[workspace_id] = bytes.fromhex(key)
