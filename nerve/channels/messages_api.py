@@ -59,10 +59,22 @@ async def send_message(
     except SendDeferred as exc:
         raise Unavailable(f"the SMTP server did not take the message: {exc}") from exc
     except timing.Deferred as exc:  # a marketing send held by the delivery policy
+        if idempotency_key is None:  # nothing can take this send up again: say so in the log
+            await run_in_threadpool(_give_up, request, email_request, exc)
         raise Unavailable(f"not now, {exc.reason}; send it then with the same Idempotency-Key",
                           details={"retry_at": exc.until.isoformat()}) from exc  # fmt: skip
     return MessageResult(id=sent.id, message_id=sent.message_id, status=sent.status,
                          reason=sent.reason)  # fmt: skip
+
+
+def _give_up(request: Request, email: EmailRequest, held: timing.Deferred) -> None:
+    """A held send without an Idempotency-Key: a retry would be a new send, so this one is
+    skipped rather than left deferred for ever."""
+    with request.app.state.services.write() as conn:
+        logged = messages.find(conn, email.workspace_id, email.idempotency_key)
+        if logged is not None and logged.status == "deferred":
+            messages.finish(conn, logged.id, "skipped", f"{held.reason}; no Idempotency-Key "
+                            "to send it later with")  # fmt: skip
 
 
 def _request(

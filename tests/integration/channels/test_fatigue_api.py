@@ -125,3 +125,12 @@ def test_the_messages_api_says_when_to_send_a_held_marketing_mail_again(
     sent = client.post("/api/v1/messages", json=offer, headers=headers)
     assert sent.status_code == 201 and sent.json()["status"] == "sent", sent.text
     assert len(until(lambda: sink.received)) == 1
+    # Without an Idempotency-Key nothing can take a held send up again: it is skipped, saying so.
+    assert client.put("/api/v1/delivery-policy", json=quiet, headers=auth(shop)).status_code == 200
+    unkeyed = client.post("/api/v1/messages", json=offer, headers=auth(shop))
+    assert unkeyed.status_code == 503, unkeyed.text
+    found = client.get("/api/v1/messages", params={"status": "skipped"}, headers=auth(shop))
+    [skipped] = found.json()["data"]
+    assert "quiet hours" in skipped["reason"] and "no Idempotency-Key" in skipped["reason"]
+    deferred = client.get("/api/v1/messages", params={"status": "deferred"}, headers=auth(shop))
+    assert deferred.json()["data"] == []
