@@ -19,7 +19,6 @@ from nerve.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
-    Unavailable,
     UnsupportedMediaType,
     documented,
 )
@@ -51,8 +50,7 @@ TWIML: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/v1/sms/inbound/{write_key}", response_class=Response, openapi_extra=_OPENAPI,
-    responses={**TWIML, **documented(Forbidden, PayloadTooLarge, UnsupportedMediaType,
-                                     Unavailable)},
+    responses={**TWIML, **documented(Forbidden, PayloadTooLarge, UnsupportedMediaType)},
 )  # fmt: skip
 async def sms_reply(request: Request, write_key: str) -> Response:
     """A reply to the shop's SMS: STOP (STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) withdraws
@@ -70,8 +68,8 @@ async def sms_reply(request: Request, write_key: str) -> Response:
             return secrets.reveal(conn, services.vault, workspace_id, AUTH_TOKEN)
 
     auth_token = await run_in_threadpool(token)
-    if auth_token is None:
-        raise Unavailable(f"the workspace has no {AUTH_TOKEN} to check the signature with")
+    if auth_token is None:  # nothing can be verified: refused like a wrong signature
+        raise Forbidden(f"the workspace has no {AUTH_TOKEN} to check X-Twilio-Signature with")
     urls = [_public_url(request), str(request.url)]
     given = request.headers.get("x-twilio-signature", "")
     if not inbound.verifies(auth_token, urls, params, given):

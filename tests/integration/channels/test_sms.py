@@ -166,7 +166,7 @@ def test_a_stop_reply_unsubscribes_the_number_at_once(
     assert skipped.reason == "the address is suppressed (unsubscribed)"
     until(lambda: len(provider.sent) == 2)
     assert provider.sent[1].form["Body"] == "Order S-77 is on its way 📦"  # an order's news goes
-    [shipped] = [m for m in _log(engine, "sent") if m.kind == "transactional"]
+    [shipped] = until(lambda: [m for m in _log(engine, "sent") if m.kind == "transactional"])
     assert (shipped.details["encoding"], shipped.details["segments"]) == ("UCS-2", 1)
 
     # START lifts the STOP, but the opt-in it withdrew stays withdrawn: a new one is needed.
@@ -229,6 +229,8 @@ def test_a_missing_auth_token_dead_letters_the_step_and_replays_once_set(
     [letter] = until(lambda: _ok(client.get("/api/v1/dead-letters", headers=auth(shop)))["data"])
     assert "set the secret sms.auth_token" in str(letter["error"])
     assert provider.requests == [] and _log(engine) == []  # nothing sent, nothing half-logged
+    unverifiable = _reply(client, shop, "STOP")  # no token: no signature can be checked
+    assert unverifiable.status_code == 403 and "sms.auth_token" in unverifiable.text
     _ok(client.put("/api/v1/secrets/sms.auth_token", json={"value": TOKEN}, headers=auth(shop)))
     _ok(client.post(f"/api/v1/dead-letters/{letter['id']}/replay", headers=auth(shop)))
     [request] = until(lambda: provider.sent)
