@@ -20,6 +20,7 @@ from nerve.cli import (
     push,
     secrets,
     slack,
+    sms,
     sources,
     suppressions,
     templates,
@@ -63,6 +64,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(slack.app, name="slack")
+app.add_typer(sms.app, name="sms")
 app.add_typer(push.app, name="push")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")

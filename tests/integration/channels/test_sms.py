@@ -15,11 +15,13 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from nerve.app import create_app
 from nerve.channels.models import Message, Suppression
 from nerve.channels.sms.inbound import signature
-from nerve.settings import Settings
+from nerve.cli import app
+from nerve.settings import Settings, get_settings
 from tests.factories import Shop
 from tests.integration.channels.conftest import VAULT_KEY
 from tests.integration.channels.twilio_receiver import ACCOUNT, SENDER, TOKEN, TwilioReceiver
@@ -318,3 +320,32 @@ def test_staging_records_what_would_go_without_a_provider_or_token(
     assert (recorded["to"], recorded["from"]) == (ANNA, SENDER)
     assert recorded["body"] == "Hi Anna, your Trail Runner 2 is waiting"
     assert sent.details["sid"] == recorded["sid"] and sent.details["provider_status"] == "recorded"
+
+
+def test_the_cli_gives_the_replies_url_and_replays_the_sends_the_provider_failed(
+    client: TestClient, shop: Shop, provider: TwilioReceiver, database_url: str
+) -> None:
+    env = {"NERVE_DATABASE_URL": database_url, "NERVE_API_KEY": "", "NERVE_SECRET_KEY": VAULT_KEY,
+           "NERVE_PUBLIC_URL": "https://nerve.shop.example"}  # fmt: skip
+
+    def nerve(*args: str) -> Any:
+        get_settings.cache_clear()  # the settings are read once per process
+        try:
+            result = CliRunner().invoke(app, [*args, "--workspace", "shop", "--json"], env=env)
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 0, result.stdout
+        return json.loads(result.stdout)
+
+    url = nerve("sms", "inbound-url", "web")["url"]
+    assert url == f"https://nerve.shop.example/v1/sms/inbound/{shop.write_keys['web']}"
+    _ready(client, shop, token=False)
+    _opt_in(client, shop, ANNA)
+    _person(client, shop, "anna", ANNA)
+    _cart(client, shop, "anna", "cart-1")
+    [letter] = until(lambda: _ok(client.get("/api/v1/dead-letters", headers=auth(shop)))["data"])
+    _ok(client.put("/api/v1/secrets/sms.auth_token", json={"value": TOKEN}, headers=auth(shop)))
+    assert nerve("sms", "replay") == {"replayed": [letter["id"]]}
+    [request] = until(lambda: provider.sent)
+    assert request.form["To"] == ANNA
+    assert nerve("sms", "replay") == {"replayed": []}  # nothing left to replay
