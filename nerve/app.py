@@ -17,8 +17,8 @@ from nerve.channels import api as templates_api
 from nerve.channels import engagement_api, messages_api, suppressions_api, unsubscribe_api
 from nerve.channels.bounce_mailbox import BounceMailbox
 from nerve.channels.email import email_service
-from nerve.channels.slack import api as slack_api
 from nerve.channels.push import api as push_api
+from nerve.channels.slack import api as slack_api
 from nerve.channels.sms import inbound_api as sms_inbound_api
 from nerve.channels.timing import api as delivery_policy_api
 from nerve.consent import api as consent_api

@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from nerve.channels.delivery import Delivery
-from nerve.channels.slack.channel import slack_delivery
 from nerve.channels.push.channel import push_delivery
+from nerve.channels.slack.channel import slack_delivery
 from nerve.channels.sms.channel import sms_delivery
 from nerve.outbound.policy import OutboundPolicy
 from nerve.secrets.vault import Vault
