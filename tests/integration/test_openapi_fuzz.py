@@ -111,6 +111,9 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
     endpoint = {"name": "crm", "url": receiver.url}
     made = client.post("/api/v1/webhook-endpoints", json=endpoint, headers=admin)
     assert made.status_code == 201, made.text
+    slack = client.put("/api/v1/slack-destinations/team-alerts", json={"url": receiver.url},
+                       headers=admin)  # fmt: skip
+    assert slack.status_code == 201, slack.text
     anna = get("/api/v1/profiles", identifier="email:anna@example.com")
     assert anna["merged_ids"], "the seed merges Anna's devices"
     return {
@@ -123,6 +126,7 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
         "secret_name": "smtp.password",
         "template_name": "welcome",
         "endpoint_name": "crm",
+        "destination_name": "team-alerts",
         "version": "1",
         "token": "not-a-token",
         "channel": "email",
