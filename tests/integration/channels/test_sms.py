@@ -160,6 +160,12 @@ def test_a_stop_reply_unsubscribes_the_number_at_once(
     ]
     assert record["status"] == "unsubscribed" and record["withdrawn_via"] == "sms_stop"
     assert record["withdrawn_at"] is not None and record["consent_text"]  # the proof stays
+    anna = _ok(client.get("/api/v1/profiles", params={"identifier": f"phone:{ANNA}"},
+                          headers=auth(shop)))  # fmt: skip
+    timeline = f"/api/v1/profiles/{anna['id']}/timeline"
+    [stop] = until(lambda: [e for e in _ok(client.get(timeline, headers=auth(shop)))["data"]
+                            if e.get("event") == "SMS Unsubscribed"])  # fmt: skip
+    assert stop["properties"]["topics"] == ["cart-alerts"]
 
     _cart(client, shop, "anna", "cart-2")
     _event(client, shop, "track", {"userId": "anna", "event": "Order Shipped",
