@@ -32,7 +32,7 @@ def test_busy_or_down_is_retried(status: int) -> None:
 def test_a_wrong_account_is_retried_then_dead_lettered_not_blamed_on_the_message(
     status: int,
 ) -> None:
-    with pytest.raises(SendDeferred, match="sms.auth_token"):
+    with pytest.raises(SendDeferred, match=r"sms\.auth_token"):
         answer(status, _error(20003, "Authenticate"))
 
 
