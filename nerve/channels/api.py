@@ -33,9 +33,13 @@ from nerve.errors import InvalidInput, NotFound, Unavailable, documented
 from nerve.profiles.view import person_of_profile
 
 
-def _channel(value: Any) -> str:
-    found = value.get("channel", "email") if isinstance(value, dict) else value.channel
-    return str(found)  # an unknown one is refused naming the known ones
+def _channel(value: Any) -> str | None:
+    """The template's channel (email when not given); an unknown one is refused naming the
+    known ones, a body that is not an object as such."""
+    if isinstance(value, dict):
+        return str(value.get("channel", "email"))
+    found = getattr(value, "channel", None)
+    return None if found is None else str(found)
 
 
 # A template of any channel, told apart by `channel` (email when it is not given).

@@ -62,6 +62,9 @@ def test_bad_channel_templates_are_refused_with_the_place(client: TestClient, sh
     too_long = _ok(client.post("/api/v1/templates", json={**SMS, "text": "x" * 1601},
                                headers=_admin(shop)), 400)  # fmt: skip
     assert "text" in str(too_long)
+    for not_an_object in ([SMS], "sms", 7, None):
+        refused = client.post("/api/v1/templates", json=not_an_object, headers=_admin(shop))
+        assert refused.status_code == 400, (not_an_object, refused.text)
     bad_url = _ok(client.post("/api/v1/templates", json={**PUSH, "url": "not a url"},
                               headers=_admin(shop)), 400)  # fmt: skip
     assert "url" in str(bad_url)
