@@ -223,9 +223,7 @@ class Delivery:
                 self._sources[workspace_id] = workspaces.own_source(conn, workspace_id, name)
 
 
-# Where a later attempt of a send goes on with its row: an open one, or one the provider
-# refused (never delivered) — the replay of a dead-lettered step after its cause was fixed.
-AGAIN = (*messages.OPEN, "failed")
+AGAIN = messages.AGAIN
 EVENT_NAMES = {"sms": "SMS", "push": "Push", "slack": "Slack", "webhook": "Webhook"}
 
 

@@ -164,7 +164,7 @@ class EmailService:
         it, so two workers never both send the message that crosses the cap)."""
         logged = messages.begin(conn, request.workspace_id, request.idempotency_key,
                                 draft.row_id, **draft.log)  # fmt: skip
-        if logged.status not in messages.OPEN:  # sent, skipped or bounced before: never again
+        if logged.status not in messages.AGAIN:  # sent, skipped or bounced before: never again
             return Sent(logged.status, logged.message_id, logged.reason, logged.id)  # type: ignore[arg-type]
         if logged.id != draft.row_id:  # another attempt logged it a moment ago
             raise SendDeferred("another attempt of this send is under way")
@@ -181,7 +181,7 @@ class EmailService:
             reason = f"deferred to {decision.until.isoformat()}: {decision.details.get('why', '')}"
             messages.finish(conn, logged.id, "deferred", reason, decision.details)
             return timing.Deferred(decision.until, reason)
-        if logged.status == "deferred":
+        if logged.status in ("deferred", "failed"):
             messages.finish(conn, logged.id, "queued")
         return logged
 
@@ -232,7 +232,7 @@ class EmailService:
         key = request.idempotency_key
         message_id = messages.message_id(key, self.domain)
         earlier = checks.earlier.get((request.workspace_id, key))
-        if earlier is not None and earlier.status not in messages.OPEN:
+        if earlier is not None and earlier.status not in messages.AGAIN:
             return Sent(earlier.status, earlier.message_id, earlier.reason, earlier.id)  # type: ignore[arg-type]
         version_id, compiled = None, request.content
         if request.template is not None:

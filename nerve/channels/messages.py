@@ -15,6 +15,10 @@ from nerve.db.base import new_id, utcnow
 STATUSES = ("queued", "deferred", "sent", "skipped", "failed", "bounced")
 # A send in one of these is not over: its next attempt goes on with the same row.
 OPEN = ("queued", "deferred")
+# Where a later attempt of a send goes on with its row: an open one, or one that failed (never
+# delivered: the provider refused it, or its step was dead-lettered) — a replay after the cause
+# was fixed.
+AGAIN = (*OPEN, "failed")
 # Where a sent message goes when it is read: opened, then clicked (never back, never from
 # bounced or a later complaint).
 ENGAGED = {"opened": ("sent",), "clicked": ("sent", "opened")}
@@ -91,6 +95,18 @@ def finish(
     if status == "sent":
         values["sent_at"] = now
     conn.execute(update(Message).where(Message.id == logged_id).values(**values))
+
+
+def dead_lettered(conn: Connection, workspace_id: str, idempotency_key: str, error: str) -> None:
+    """The flow step behind a send gave up (out of retries, or it never could): its row,
+    still waiting to be retried, says so instead of `will retry` for ever. A replay of the
+    dead letter takes it up again (the same key)."""
+    conn.execute(
+        update(Message)
+        .where(Message.workspace_id == workspace_id, Message.idempotency_key == idempotency_key,
+               Message.status.in_(OPEN))
+        .values(status="failed", reason=f"dead-lettered: {error}"[:1000], updated_at=utcnow())
+    )  # fmt: skip
 
 
 def engaged(conn: Connection, logged_id: str, status: str) -> None:

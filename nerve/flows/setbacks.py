@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, update
 
 from nerve import metrics
+from nerve.channels import messages
 from nerve.db.base import new_id
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
@@ -82,6 +83,8 @@ def fail(engine: Engine, owner: str, task: Any, run: Any, error: str, *, permane
                 .where(FlowRun.id == run.id, FlowRun.state_version == task.expected_version)
                 .values(status="failed")
             )
+            # The send the step made, if any, no longer waits to be retried.
+            messages.dead_lettered(conn, run.workspace_id, task.idempotency_key, error)
             metrics.FLOW_DEAD_LETTERS.inc()
             metrics.FLOW_RUNS.labels("failed").inc()
 

@@ -476,3 +476,27 @@ def test_only_a_refused_address_suppresses_it(settings: Settings, engine: Engine
         assert [(s.reason, s.detail[:3]) for s in suppressed] == [("hard_bounce", "550")]
     finally:
         sink.close()
+
+
+def test_a_dead_lettered_mail_says_so_and_its_replay_sends_it(
+    client: TestClient, shop: Shop, sink: SmtpSink, engine: Engine
+) -> None:
+    """Out of retries (the server kept answering 4xx), the mail's row says it was
+    dead-lettered instead of `will retry` for ever; the replay, once the server takes mail
+    again, sends it on the same row."""
+    saved = client.post("/api/v1/templates", json=TEMPLATE, headers=auth(shop))
+    assert saved.status_code == 201, saved.text
+    flow = {**FLOW, "nodes": [{**FLOW["nodes"][0], "retries": 0}]}  # type: ignore[index]
+    published = client.post("/api/v1/flows?environment=production", json=flow, headers=auth(shop))
+    assert published.status_code == 201, published.text
+    sink.refuse("dora@example.com", "451 4.3.0 Try again later")
+    _shopper(client, shop, "dora", "dora@example.com", "cart-1")
+    [failed] = until(lambda: [m for m in _log(engine) if m.status == "failed"])
+    assert failed.reason.startswith("dead-lettered: ") and "451" in failed.reason
+    [letter] = client.get("/api/v1/dead-letters", headers=auth(shop)).json()["data"]
+    sink.handler.refusals.clear()
+    replayed = client.post(f"/api/v1/dead-letters/{letter['id']}/replay", headers=auth(shop))
+    assert replayed.status_code == 200, replayed.text
+    [mail] = until(lambda: sink.received)
+    [sent] = until(lambda: [m for m in _log(engine) if m.status == "sent"])
+    assert sent.id == failed.id and mail["Message-ID"] == sent.message_id
