@@ -21,11 +21,15 @@ from rich.text import Text
 from nerve.demo import examples
 from nerve.demo.cart_flow import CartFlowFigures, PublishedFlow
 from nerve.demo.catalog import SHOP_NAME
+from nerve.demo.channel_feed import ChannelFigures
+from nerve.demo.channel_flows import APP_OFFER, BIG_ORDERS, CART_SMS, TRACKING
+from nerve.demo.channel_setup import CAP_WINDOW_SECONDS, DemoChannels
 from nerve.demo.identity import IdentityFigures
 from nerve.demo.journeys import NEWSLETTER
 from nerve.demo.mail_feed import MailFigures
 from nerve.demo.mail_pages import PATH as MAIL_PAGES
 from nerve.demo.people import STORES, Customer
+from nerve.demo.phone_pages import PHONES, SLACK
 from nerve.demo.simulator import TrafficStats
 from nerve.demo.workspace import DemoWorkspace
 
@@ -43,6 +47,7 @@ def welcome(
     flow: PublishedFlow,
     backend_url: str,
     mailbox_url: str,
+    channels: DemoChannels,
 ) -> None:
     intro = Text.assemble(
         (SHOP_NAME, "bold"),
@@ -59,7 +64,9 @@ def welcome(
             "",
             _flow_intro(flow, speed),
             "",
-            _links(base_url, database, backend_url, mailbox_url),
+            _channels_intro(channels, customers, speed),
+            "",
+            _links(base_url, database, backend_url, mailbox_url, channels),
             "",
             _sources(workspace),
         ),
@@ -78,8 +85,8 @@ def welcome(
 
 
 def _flow_intro(flow: PublishedFlow, speed: float) -> Text:
-    when = [f"{_span(flow.waits[0])} after the checkout"]
-    when += [f"{_span(wait)} later" for wait in flow.waits[1:]]
+    when = [f"{span(flow.waits[0])} after the checkout"]
+    when += [f"{span(wait)} later" for wait in flow.waits[1:]]
     text = Text.assemble(
         f"Most customers sign up for the {NEWSLETTER} (double opt-in: Nerve mails a link, most"
         " click it). Abandoned checkouts enter the flow ",
@@ -93,30 +100,75 @@ def _flow_intro(flow: PublishedFlow, speed: float) -> Text:
         " topics on the preference page, one unsubscribes with one click and gets nothing more.",
     )
     if speed != 1:
-        real = " and ".join(_span(wait / speed) for wait in flow.waits)
+        real = " and ".join(span(wait / speed) for wait in flow.waits)
         text.append(f" At {speed:g}x that is {real}.", style="yellow")
     return text
 
 
-def _span(seconds: float) -> str:
+def _channels_intro(channels: DemoChannels, customers: list[Customer], speed: float) -> Text:
+    flows, cap = channels.flows, channels.policy.fatigue
+    text = Text("Beside mail: orders sent by post get an SMS with the tracking number once packed")
+    for name, what in (
+        (TRACKING, ""),
+        (CART_SMS, "; shoppers who ticked “text me about my cart” get the reminder by SMS too,"
+                   " the others are skipped with the reason"),
+        (APP_OFFER, "; app users who allowed offers at the app's prompt get its offer of the day"
+                    " as a push"),
+        (BIG_ORDERS, "; orders of 150 EUR or more alert the team in Slack at once"),
+    ):  # fmt: skip
+        published = flows.flow(name)
+        text.append(what)
+        text.append(f" ({published.name} v{published.version})", style="dim")
+    text.append(
+        ". SMS and pushes go to the demo's stand-ins for Twilio and Firebase, the alerts to a"
+        " Slack-shaped receiver: see what reached the phones and the team below."
+    )
+    if cap is None:
+        return text
+    text.append(
+        f" Every marketing message, whatever its flow or channel, is held to the delivery policy:"
+        f" at most {cap.limit} per customer in any {span(CAP_WINDOW_SECONDS)} (a real shop:"
+        " 3 a week); the one over it waits for a free slot."
+    )
+    regular = next((c for c in customers if c.regular), None)
+    if regular is not None:
+        text.append(" ")
+        text.append(regular.name, style="bold")
+        text.append(
+            ", a regular, opens the app, allows its offers, leaves a cart and ticks the SMS box:"
+            " in three flows at once, and held to the cap — watch for the ⏸ line."
+        )
+    if speed != 1:
+        text.append(f" At {speed:g}x the window is {cap.window}.", style="yellow")
+    return text
+
+
+def span(seconds: float) -> str:
     for unit, size in (("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
             count = int(seconds // size)
-            return f"{count} {unit}{_s(count)}"
+            return f"{count} {unit}{plural_s(count)}"
     return f"{seconds:.3g} s"
 
 
-def _links(base_url: str, database: Path, backend_url: str, mailbox_url: str) -> Table:
+def _links(
+    base_url: str, database: Path, backend_url: str, mailbox_url: str, channels: DemoChannels
+) -> Table:
     links = Table.grid(padding=(0, 3))
     links.add_column(style="bold")
     links.add_column(overflow="fold")
     links.add_row("Mail", f"{base_url}{MAIL_PAGES}  (every mail sent, as the customer sees it)")
+    links.add_row("Phones", f"{base_url}{PHONES}  (every SMS and push, as the phone shows it)")
+    links.add_row("Slack", f"{base_url}{SLACK}  (the team's alerts, as Slack lays them out)")
     links.add_row("Tracking API", f"{base_url}/v1/…  (Segment-compatible)")
     links.add_row("API docs", f"{base_url}/docs")
     links.add_row("Metrics", f"{base_url}/metrics")
     links.add_row("Health", f"{base_url}/healthz")
     links.add_row("SMTP server", f"{mailbox_url}  (the demo's own; it keeps the last 200 mails)")
     links.add_row("Shop backend", f"{backend_url}  (receives the flow's webhooks)")
+    links.add_row("SMS and FCM", f"{channels.phones_url}  (the demo's stand-ins: NERVE_SMS_URL,"
+                  " NERVE_PUSH_FCM_URL)")  # fmt: skip
+    links.add_row("Slack webhook", f"{channels.slack_hint}  (the Slack destination team-alerts)")
     links.add_row("Database", str(database))
     return links
 
@@ -136,39 +188,39 @@ def watch(
     stats: TrafficStats,
     identity: Callable[[], IdentityFigures | None],
     carts: Callable[[], CartFlowFigures],
-    mail: Callable[[], tuple[list[Text], MailFigures]],
+    news: Callable[[], tuple[list[Text], MailFigures, ChannelFigures]],
     stop: threading.Event,
     deadline: float | None,
 ) -> None:
     """Show the traffic until `stop` is set or the deadline (monotonic clock) passes.
 
-    Every second, `mail` gives what happened to mail since it was last asked (printed at once,
-    one line each, above the live line) and its figures; `identity` and `carts` are asked for
-    their figures once per traffic line shown.
+    Every second, `news` gives what happened to mail, SMS, pushes and Slack since it was last
+    asked (printed at once, one line each, above the live line) and their figures; `identity`
+    and `carts` are asked for their figures once per traffic line shown.
     """
     started = time.monotonic()
     if not console.is_terminal:
         logged = started
         while not _wait_a_second(stop, deadline):
-            news, figures = mail()
-            for entry in news:
+            lines, mail, channels = news()
+            for entry in lines:
                 console.print(entry, soft_wrap=True)
             if time.monotonic() - logged >= _LOG_EVERY:
                 logged = time.monotonic()
                 # One line per entry, however long: log readers grep and tail.
                 line = traffic_line(stats, identity(), logged - started, carts=carts(),
-                                    mail=figures)  # fmt: skip
+                                    mail=mail, channels=channels)  # fmt: skip
                 console.print(line, soft_wrap=True)
         return
     # Transient: the farewell line replaces it with the final counts.
     first = traffic_line(stats, None, 0, console.width)
     with Live(first, console=console, auto_refresh=False, transient=True) as live:
         while not _wait_a_second(stop, deadline):
-            news, figures = mail()
-            for entry in news:
+            lines, mail, channels = news()
+            for entry in lines:
                 live.console.print(entry)
             elapsed = time.monotonic() - started
-            line = traffic_line(stats, identity(), elapsed, console.width, carts(), figures)
+            line = traffic_line(stats, identity(), elapsed, console.width, carts(), mail, channels)
             live.update(line, refresh=True)
 
 
@@ -187,27 +239,30 @@ def traffic_line(
     width: int | None = None,
     carts: CartFlowFigures | None = None,
     mail: MailFigures | None = None,
+    channels: ChannelFigures | None = None,
 ) -> Text:
     """The live line; parts that do not fit in `width` go on indented lines of their own."""
     parts = [
         Text.assemble(
-            (f"{stats.events:,} event{_s(stats.events)}", "bold"),
+            (f"{stats.events:,} event{plural_s(stats.events)}", "bold"),
             "  ",
-            _per_head(stats),
+            per_head(stats),
         ),
         Text(
-            f"{stats.orders:,} order{_s(stats.orders)}  €{stats.revenue:,.2f}",
+            f"{stats.orders:,} order{plural_s(stats.orders)}  €{stats.revenue:,.2f}",
             style="bold",
         ),
     ]
     if identity is not None:
-        parts.append(_identity_part(identity))
+        parts.append(identity_part(identity))
     parts.append(_mail_part(stats, mail))
     if carts is not None:
         parts.append(_carts_part(carts))
+    if channels is not None:
+        parts.append(_channels_part(channels))
     if stats.failed:
         parts.append(Text(f"{stats.failed} failed, last: {stats.last_failure}", style="red"))
-    line = Text.assemble(("● ", "green"), (f"{_duration(elapsed):>6}  ", "dim"))
+    line = Text.assemble(("● ", "green"), (f"{duration(elapsed):>6}  ", "dim"))
     indent = line.cell_len
     line.append_text(parts[0])
     used = line.cell_len
@@ -223,24 +278,24 @@ def traffic_line(
     return line
 
 
-def _identity_part(identity: IdentityFigures) -> Text:
+def identity_part(identity: IdentityFigures) -> Text:
     people = identity.people
     part = Text.assemble(
         (f"{people:,} {'person' if people == 1 else 'people'}", "bold"),
         f" ({identity.identified:,} identified)",
-        f" · {identity.merged:,} profile{_s(identity.merged)} merged",
+        f" · {identity.merged:,} profile{plural_s(identity.merged)} merged",
     )
     if identity.relinked:
-        part.append(f" · {identity.relinked:,} device re-link{_s(identity.relinked)}")
+        part.append(f" · {identity.relinked:,} device re-link{plural_s(identity.relinked)}")
     if identity.refused:
-        part.append(f" · {identity.refused:,} merge{_s(identity.refused)} refused")
+        part.append(f" · {identity.refused:,} merge{plural_s(identity.refused)} refused")
     return part
 
 
 def _mail_part(stats: TrafficStats, mail: MailFigures | None) -> Text:
     received = mail.received if mail is not None else 0
-    part = Text.assemble((f"{received:,} mail{_s(received)}", "bold"))
-    part.append(f" · {stats.sign_ups:,} sign-up{_s(stats.sign_ups)}")
+    part = Text.assemble((f"{received:,} mail{plural_s(received)}", "bold"))
+    part.append(f" · {stats.sign_ups:,} sign-up{plural_s(stats.sign_ups)}")
     if mail is not None:
         part.append(f", {mail.confirmed:,} confirmed")
         if mail.unsubscribed:
@@ -252,113 +307,32 @@ def _carts_part(carts: CartFlowFigures) -> Text:
     sent = carts.reminders
     if not (sent or carts.entered or carts.in_flow or carts.skipped):
         return Text("no abandoned-cart reminders yet", style="dim")
-    part = Text.assemble((f"{sent:,} cart reminder{_s(sent)} mailed", "bold"))
+    part = Text.assemble((f"{sent:,} cart reminder{plural_s(sent)} mailed", "bold"))
     part.append(f" · {carts.opened:,} opened · {carts.clicked:,} clicked")
     part.append(f" · {carts.skipped:,} skipped")
-    part.append(f" · {carts.recovered:,} cart{_s(carts.recovered)} recovered")
+    part.append(f" · {carts.recovered:,} cart{plural_s(carts.recovered)} recovered")
     part.append(f" · {carts.in_flow:,} in the flow")
     return part
 
 
-def farewell(
-    console: Console,
-    stats: TrafficStats,
-    identity: IdentityFigures | None,
-    carts: CartFlowFigures,
-    mail: MailFigures,
-    flow: PublishedFlow,
-    speed: float,
-    elapsed: float,
-    database: Path,
-) -> None:
-    console.print(
-        f"Stopped after {_duration(elapsed)}: {stats.events:,} events ({_per_head(stats)}),"
-        f" {stats.orders:,} orders worth €{stats.revenue:,.2f}."
-    )
-    if identity is not None:
-        console.print(Text.assemble("Nerve sees ", _identity_part(identity), "."))
-        if identity.unresolved:
-            waiting = identity.unresolved
-            console.print(
-                f"{waiting:,} event{_s(waiting)} not attached to a profile yet: the next run"
-                f" here attaches {'it' if waiting == 1 else 'them'}.",
-                style="dim",
-            )
-    _farewell_mail(console, stats, mail)
-    _farewell_carts(console, carts, flow, speed)
-    console.print(
-        f"The data stays in {database.name}: run `nerve demo` here again to carry on,"
-        " or delete the file to start afresh.",
-        style="dim",
-    )
+def _channels_part(channels: ChannelFigures) -> Text:
+    pushes = f"{channels.pushes:,} push{'' if channels.pushes == 1 else 'es'}"
+    alerts = f"{channels.alerts:,} Slack alert{plural_s(channels.alerts)}"
+    part = Text.assemble((f"{channels.sms:,} SMS", "bold"), " · ", (pushes, "bold"), " · ",
+                         (alerts, "bold"))  # fmt: skip
+    if channels.held:
+        part.append(f" · {channels.held:,} held back by the cap", style="yellow")
+    return part
 
 
-def _farewell_mail(console: Console, stats: TrafficStats, mail: MailFigures) -> None:
-    text = (
-        f"Mail: {mail.received:,} received by the demo's SMTP server; {stats.sign_ups:,}"
-        f" newsletter sign-up{_s(stats.sign_ups)}, {mail.confirmations:,} confirmation"
-        f" mail{_s(mail.confirmations)}, {mail.confirmed:,} confirmed by a click"
-    )
-    if mail.unsubscribed:
-        text += f"; unsubscribed with one click: {', '.join(mail.unsubscribed)}"
-    console.print(text + ".")
-    if mail.reminders:
-        _farewell_engagement(console, mail)
-    if mail.skip_reasons:
-        reasons = "; ".join(f"{reason}: {count}" for reason, count in mail.skip_reasons)
-        console.print(f"Reminders Nerve skipped, and why: {reasons}.", style="dim")
-
-
-def _farewell_engagement(console: Console, mail: MailFigures) -> None:
-    text = (
-        f"Cart reminders: Nerve counted {mail.opened:,} opened and {mail.clicked:,} clicked"
-        " (GET /api/v1/messages?status=clicked)"
-    )
-    if mail.prefetched:
-        text += (
-            f"; Apple's privacy proxy loaded the open pixel of {mail.prefetched:,} as"
-            f" {'it' if mail.prefetched == 1 else 'they'} arrived, which Nerve did not count"
-        )
-    clicks = mail.clicks
-    if clicks.back:
-        text += f". The clicks began {clicks.back:,} visit{_s(clicks.back)} to the shop"
-        if clicks.ordered:
-            text += (
-                f", {clicks.ordered:,} ended in an order (€{clicks.revenue:,.2f}; the demo counts"
-                " an order made in the visit a click began)"
-            )
-    if mail.chose:
-        text += f". Chose their topics on the preference page: {', '.join(mail.chose)}"
-    console.print(text + ".")
-
-
-def _farewell_carts(
-    console: Console, carts: CartFlowFigures, flow: PublishedFlow, speed: float
-) -> None:
-    if not (carts.reminders or carts.entered or carts.in_flow or carts.skipped):
-        first = _span(flow.waits[0] / speed) if flow.waits else "a while"
-        console.print(
-            f"No checkout has entered the {flow.name} flow yet; it reminds a shopper {first}"
-            " after an abandoned checkout. Let the demo run a few minutes, or faster: --speed 10."
-        )
-        return
-    console.print(
-        f"The abandoned-cart flow took in {carts.entered:,} checkout{_s(carts.entered)}:"
-        f" {carts.reminders:,} cart reminder{_s(carts.reminders)} sent,"
-        f" {carts.skipped:,} skipped, {carts.coupons:,} coupon{_s(carts.coupons)} issued,"
-        f" {carts.recovered:,} cart{_s(carts.recovered)} recovered (ordered after a reminder),"
-        f" {carts.in_flow:,} still in the flow."
-    )
-
-
-def _s(count: int) -> str:
+def plural_s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
-def _per_head(stats: TrafficStats) -> str:
+def per_head(stats: TrafficStats) -> str:
     return " · ".join(f"{head} {count:,}" for head, count in stats.by_head.items())
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"

@@ -12,6 +12,7 @@ from nerve.demo.cart_flow import PublishedFlow
 from nerve.demo.journeys import NEWSLETTER
 from nerve.demo.people import Customer
 from nerve.demo.workspace import DemoWorkspace
+from nerve.identity.extract import normalize_phone
 
 
 def show(
@@ -71,14 +72,33 @@ def show(
             f"{admin} \\",
             f"  '{base_url}/api/v1/messages?limit=5'",
         ]),
-        (["The reminders a customer clicked (opened_at, clicked_at); the click is on their",
-          "timeline too, as \"Email Clicked\" after \"Email Sent\" and \"Email Opened\":"], [
+        (["The reminders a customer clicked (opened_at, clicked_at); the click is on",
+          "their timeline too, as \"Email Clicked\" after \"Email Sent\" and \"Email Opened\":"], [
             f"{admin} \\",
             f"  '{base_url}/api/v1/messages?status=clicked&limit=5'",
             'PROFILE=prf_…  # the "profile_id" of a message above',
             f'{admin} "{base_url}/api/v1/profiles/$PROFILE/timeline?limit=1000"',
         ]),
     ]  # fmt: skip
+    examples += [
+        (["The SMS sent (segments, the provider's sid) and skipped, with the reason; the",
+          "messages the fatigue cap holds back now (counted, limit, window); the policy:"], [
+            f"{admin} \\",
+            f"  '{base_url}/api/v1/messages?channel=sms&limit=5'",
+            f"{admin} \\",
+            f"  '{base_url}/api/v1/messages?status=deferred&limit=5'",
+            f"{admin} {base_url}/api/v1/delivery-policy",
+        ]),
+    ]  # fmt: skip
+    regular = next((c for c in customers if c.regular), None)
+    if regular is not None:
+        query = urlencode({"phone": normalize_phone(regular.phone, "DE") or regular.phone})
+        examples += [
+            ([f"{regular.name}'s SMS opt-in, with its proof, once ticked at the checkout:"], [
+                f"{admin} \\",
+                f"  '{base_url}/api/v1/consent?{query}'",
+            ]),
+        ]  # fmt: skip
     subscriber = next((c for c in customers if c.signs_up), None)
     if subscriber is not None:
         query = urlencode({"email": subscriber.email}, safe="@", quote_via=quote)

@@ -122,7 +122,7 @@ class Inbox:
         confirm = confirmation_link(mail, self._base_url)
         if confirm is not None:
             decided = random.Random(f"{self._seed}:confirms:{customer.index}").random()
-            if decided >= CONFIRMING_SHARE:
+            if decided >= CONFIRMING_SHARE and not customer.regular:
                 return []  # never clicks: the sign-up stays pending, and no newsletter goes out
             later = rng.uniform(5.0, 40.0) / self._speed
             act = lambda c: self._confirm(c, customer, confirm, mail.number)  # noqa: E731

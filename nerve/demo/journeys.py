@@ -2,9 +2,8 @@
 up on another device, checkouts, kiosk sessions and till sales.
 
 Event names and properties follow the Segment E-commerce Spec v2
-(https://segment.com/docs/connections/spec/ecommerce/v2/) and the mobile lifecycle spec.
-Order, checkout and cart ids must be unique across runs of the demo (a shop would reject a reused
-order number), so they come from `uuid4`, not from the seeded generator.
+(https://segment.com/docs/connections/spec/ecommerce/v2/) and the mobile lifecycle spec. The
+checkout and what every visit shares on the way to it are `shopping`'s.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import quote_plus
@@ -28,19 +27,20 @@ from nerve.demo.catalog import (
     product,
 )
 from nerve.demo.devices import APP_VERSION
-from nerve.demo.ecommerce import (
-    COUPONS,
-    Cart,
-    Coupon,
-    cart_products,
-    money,
-    order_properties,
-    product_properties,
-)
+from nerve.demo.ecommerce import COUPONS, Cart, cart_products, money, product_properties
 from nerve.demo.people import Customer
+from nerve.demo.shopping import (
+    Checkout,
+    Story,
+    checkout,
+    coupon_properties,
+    log_in,
+    open_cart,
+    register_push,
+    sms_opt_in,
+)
 from nerve.demo.visit import Call, Visit, pause_call
 
-Story = Generator[Call, None, None]
 Scenario = Callable[[Customer, random.Random], Story]
 _ENTRIES = (
     ("", "/"),
@@ -57,28 +57,6 @@ CONSENT_TEXT = (
 CONSENT_TEXT_VERSION = "2025-03"
 
 
-def _order_number() -> str:
-    return f"ST-{uuid.uuid4().int % 10**9:09d}"
-
-
-@dataclass
-class _Checkout:
-    cart: Cart
-    checkout_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    order_id: str = field(default_factory=_order_number)
-    coupon: Coupon | None = None
-
-    def properties(self, v: Visit, shipped: bool = True) -> dict[str, Any]:
-        return order_properties(
-            self.cart,
-            order_id=self.order_id,
-            checkout_id=self.checkout_id,
-            coupon=self.coupon,
-            affiliation=v.affiliation,
-            shipped=shipped,
-        )
-
-
 def customer_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
     """Everything one customer does, visit after visit, until the demo stops.
 
@@ -89,18 +67,23 @@ def customer_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
     """
     pause = rng.uniform(0.0, _ARRIVALS_WITHIN)
     if customer.signs_up:
-        yield from _visit_after(customer, pause, lambda: newsletter_sign_up(customer, rng))
+        yield from visit_after(customer, pause, lambda: newsletter_sign_up(customer, rng))
         pause = rng.uniform(5.0, 20.0)
     opening = OPENINGS[customer.index % len(OPENINGS)]
-    yield from _visit_after(customer, pause, lambda: opening(customer, rng))
+    yield from visit_after(customer, pause, lambda: opening(customer, rng))
+    yield from everyday_life(customer, rng)
+
+
+def everyday_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
+    """Visit after visit, each a scenario drawn when the pause before it is over."""
     while True:
         pause = rng.uniform(30.0, 120.0)
-        yield from _visit_after(
+        yield from visit_after(
             customer, pause, lambda: _next_scenario(customer, rng)(customer, rng)
         )
 
 
-def _visit_after(customer: Customer, pause: float, story: Callable[[], Story]) -> Story:
+def visit_after(customer: Customer, pause: float, story: Callable[[], Story]) -> Story:
     yield pause_call(customer, pause)
     calls = story()  # decided now, when the pause is over
     first = next(calls, None)
@@ -120,48 +103,49 @@ def _next_scenario(customer: Customer, rng: random.Random) -> Scenario:
 
 def browse_only(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
     v = _visit(customer, rng, head)
-    yield from _arrive(v)
-    seen = yield from _browse(v)
+    yield from arrive(v)
+    seen = yield from browse(v)
     if v.device.user_id and rng.random() < 0.5:
         yield _wishlist(v, rng.choice(seen))
-    yield from _leave(v)
+    yield from leave(v)
 
 
-def newsletter_sign_up(customer: Customer, rng: random.Random) -> Story:
+def newsletter_sign_up(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
     """The newsletter box on the website or in the app: the head identifies the visitor by the
     address typed and posts the form to Nerve, which mails the confirmation link."""
-    v = _visit(customer, rng, rng.choice([d.head for d in customer.devices]))
-    yield from _arrive(v)
+    v = _visit(customer, rng, head or rng.choice([d.head for d in customer.devices]))
+    yield from arrive(v)
     yield v.identify(email_only=True)
     yield v.subscribe(NEWSLETTER, CONSENT_TEXT, CONSENT_TEXT_VERSION)
-    yield from _leave(v)
+    yield from leave(v)
 
 
 def abandon_cart(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
     v = _visit(customer, rng, head)
-    yield from _arrive(v)
-    seen = yield from _browse(v)
-    yield from _fill_cart(v, seen)
+    yield from arrive(v)
+    seen = yield from browse(v)
+    yield from fill_cart(v, seen)
     if rng.random() < 0.8:
-        cart = _cart(v)
+        cart = open_cart(v)
         yield v.view("Cart", "/cart")
         yield v.track("Cart Viewed", {"cart_id": cart.cart_id, "products": cart_products(cart)})
         if rng.random() < 0.75:  # gone at the shipping costs: the abandoned-cart flow's case
             if not v.device.user_id:  # a guest checkout asks for the e-mail address first
                 yield v.identify(email_only=True)
-            yield v.track("Checkout Started", _Checkout(cart).properties(v))
+            yield v.track("Checkout Started", Checkout(cart).properties(v))
+            yield from sms_opt_in(v)
     if customer.has_account and rng.random() < 0.5:
-        yield from _log_in(v)  # "sign in to save your cart"
-    yield from _leave(v)
+        yield from log_in(v)  # "sign in to save your cart"
+    yield from leave(v)
 
 
 def buy_now(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
     v = _visit(customer, rng, head)
-    yield from _arrive(v)
-    seen = yield from _browse(v)
-    yield from _fill_cart(v, seen)
+    yield from arrive(v)
+    seen = yield from browse(v)
+    yield from fill_cart(v, seen)
     yield from checkout(v)
-    yield from _leave(v)
+    yield from leave(v)
 
 
 def resume_cart(customer: Customer, rng: random.Random) -> Story:
@@ -176,22 +160,22 @@ def resume_cart(customer: Customer, rng: random.Random) -> Story:
         yield from browse_only(customer, rng)
         return
     v = Visit(customer, device, rng)
-    yield from _arrive(v)
-    yield from _log_in(v)
+    yield from arrive(v)
+    yield from log_in(v)
     yield from checkout(v)
-    yield from _leave(v)
+    yield from leave(v)
 
 
 def store_visit(customer: Customer, rng: random.Random) -> Story:
     """Look around on the store's kiosk, and often buy at the till."""
     v = Visit(customer, customer.home.kiosk(rng), rng)
     yield v.view("Welcome", "/")
-    seen = yield from _browse(v)
+    seen = yield from browse(v)
     if customer.has_account:
         v.device.user_id = customer.user_id  # scans the loyalty card in the app
         yield v.identify()
-        yield from _fill_cart(v, seen)  # reserves the shoes in the persistent cart
-        _cart(v).owner_known = True
+        yield from fill_cart(v, seen)  # reserves the shoes in the persistent cart
+        open_cart(v).owner_known = True
     elif rng.random() < 0.5:
         yield v.identify(email_only=True)  # "send me the product details"
     if rng.random() < 0.5:
@@ -207,7 +191,7 @@ def store_purchase(customer: Customer, rng: random.Random) -> Story:
     picked_up = customer.cart if customer.cart and rng.random() < 0.6 else None
     # A cart picked up in the store keeps its id: the order completes it, whichever head.
     cart_id = picked_up.cart_id if picked_up else uuid.uuid4().hex
-    checkout = _Checkout(Cart(cart_id, till.anonymous_id))
+    checkout = Checkout(Cart(cart_id, till.anonymous_id))
     for line in picked_up.lines if picked_up else []:
         checkout.cart.add(line.product, line.quantity)
     if picked_up is None:
@@ -216,7 +200,7 @@ def store_purchase(customer: Customer, rng: random.Random) -> Story:
         customer.cart = None
     if rng.random() < 0.2:
         checkout.coupon = COUPONS[-1]
-        yield v.track("Coupon Applied", _coupon_properties(checkout, checkout.coupon))
+        yield v.track("Coupon Applied", coupon_properties(checkout, checkout.coupon))
     payment = rng.choice(("Card", "Cash", "Apple Pay", "Google Pay"))
     properties = {**checkout.properties(v, shipped=False), "payment_method": payment}
     yield v.track("Order Completed", properties, flush=True)
@@ -241,7 +225,7 @@ def _visit(customer: Customer, rng: random.Random, head: str | None) -> Visit:
     return Visit(customer, customer.personal_device(rng, head), rng)
 
 
-def _arrive(v: Visit) -> Story:
+def arrive(v: Visit) -> Story:
     """Open the app, or land on the website from somewhere."""
     if v.device.head != "app":
         v.device.page = None
@@ -252,6 +236,8 @@ def _arrive(v: Visit) -> Story:
             yield v.track("Application Installed", dict(APP_VERSION))
         opened = {"from_background": v.rng.random() < 0.3, **APP_VERSION}
         yield v.track("Application Opened", opened)
+        if not v.device.push_registered:  # the app's first start in this run of the demo
+            yield register_push(v)
         yield v.view("Home", "/")
     if v.device.user_id and not v.device.identified:
         # Signed in before the demo started: the head restores the session and, as shops do
@@ -259,7 +245,7 @@ def _arrive(v: Visit) -> Story:
         yield v.identify()
 
 
-def _leave(v: Visit) -> Story:
+def leave(v: Visit) -> Story:
     cart = v.customer.cart
     if cart is not None and cart.device_id == v.device.anonymous_id and v.device.user_id:
         cart.owner_known = True
@@ -267,7 +253,7 @@ def _leave(v: Visit) -> Story:
         yield v.track("Application Backgrounded", flush=True)
 
 
-def _browse(v: Visit) -> Generator[Call, None, list[Product]]:
+def browse(v: Visit) -> Generator[Call, None, list[Product]]:
     """Search or open a category, then look at a few products; returns those looked at."""
     rng = v.rng
     if rng.random() < 0.4:
@@ -293,15 +279,8 @@ def _browse(v: Visit) -> Generator[Call, None, list[Product]]:
     return seen
 
 
-def _cart(v: Visit) -> Cart:
-    """The customer's open cart, started on this device if there was none."""
-    if v.customer.cart is None:
-        v.customer.cart = Cart(uuid.uuid4().hex, v.device.anonymous_id)
-    return v.customer.cart
-
-
-def _fill_cart(v: Visit, seen: list[Product]) -> Story:
-    cart, rng = _cart(v), v.rng
+def fill_cart(v: Visit, seen: list[Product]) -> Story:
+    cart, rng = open_cart(v), v.rng
     for item in seen[: rng.randint(1, 2)]:
         cart.add(item, 1)
         yield v.track("Product Added", _line_properties(cart, item, 1))
@@ -322,88 +301,3 @@ def _line_properties(cart: Cart, item: Product, quantity: int) -> dict[str, Any]
 def _wishlist(v: Visit, item: Product) -> Call:
     wishlist = {"wishlist_id": f"wl_{v.customer.user_id}", "wishlist_name": "My favourites"}
     return v.track("Product Added to Wishlist", {**wishlist, **product_properties(item)})
-
-
-def _log_in(v: Visit) -> Story:
-    """Sign in (or sign up); from now on every call from this device carries the userId."""
-    if v.device.user_id:
-        return
-    signing_up = not v.customer.has_account
-    if signing_up:
-        yield v.view("Create Account", "/account/register")
-    else:
-        yield v.view("Sign In", "/account/login")
-    v.customer.has_account = True
-    v.device.user_id = v.customer.user_id
-    yield v.identify()
-    if signing_up:
-        yield v.track("Signed Up", {"type": "organic"})
-
-
-def checkout(v: Visit) -> Generator[Call, None, dict[str, Any]]:
-    """Check the customer's cart out (signing in first); returns the order's properties."""
-    started = _Checkout(_cart(v))
-    yield v.view("Cart", "/cart")
-    yield v.track(
-        "Cart Viewed", {"cart_id": started.cart.cart_id, "products": cart_products(started.cart)}
-    )
-    yield v.track("Checkout Started", started.properties(v))
-    yield from _log_in(v)
-    yield from _shipping_step(v, started)
-    yield from _try_coupon(v, started)
-    yield from _payment_step(v, started)
-    order = started.properties(v)
-    yield v.track("Order Completed", order)
-    yield v.view("Order Confirmation", "/checkout/confirmation", order_id=started.order_id)
-    v.customer.cart = None
-    v.customer.orders += 1
-    return order
-
-
-def _shipping_step(v: Visit, checkout: _Checkout) -> Story:
-    method = v.rng.choice(("DHL Standard", "DHL Express", "Click & Collect"))
-    step = {"checkout_id": checkout.checkout_id, "step": 1, "shipping_method": method}
-    yield v.view("Checkout Shipping", "/checkout/shipping")
-    yield v.track("Checkout Step Viewed", step)
-    yield v.track("Checkout Step Completed", step)
-
-
-def _payment_step(v: Visit, checkout: _Checkout) -> Story:
-    methods = {
-        "app": ("Apple Pay", "Google Pay", "PayPal"),
-        "web": ("PayPal", "Credit Card", "Klarna"),
-    }
-    method = v.rng.choice(methods[v.device.head])
-    step = {"checkout_id": checkout.checkout_id, "order_id": checkout.order_id, "step": 2}
-    yield v.view("Checkout Payment", "/checkout/payment")
-    yield v.track("Checkout Step Viewed", step)
-    yield v.track("Payment Info Entered", {**step, "payment_method": method})
-    yield v.track("Checkout Step Completed", {**step, "payment_method": method})
-
-
-def _try_coupon(v: Visit, checkout: _Checkout) -> Story:
-    if v.rng.random() > 0.35:
-        return
-    coupon = v.rng.choice(COUPONS)
-    entered = {
-        "order_id": checkout.order_id,
-        "cart_id": checkout.cart.cart_id,
-        "coupon_id": coupon.code,
-    }
-    yield v.track("Coupon Entered", entered)
-    if coupon.code == "WELCOME10" and v.customer.orders > 0:
-        reason = "Only valid on a first order"
-        yield v.track("Coupon Denied", {**entered, "coupon_name": coupon.name, "reason": reason})
-        return
-    checkout.coupon = coupon
-    yield v.track("Coupon Applied", _coupon_properties(checkout, coupon))
-
-
-def _coupon_properties(checkout: _Checkout, coupon: Coupon) -> dict[str, Any]:
-    return {
-        "order_id": checkout.order_id,
-        "cart_id": checkout.cart.cart_id,
-        "coupon_id": coupon.code,
-        "coupon_name": coupon.name,
-        "discount": money(coupon.discount(checkout.cart.subtotal)),
-    }

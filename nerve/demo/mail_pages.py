@@ -35,7 +35,16 @@ border-bottom:1px solid #ddd;vertical-align:top}th{background:#f4f4f4}
 .marketing{color:#8a4b00}.transactional{color:#0b5394}.muted{color:#777;font-size:.9rem}
 pre{background:#f7f7f7;padding:1rem;overflow-x:auto;white-space:pre-wrap}
 iframe{width:100%;height:42rem;border:1px solid #ccc;background:#fff}
+.bubble{background:#e9e9eb;border-radius:1rem;padding:.5rem .8rem;display:inline-block;
+max-width:34rem}.push{border:1px solid #ccc;border-radius:.8rem;padding:.5rem .8rem;
+display:inline-block;max-width:34rem;background:#fafafa}
+.alert{border-left:4px solid #611f69;padding:.2rem 1rem;margin:1.2rem 0}
+.fields{display:grid;grid-template-columns:1fr 1fr;gap:.3rem 1.5rem;margin:.5rem 0}
 """
+NAVIGATION = (
+    "<p class='muted'><a href='/demo/mails'>Mail</a> · <a href='/demo/phones'>Phones</a>"
+    " · <a href='/demo/slack'>Slack</a></p>"
+)
 
 
 def mail_router(mailbox: DemoMailbox) -> APIRouter:
@@ -43,7 +52,7 @@ def mail_router(mailbox: DemoMailbox) -> APIRouter:
 
     @router.get(PATH)
     def mail_list() -> HTMLResponse:
-        return _page("Mail", _list(mailbox), refresh=True)
+        return page("Mail", _list(mailbox), refresh=True)
 
     @router.get(f"{PATH}.json")
     def mail_list_json() -> JSONResponse:
@@ -53,8 +62,8 @@ def mail_router(mailbox: DemoMailbox) -> APIRouter:
     def mail_page(number: int) -> HTMLResponse:
         mail = _found(mailbox, number)
         if mail is None:
-            return _page("Not found", _gone(number), status=404)
-        return _page(mail.subject or "(no subject)", _detail(mail))
+            return page("Not found", _gone(number), status=404)
+        return page(mail.subject or "(no subject)", _detail(mail))
 
     @router.get(PATH + "/{number}/html")
     def mail_html(number: int) -> Response:
@@ -97,7 +106,7 @@ def _summary(mail: ReceivedMail) -> dict[str, Any]:
 
 def _list(mailbox: DemoMailbox) -> str:
     mails = mailbox.mails()
-    intro = (
+    intro = NAVIGATION + (
         f"<h1>Mail from {html.escape(SHOP_NAME)}</h1><p class='muted'>Every mail Nerve sent in"
         " this demo run, as the demo's own SMTP server received it, newest first (the last"
         f" {len(mails)} of {mailbox.count}). This page refreshes every five seconds;"
@@ -168,15 +177,16 @@ def _opening_links_outside(body: str) -> str:
     return body[: found.end()] + base + body[found.end() :] if found else base + body
 
 
-def _page(title: str, body: str, *, refresh: bool = False, status: int = 200) -> HTMLResponse:
+def page(title: str, body: str, *, refresh: bool = False, status: int = 200) -> HTMLResponse:
+    """One of the demo's pages, under a Content Security Policy that lets nothing run."""
     meta = '<meta http-equiv="refresh" content="5">' if refresh else ""
-    page = (
+    document = (
         f"<!doctype html><html><head><meta charset='utf-8'>{meta}"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)} · {html.escape(SHOP_NAME)} demo</title>"
         f"<style>{_STYLE}</style></head><body>{body}</body></html>"
     )
-    return HTMLResponse(page, status_code=status, headers=_headers(_PAGE_CSP))
+    return HTMLResponse(document, status_code=status, headers=_headers(_PAGE_CSP))
 
 
 def _headers(policy: str) -> dict[str, str]:

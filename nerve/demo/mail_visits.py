@@ -21,8 +21,8 @@ from rich.text import Text
 
 from nerve.demo.catalog import Product
 from nerve.demo.ecommerce import money, product_properties
-from nerve.demo.journeys import Story, checkout
 from nerve.demo.people import Customer, Device
+from nerve.demo.shopping import Story, checkout
 from nerve.demo.visit import Visit
 
 ORDERING_SHARE = 0.6  # of the customers back through a click who still have a cart, those who buy

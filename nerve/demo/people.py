@@ -30,6 +30,8 @@ LAST_NAMES = (
 )  # fmt: skip
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example", "post.example")
 SIGNING_UP_SHARE = 0.75  # of the customers, those who sign up for the newsletter at once
+TEXTING_SHARE = 0.35  # of them, those who tick "text me about my cart" at a checkout
+PUSH_SHARE = 0.6  # of the app's users, those who allow its offers at the notification prompt
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Device:
     flush_at: int = 1  # mobile SDKs queue calls and send them in batches
     queue: list[dict[str, Any]] = field(default_factory=list)
     identified: bool = False  # has sent an identify call since the demo started
+    push_token: str | None = None  # the app's FCM registration token
+    push_registered: bool = False  # has handed its push token to Nerve since the demo started
 
 
 @dataclass(eq=False)
@@ -111,6 +115,10 @@ class Customer:
     orders: int = 0
     signs_up: bool = False  # for the newsletter, on the first visit
     unsubscribed: bool = False  # left the newsletter with one click (set by the inbox)
+    texts_ok: bool = False  # ticks "text me about my cart" at a checkout when signed in
+    texting: bool = False  # has ticked it in this run of the demo
+    allows_push: bool = False  # allows the app's offers at its notification prompt
+    regular: bool = False  # the demo's regular, in three marketing flows at once (regular.py)
 
     @property
     def name(self) -> str:
@@ -171,7 +179,20 @@ def _customer(index: int, rng: random.Random) -> Customer:
     )
     customer.devices = _personal_devices(rng, customer)
     customer.signs_up = rng.random() < SIGNING_UP_SHARE
+    customer.texts_ok = rng.random() < TEXTING_SHARE
+    customer.allows_push = rng.random() < PUSH_SHARE
+    if index == 0:
+        _make_regular(customer, rng)
     return customer
+
+
+def _make_regular(customer: Customer, rng: random.Random) -> None:
+    """The first customer signs up, has an account and the app, allows its offers and ticks
+    the SMS box: the one the welcome follows through every channel and the fatigue cap."""
+    customer.regular = customer.signs_up = customer.has_account = True
+    customer.texts_ok = customer.allows_push = True
+    if not any(device.head == "app" for device in customer.devices):
+        customer.install_app(rng)
 
 
 _ASCII = str.maketrans({"ü": "u", "í": "i", "ç": "c", "'": ""})
@@ -206,5 +227,16 @@ def _browser(rng: random.Random, user_agent: str, where: dict[str, Any], ip: str
 def app_device(rng: random.Random, platform: str, where: dict[str, Any]) -> Device:
     """The shop's app on the customer's phone, on the mobile network."""
     ip = f"192.0.2.{rng.randint(2, 254)}"
-    context = devices.phone_app(platform, random_uuid(rng), {**where, "ip": ip})
-    return Device("app", random_uuid(rng), context, flush_at=5)
+    # The app's device id is new in every run of the demo, as after a reinstall: the app's
+    # welcome offer goes once per phone (demo_app_offer), and so shows in every run.
+    context = devices.phone_app(platform, str(uuid.uuid4()), {**where, "ip": ip})
+    device = Device("app", random_uuid(rng), context, flush_at=5)
+    device.push_token = _fcm_token(rng)
+    return device
+
+
+def _fcm_token(rng: random.Random) -> str:
+    """Shaped like an FCM registration token: an instance id, a colon, 140 more characters."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    instance = "".join(rng.choice(alphabet) for _ in range(22))
+    return f"{instance}:APA91b" + "".join(rng.choice(alphabet) for _ in range(134))

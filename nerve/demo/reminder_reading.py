@@ -144,6 +144,8 @@ class ReminderReading:
         self, customer: Customer, rng: random.Random, mail: ReceivedMail
     ) -> tuple[Role, bool]:
         """What the customer does with the mail, and whether it is a run's first, decided."""
+        if customer.regular:  # reads her reminders, and stays: the demo follows her messages
+            return "reads", False
         with self._lock:
             if customer.email in self._leaving:
                 return "ignores", False

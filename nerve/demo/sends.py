@@ -1,5 +1,6 @@
 """Nerve's message log as the demo's screen reads it (the log `GET /api/v1/messages` shows): which
-flow step sent a mail, which reminders went out, which were skipped and why.
+flow step sent a mail (or an SMS, a push), which reminders went out, which were skipped or held
+back and why.
 
 Read at most once a second, newest sends first, so a demo that runs for hours reads no more
 than the last few hundred rows each time.
@@ -8,6 +9,7 @@ than the last few hundred rows each time.
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +39,11 @@ class Send:
     node: str | None
     run_id: str | None
     recipient: str | None
-    reason: str | None  # why it was skipped or failed
+    reason: str | None  # why it was skipped, deferred or failed
+    channel: str = "email"  # email, sms, push, slack, webhook
+    idempotency_key: str = ""
+    subject: str | None = None  # a mail's subject, an SMS's start, a push's title
+    details: dict[str, Any] | None = None  # the fatigue cap's decision, a provider's answer
 
 
 class SendLog:
@@ -50,6 +56,8 @@ class SendLog:
         self._flow = flow
         self._status: dict[str, str] = {}
         self._by_message_id: OrderedDict[str, Send] = OrderedDict()
+        self._by_key: OrderedDict[str, Send] = OrderedDict()
+        self._listeners: list[Callable[[list[Send]], None]] = []
         self.reminded_runs: set[str] = set()  # runs of the flow that sent a mail
         self.sent = 0  # the flow's mails sent
         self.opened = 0  # of them, opened (a click counts as an open too)
@@ -73,6 +81,7 @@ class SendLog:
             before = self._status.get(send.id)
             self._status[send.id] = send.status
             self._by_message_id[send.message_id] = send
+            self._by_key[send.idempotency_key] = send
             if send.flow != self._flow:
                 continue
             if send.status in _DELIVERED and before not in _DELIVERED:
@@ -85,12 +94,23 @@ class SendLog:
                 self.clicked += 1
             elif send.status == "skipped":
                 self.skipped[send.reason or "no reason given"] += 1
-        while len(self._by_message_id) > _REMEMBERED:
-            self._by_message_id.popitem(last=False)
+        for remembered in (self._by_message_id, self._by_key):
+            while len(remembered) > _REMEMBERED:
+                remembered.popitem(last=False)
+        for listener in self._listeners:
+            listener(changed)
         return changed
+
+    def on_change(self, listener: Callable[[list[Send]], None]) -> None:
+        """Call `listener` with the sends new or changed at each `read` (on the reader's
+        thread), every channel's."""
+        self._listeners.append(listener)
 
     def by_message_id(self, message_id: str | None) -> Send | None:
         return None if message_id is None else self._by_message_id.get(message_id.strip())
+
+    def by_idempotency_key(self, key: str | None) -> Send | None:
+        return None if key is None else self._by_key.get(key)
 
     def _newest(self) -> list[Send]:
         with self._engine.connect() as conn:
@@ -110,4 +130,8 @@ def _send(row: dict[str, Any]) -> Send:
         run_id=row["run_id"],
         recipient=row["recipient"],
         reason=row["reason"],
+        channel=row["channel"],
+        idempotency_key=row["idempotency_key"],
+        subject=row["subject"],
+        details=row["details"] if isinstance(row["details"], dict) else None,
     )

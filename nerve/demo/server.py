@@ -1,5 +1,5 @@
-"""The demo's HTTP server: Nerve's API and the demo's mail pages, run in-process on its own
-thread and stopped gracefully.
+"""The demo's HTTP server: Nerve's API and the demo's pages (mail, phones, Slack), run in-process
+on its own thread and stopped gracefully.
 
 On a thread uvicorn installs no signal handlers, so the demo decides what Ctrl-C and SIGTERM do.
 """
@@ -11,19 +11,19 @@ import time
 
 import httpx
 import uvicorn
+from fastapi import APIRouter
 
 from nerve.app import create_app
-from nerve.demo.mail_pages import mail_router
-from nerve.demo.mailbox import DemoMailbox
 from nerve.errors import DemoError as DemoError  # the demo's errors, listed with the others
 from nerve.server.config import server_options
 from nerve.settings import Settings
 
 
 class DemoServer:
-    def __init__(self, settings: Settings, mailbox: DemoMailbox) -> None:
+    def __init__(self, settings: Settings, routers: list[APIRouter]) -> None:
         app = create_app(settings)
-        app.include_router(mail_router(mailbox))
+        for router in routers:  # the demo's own pages
+            app.include_router(router)
         config = uvicorn.Config(
             app,
             host=settings.host,

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy import Engine
 
-from nerve.demo import display
+from nerve.demo import display, farewell
 from nerve.demo.cart_flow import (
     FLOW_NAME,
     CartFlowCounts,
@@ -28,18 +29,27 @@ from nerve.demo.cart_flow import (
     stored_receiver_port,
 )
 from nerve.demo.catalog import SHOP_NAME, SHOP_URL
+from nerve.demo.channel_feed import ChannelFeed, ChannelFigures
+from nerve.demo.channel_setup import DemoChannels, prepare_channels
 from nerve.demo.identity import IdentityCounts
 from nerve.demo.inbox import Inbox
-from nerve.demo.mail_feed import MailFeed
+from nerve.demo.mail_feed import MailFeed, MailFigures
+from nerve.demo.mail_pages import mail_router
 from nerve.demo.mail_topics import define_topics
 from nerve.demo.mail_visits import MailClicks
 from nerve.demo.mailbox import DemoMailbox
+from nerve.demo.phone_pages import phone_router
+from nerve.demo.phones import ACCOUNT_SID, FCM_PROJECT, SENDER, PhoneNetwork
+from nerve.demo.recipients import Recipients
 from nerve.demo.sends import SendLog
 from nerve.demo.server import DemoError, DemoServer
 from nerve.demo.shop_backend import RECEIVER_NETWORK, ShopBackend
 from nerve.demo.simulator import Simulator
+from nerve.demo.team_alerts import TeamChannel
+from nerve.demo.vault_key import demo_key
 from nerve.demo.workspace import DemoWorkspace, prepare_workspace
 from nerve.outbound.policy import OutboundPolicy
+from nerve.secrets.vault import Vault
 from nerve.services import provide_services
 from nerve.settings import Settings
 
@@ -81,7 +91,7 @@ def run_demo(
         raise SystemExit(1)
 
 
-def demo_settings(host: str, port: int, smtp_url: str = "") -> Settings:
+def demo_settings(host: str, port: int, smtp_url: str = "", phones_url: str = "") -> Settings:
     url_host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(host, host)
     if ":" in url_host and not url_host.startswith("["):
         url_host = f"[{url_host}]"
@@ -96,13 +106,21 @@ def demo_settings(host: str, port: int, smtp_url: str = "") -> Settings:
         shop_name=SHOP_NAME,
         shop_url=SHOP_URL,
         shop_imprint=IMPRINT,
+        # SMS and app pushes go to the demo's own phone network, whatever NERVE_SMS_URL and
+        # NERVE_PUSH_FCM_URL say: the demo must never text or push its invented customers.
+        sms_url=phones_url,
+        sms_account_sid=ACCOUNT_SID,
+        sms_from=SENDER,
+        sms_messaging_service_sid="",
+        push_fcm_url=phones_url or "https://fcm.invalid",
+        push_fcm_project=FCM_PROJECT,
     )
     if "log_level" not in settings.model_fields_set:
         # The demo's screen says what happens; logs only speak up about problems, unless
         # NERVE_LOG_LEVEL asks for more.
         settings.log_level = "warning"
-    # The demo's shop backend listens on loopback, which Nerve calls only when allowed: the
-    # demo allows its own backend, next to whatever NERVE_OUTBOUND_ALLOW says.
+    # The demo's shop backend, phone network and Slack channel listen on loopback, which Nerve
+    # calls only when allowed: the demo allows its own, next to what NERVE_OUTBOUND_ALLOW says.
     settings.outbound_allow = [*settings.outbound_allow, RECEIVER_NETWORK]
     return settings
 
@@ -119,6 +137,18 @@ class _Parts:
     inbox: Inbox
     mail: MailFeed
     carts: CartFlowCounts
+    channels: DemoChannels
+    channel_feed: ChannelFeed
+    recipients: Recipients
+
+
+@dataclass
+class _Places:
+    """The demo's stand-ins for the world outside Nerve: mail, phones, the team's Slack."""
+
+    mailbox: DemoMailbox
+    phones: PhoneNetwork
+    team: TeamChannel
 
 
 def _run(
@@ -133,55 +163,82 @@ def _run(
     knobs = _knobs(speed)
     if customers < 0:
         raise DemoError("--customers must be 0 or more")
-    # The demo's own SMTP server: every mail Nerve sends in the demo goes there, nowhere else.
-    with DemoMailbox() as mailbox:
-        settings = demo_settings(host, port, mailbox.url)
+    # The demo's own SMTP server and phone network: every mail, SMS and push Nerve sends in
+    # the demo goes there, nowhere else.
+    with _places() as places:
+        settings = demo_settings(host, port, places.mailbox.url, places.phones.url)
+        key, key_file = demo_key(settings.secret_key.get_secret_value(), _database().parent)
+        settings.secret_key = SecretStr(key)
         # The demo's own engine, next to the server's: it reads the figures for the screen.
         with provide_services(settings, migrate_schema=True) as services:
-            parts = _prepare(services.engine, settings, mailbox, knobs, customers)
-            server = DemoServer(settings, mailbox)
+            parts = _prepare(services.engine, services.vault, settings, places, knobs, customers)
+            routers = [mail_router(places.mailbox),
+                       phone_router(places.phones, places.team, parts.recipients)]  # fmt: skip
+            server = DemoServer(settings, routers)
             stop = threading.Event()
             parts.backend.start()
+            places.phones.start()
             with _stopped_by_signals(stop, server):
                 try:
                     server.start(settings.base_url)
                     display.welcome(console, parts.workspace, settings.base_url, _database(),
                                     parts.simulator.customers, knobs.speed, parts.flow,
-                                    parts.backend.url, mailbox.url)  # fmt: skip
+                                    parts.backend.url, places.mailbox.url,
+                                    parts.channels)  # fmt: skip
                     elapsed = _simulate(console, parts, stop, duration)
                 finally:
                     server.stop()  # first: mails and webhooks being sent still arrive
                     parts.backend.stop()
-            return _report(console, parts, knobs.speed, elapsed)
+            return _report(console, parts, knobs.speed, elapsed, key_file)
+
+
+@contextmanager
+def _places() -> Iterator[_Places]:
+    with DemoMailbox() as mailbox:
+        phones, team = PhoneNetwork(), TeamChannel()
+        try:
+            yield _Places(mailbox, phones, team)
+        finally:
+            phones.stop()
+            team.close()
 
 
 def _prepare(
-    engine: Engine, settings: Settings, mailbox: DemoMailbox, knobs: DemoSettings, customers: int
-) -> _Parts:
-    """The workspace, the templates and the flow saved; the customers, their inbox and what
+    engine: Engine, vault: Vault, settings: Settings, places: _Places, knobs: DemoSettings,
+    customers: int,
+) -> _Parts:  # fmt: skip
+    """The workspace, the templates and the flows saved; the customers, their inbox and what
     counts for the screen made."""
     workspace = prepare_workspace(engine)
+    ws = workspace.workspace_id
     clicks = MailClicks()  # from the customers' inbox to the customers in the shop
     simulator = Simulator(settings.base_url, workspace.write_keys, customers, speed=knobs.speed,
-                          seed=knobs.seed, mail_clicks=clicks)  # fmt: skip
-    backend = _shop_backend(engine, workspace.workspace_id, settings.port)
-    save_templates(engine, workspace.workspace_id)
-    define_topics(engine, workspace.workspace_id)
+                          seed=knobs.seed, mail_clicks=clicks,
+                          api_key=workspace.admin_key)  # fmt: skip
+    backend = _shop_backend(engine, ws, settings.port)
+    save_templates(engine, ws)
+    define_topics(engine, ws)
     outbound = OutboundPolicy.configured(settings)
-    flow = publish_flow(engine, workspace.workspace_id, backend.url, knobs.speed, outbound)
-    sends = SendLog(engine, workspace.workspace_id, FLOW_NAME)
+    flow = publish_flow(engine, ws, backend.url, knobs.speed, outbound)
+    channels = prepare_channels(engine, vault, outbound, ws, knobs.speed, places.phones,
+                                places.team)  # fmt: skip
+    sends = SendLog(engine, ws, FLOW_NAME)
     inbox = Inbox(settings.base_url, simulator.customers, speed=knobs.speed, seed=knobs.seed,
                   clicks=clicks)  # fmt: skip
-    mailbox.on_arrival(inbox.deliver)
+    places.mailbox.on_arrival(inbox.deliver)
+    recipients = Recipients(simulator.customers)
     return _Parts(
         workspace=workspace,
-        identity=IdentityCounts(engine, workspace.workspace_id),
+        identity=IdentityCounts(engine, ws),
         simulator=simulator,
         backend=backend,
         flow=flow,
         inbox=inbox,
-        mail=MailFeed(mailbox, sends, inbox, clicks, simulator.customers, settings.base_url),
-        carts=CartFlowCounts(engine, workspace.workspace_id, sends, backend),
+        mail=MailFeed(places.mailbox, sends, inbox, clicks, simulator.customers, settings.base_url),
+        carts=CartFlowCounts(engine, ws, sends, backend),
+        channels=channels,
+        channel_feed=ChannelFeed(places.phones, places.team, sends, recipients, settings.base_url),
+        recipients=recipients,
     )
 
 
@@ -222,10 +279,9 @@ def _simulate(
     ]
     for thread in threads:
         thread.start()
-    mail = parts.mail
     try:
         display.watch(console, parts.simulator.stats, parts.identity.figures, parts.carts.figures,
-                      lambda: (mail.lines(), mail.figures()), stop, deadline)  # fmt: skip
+                      lambda: _news(parts), stop, deadline)  # fmt: skip
     finally:
         stop.set()
         for thread in threads:
@@ -233,20 +289,31 @@ def _simulate(
     return time.monotonic() - started
 
 
-def _report(console: Console, parts: _Parts, speed: float, elapsed: float) -> bool:
+def _news(parts: _Parts) -> tuple[list[Text], MailFigures, ChannelFigures]:
+    """What happened since the last call, one line each: mail first (it reads the message log
+    the channels' lines need), then SMS, pushes, Slack and the fatigue cap; and the figures."""
+    lines = parts.mail.lines() + parts.channel_feed.lines()
+    return lines, parts.mail.figures(), parts.channel_feed.figures()
+
+
+def _report(
+    console: Console, parts: _Parts, speed: float, elapsed: float, key_file: Path | None
+) -> bool:
     simulator = parts.simulator
-    for line in parts.mail.lines():  # what happened while the demo stopped
+    for line in _news(parts)[0]:  # what happened while the demo stopped
         console.print(line, soft_wrap=True)
-    display.farewell(
+    farewell.farewell(
         console,
         simulator.stats,
         parts.identity.figures(fresh=True),
         parts.carts.figures(fresh=True),
         parts.mail.figures(),
+        parts.channel_feed.figures(),
         parts.flow,
         speed,
         elapsed,
         _database(),
+        key_file,
     )
     if simulator.error is not None:
         console.print(f"[red]The simulated customers stopped early:[/red] {simulator.error!r}")

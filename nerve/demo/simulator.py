@@ -26,6 +26,7 @@ import structlog
 from nerve.demo.journeys import customer_life
 from nerve.demo.mail_visits import MailClick, MailClicks
 from nerve.demo.people import Customer, Device, make_customers
+from nerve.demo.regular import regular_life
 from nerve.demo.visit import Call
 from nerve.demo.workspace import HEADS
 
@@ -42,6 +43,8 @@ class TrafficStats:
     orders: int = 0
     revenue: float = 0.0  # sum of Order Completed totals, EUR
     sign_ups: int = 0  # newsletter forms posted to Nerve
+    push_tokens: int = 0  # app push tokens registered with Nerve
+    sms_opt_ins: int = 0  # checkout SMS opt-ins the shop's backend recorded with Nerve
     failed: int = 0
     last_failure: str = ""
 
@@ -60,8 +63,10 @@ class Simulator:
         speed: float = 1.0,
         seed: int = 7,
         mail_clicks: MailClicks | None = None,
+        api_key: str = "",
     ) -> None:
         self.stats = TrafficStats()
+        self._api_key = api_key  # the shop backend's, for what it records with Nerve
         self.error: Exception | None = None
         self._base_url = base_url
         self._write_keys = dict(write_keys)
@@ -84,7 +89,7 @@ class Simulator:
         """Send traffic until `stop` is set, then send what the apps still hold."""
         try:
             with httpx.Client(base_url=self._base_url, timeout=10.0) as client:
-                transport = _Transport(client, self._write_keys, self.stats)
+                transport = _Transport(client, self._write_keys, self.stats, self._api_key)
                 try:
                     self._send_until(stop, transport)
                 finally:
@@ -97,7 +102,9 @@ class Simulator:
 
     def _send_until(self, stop: threading.Event, transport: _Transport) -> None:
         self._lives = [
-            customer_life(customer, random.Random(f"{self._seed}:life:{customer.index}"))
+            (regular_life if customer.regular else customer_life)(
+                customer, random.Random(f"{self._seed}:life:{customer.index}")
+            )
             for customer in self._customers
         ]
         for index in range(len(self._lives)):
@@ -150,17 +157,22 @@ class _Transport:
     """The SDK part of every device: queue, batch, send with the head's write key."""
 
     def __init__(
-        self, client: httpx.Client, write_keys: Mapping[str, str], stats: TrafficStats
-    ) -> None:
+        self, client: httpx.Client, write_keys: Mapping[str, str], stats: TrafficStats,
+        api_key: str,
+    ) -> None:  # fmt: skip
         self._client = client
         self._write_keys = write_keys
         self._stats = stats
+        self._api_key = api_key
 
     def send(self, call: Call) -> None:
         if call.type == "pause":
             return
         if call.type == "subscribe":
             self._subscribe(call)
+            return
+        if call.type in ("push_token", "sms_consent"):
+            self._opt_in(call)
             return
         device = call.device
         device.queue.append(_message(call))
@@ -212,6 +224,30 @@ class _Transport:
                          f"{response.text[:300]}")  # fmt: skip
             return
         self._stats.sign_ups += 1
+
+    def _opt_in(self, call: Call) -> None:
+        """The app registers its push token with its write key, as its SDK would; the shop's
+        backend records an SMS opt-in with its API key."""
+        device = call.device
+        if call.type == "push_token":
+            path = "/v1/push/subscriptions"
+            auth: dict[str, Any] = {"auth": (self._write_keys[device.head], "")}
+        else:
+            path = "/api/v1/consent"
+            auth = {"headers": {"Authorization": f"Bearer {self._api_key}"}}
+        try:
+            response = self._client.post(path, json=call.fields, **auth)
+        except httpx.HTTPError as exc:
+            self._failed(f"{device.head} {path}: {exc!r}")
+            return
+        if response.status_code not in (200, 201):
+            self._failed(f"{device.head} {path}: HTTP {response.status_code} "
+                         f"{response.text[:300]}")  # fmt: skip
+            return
+        if call.type == "push_token":
+            self._stats.push_tokens += 1
+        else:
+            self._stats.sms_opt_ins += 1
 
     def _count(self, head: str, messages: list[dict[str, Any]]) -> None:
         self._stats.by_head[head] += len(messages)

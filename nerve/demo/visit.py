@@ -18,8 +18,9 @@ from nerve.demo.people import Customer, Device
 @dataclass(frozen=True)
 class Call:
     device: Device
-    # identify, track, page or screen; subscribe: a sign-up form posted to Nerve; pause: no
-    # request, the customer is between two visits
+    # identify, track, page or screen; subscribe: a sign-up form posted to Nerve; push_token:
+    # the app's push registration; sms_consent: the shop's backend records an SMS opt-in;
+    # pause: no request, the customer is between two visits
     type: str
     fields: dict[str, Any]  # event, name, properties, traits; the sign-up form's fields
     wait: float  # seconds the customer spends before this call
@@ -84,6 +85,36 @@ class Visit:
         }
         return self._call("subscribe", fields)
 
+    def register_push(self, topics: list[str], consent_text: str, text_version: str) -> Call:
+        """The app's FCM registration token handed to Nerve (`POST /v1/push/subscriptions`),
+        under the signed-in userId or else the device's anonymousId, with the push topics the
+        customer allowed at the notification prompt."""
+        device = self.device
+        assert device.push_token is not None, "only the app has a push token"
+        device.push_registered = True
+        owner = {"userId": device.user_id} if device.user_id else \
+            {"anonymousId": device.anonymous_id}  # fmt: skip
+        fields = {"kind": "fcm", "token": device.push_token, **owner, "topics": topics}
+        if topics:
+            fields |= {"consent_text": consent_text, "text_version": text_version}
+        return self._call("push_token", fields)
+
+    def sms_consent(self, topic: str, consent_text: str, text_version: str) -> Call:
+        """The checkout's SMS tick box, which the shop's backend records with Nerve
+        (`POST /api/v1/consent` with the phone number) with what the customer saw and where."""
+        context = self.device.context
+        fields = {
+            "phone": self.customer.phone,
+            "topic": topic,
+            "double_opt_in": False,  # Nerve sends no confirmation SMS
+            "consent_text": consent_text,
+            "text_version": text_version,
+            "source_url": f"{SHOP_URL}/checkout/shipping",
+            "ip": context.get("ip"),
+            "user_agent": context.get("userAgent") or _app_agent(context),
+        }
+        return self._call("sms_consent", fields)
+
     def _call(self, type_: str, fields: dict[str, Any], flush: bool = False) -> Call:
         return Call(self.device, type_, fields, self.think(), flush)
 
@@ -91,6 +122,13 @@ class Visit:
 def pause_call(customer: Customer, seconds: float) -> Call:
     """Between two visits: nothing is sent; what comes next is decided after `seconds`."""
     return Call(customer.devices[0], "pause", {}, seconds)
+
+
+def _app_agent(context: dict[str, Any]) -> str:
+    """What the shop's app says it is, as its HTTP requests do."""
+    app, os = context.get("app") or {}, context.get("os") or {}
+    return f"{app.get('name', SHOP_NAME)}/{app.get('version', '')} ({os.get('name', '')} " \
+        f"{os.get('version', '')})"  # fmt: skip
 
 
 def _affiliation(device: Device) -> str:

@@ -1,7 +1,8 @@
 """`nerve demo` as a newcomer runs it: one command, then events from every head of the shop,
 customers who use several heads known as one person each, newsletter sign-ups confirmed by mail,
-and abandoned carts reminded by mail — which a customer leaves with one click, and another
-clicks."""
+abandoned carts reminded by mail — which a customer leaves with one click, and another clicks —
+SMS and pushes reaching the demo's phones, big orders alerting the team in Slack, and a customer
+in three marketing flows at once held to the fatigue cap."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 from collections import defaultdict
 from datetime import datetime
 from email.message import EmailMessage
+from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -234,6 +236,37 @@ def _on_timeline(
         time.sleep(0.25)
 
 
+def _phones_and_team(
+    base_url: str, until: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the demo's phones (SMS, pushes) and the team's Slack channel received, once there is
+    an SMS, a push and an alert (or time is up)."""
+    while True:
+        phones = httpx.get(f"{base_url}/demo/phones.json").json()["data"]
+        alerts = httpx.get(f"{base_url}/demo/slack.json").json()["data"]
+        if ({"sms", "push"} <= {m["kind"] for m in phones} and alerts) or time.monotonic() > until:
+            return phones, alerts
+        time.sleep(0.25)
+
+
+def _held_back(base_url: str, admin_key: str, until: float) -> dict[str, Any] | None:
+    """A message of the log the fatigue cap holds back (deferred) right now."""
+    while True:
+        response = _get(base_url, admin_key, "/api/v1/messages", status="deferred", limit="100")
+        assert response.status_code == 200, response.text
+        held = [m for m in response.json()["data"] if "fatigue cap" in (m["reason"] or "")]
+        if held or time.monotonic() > until:
+            return next(iter(held), None)
+        time.sleep(0.25)
+
+
+def _channel_log(base_url: str, admin_key: str, channel: str) -> list[dict[str, Any]]:
+    response = _get(base_url, admin_key, "/api/v1/messages", channel=channel, limit="1000")
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
 def _message(base_url: str, mail: dict[str, Any]) -> EmailMessage:
     """A mail as the demo's SMTP server received it, parsed as a mail program would."""
     source = httpx.get(f"{base_url}{mail['source_url']}")
@@ -256,6 +289,7 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     # At 40x the flow's first reminder comes 1.5 s after an abandoned checkout. The test stops
     # the demo once it has seen what it looks for; --duration is the limit.
     env = {**os.environ, "NERVE_DEMO_SPEED": "40"}
+    env.pop("NERVE_SECRET_KEY", None)  # the demo keeps a key of its own beside its database
     demo = subprocess.Popen(
         [str(NERVE), "demo", "--port", str(port), "--duration", "60", "--customers", "8"],
         cwd=tmp_path,
@@ -270,6 +304,9 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
         lookup_example = _read_lookup_example(demo)
         runs_example = _read_runs_example(demo)
         arrived = _wait_for_shop_traffic(base_url, admin_key, time.monotonic() + 7)
+        # The regular (the first customer) is in three marketing flows within seconds; the cap
+        # holds the third message back for up to its window, a minute at 40x.
+        held = _held_back(base_url, admin_key, time.monotonic() + 15)
         # The first customer of the welcome's example shows up within a second or two.
         example = _get_until_found(lookup_example, admin_key, time.monotonic() + 5)
         several = _customer_on_several_heads(base_url, admin_key, time.monotonic() + 5)
@@ -304,6 +341,11 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
             json={"to": {"email": left["address"]}, "template": "cart_reminder_1",
                   "topic": "newsletter"},
         )  # fmt: skip
+        phones, alerts = _phones_and_team(base_url, time.monotonic() + 15)
+        phones_page = httpx.get(f"{base_url}/demo/phones")
+        slack_page = httpx.get(f"{base_url}/demo/slack")
+        logs = {channel: _channel_log(base_url, admin_key, channel)
+                for channel in ("sms", "push", "slack")}  # fmt: skip
         mails = _mails(base_url)
         confirmation = next(
             (_message(base_url, mail) for mail in mails if mail["kind"] == "transactional"), None
@@ -402,6 +444,53 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     assert f"→ {base_url}{reminder['url']}" in screen, out
     assert "unsubscribed with one click" in screen, out
     assert re.search(r"↗ .+ clicked “.+” in the .*cart reminder.* → back in the shop", screen), out
+
+    # SMS and pushes reach the demo's phones, as the provider and FCM received them, and the
+    # message log has each with the provider's answer; big orders alert the team in Slack.
+    sms = [m for m in phones if m["kind"] == "sms"]
+    pushes = [m for m in phones if m["kind"] == "push"]
+    assert sms and pushes and alerts, (phones, alerts)
+    assert phones_page.status_code == 200 and escape(sms[0]["body"], quote=False) in (
+        phones_page.text
+    ), phones_page.text
+    sids = {m["provider_id"] for m in sms}
+    sent_sms = [m for m in logs["sms"] if m["status"] == "sent"]
+    assert any(m["details"]["sid"] in sids for m in sent_sms), (logs["sms"], sids)
+    assert {m["flow"] for m in sent_sms} <= {"demo_order_shipped", "demo_cart_sms"}
+    assert all(p["title"] == "Welcome to the app" and p["customer"] for p in pushes), pushes
+    sent_push = [m for m in logs["push"] if m["status"] == "sent"]
+    assert sent_push and all(m["flow"] == "demo_app_offer" for m in sent_push), logs["push"]
+    assert alerts[0]["text"].startswith("Big order: €"), alerts[0]
+    assert alerts[0]["blocks"][0]["type"] == "header", alerts[0]
+    assert (
+        slack_page.status_code == 200
+        and escape(alerts[0]["blocks"][0]["text"]["text"], quote=False) in slack_page.text
+    )
+    assert any(m["flow"] == "demo_big_order_alert" and m["status"] == "sent"
+               for m in logs["slack"]), logs["slack"]  # fmt: skip
+    # Marketing SMS need an opt-in: those who did not tick the box are skipped, with why.
+    reasons = {m["reason"] for m in logs["sms"] if m["status"] == "skipped"}
+    assert "no consent to sms cart-alerts (never given)" in reasons, reasons
+
+    # The fatigue cap: a marketing message over it waits, and the log says why.
+    assert held is not None, "no message held back by the fatigue cap"
+    assert held["kind"] == "marketing", held
+    assert re.fullmatch(
+        r"deferred to \S+: over the fatigue cap: 2 marketing messages in 1m \(limit 2\)",
+        held["reason"],
+    ), held["reason"]
+    assert held["details"]["limit"] == 2 and held["details"]["window"] == "1m", held
+
+    # The screen has a line for each SMS, push and alert, and for what the cap held back; the
+    # farewell counts them.
+    assert re.search(rf"✆ .+ by SMS to .+ → {base_url}/demo/phones", screen), out
+    assert re.search(rf"◆ App offer pushed to .+ → {base_url}/demo/phones", screen), out
+    assert re.search(rf"# Slack #team-alerts: “Big order: .+ → {base_url}/demo/slack", screen)
+    assert re.search(r"⏸ Held back: .+ over the fatigue cap", screen), out
+    assert re.search(r"Phones and Slack: \d+ SMS and \d+ push(es)? reached", screen), out
+    assert re.search(r"The fatigue cap held back \d+ marketing messages?", screen), out
+    key_file = tmp_path / "nerve-demo.key"
+    assert key_file.exists() and key_file.stat().st_mode & 0o077 == 0
 
     assert demo.returncode == 0, err
     assert "Traceback" not in err, err
