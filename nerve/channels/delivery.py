@@ -217,9 +217,13 @@ class Delivery:
         dialect_of(conn).insert_events(conn, [row])
 
     def _ensure_source(self, workspace_id: str) -> None:
+        """The workspace's hashing key and Nerve's own source for this channel exist (made
+        once, in a write transaction), so reading a send only reads (SQLite cannot upgrade a
+        read transaction that a concurrent send holds)."""
         if workspace_id not in self._sources:
             name = f"Nerve {self.channel.name}"
             with write_transaction(self.engine) as conn:
+                workspaces.hash_key(conn, workspace_id)
                 self._sources[workspace_id] = workspaces.own_source(conn, workspace_id, name)
 
 
