@@ -58,8 +58,14 @@ def fail(error: NerveError, as_json: bool = False) -> NoReturn:
         echo_json({"error": error.as_dict()})
         raise typer.Exit(code=1)
     err_console.print(f"[red]error[/red] {error.code}: {escape(error.message)}")
-    if error.details is not None:
-        err_console.print(error.details, markup=False)
+    details = error.details
+    if isinstance(details, list) and all(
+        isinstance(d, dict) and {"path", "reason"} <= set(d) for d in details
+    ):  # problems with their places: one line each, as `flows validate` shows them
+        for problem in details:
+            err_console.print(f"  {problem['path']}: {problem['reason']}", markup=False)
+    elif details is not None:
+        err_console.print(details, markup=False)
     raise typer.Exit(code=1)
 
 
