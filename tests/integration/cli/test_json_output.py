@@ -38,6 +38,7 @@ SECRET_KEY = new_key()
 CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "sources create": (["shop", "--kind", "web"], ["pos", "--kind", "till"], "invalid_request"),
     "sources list": ([], ["{staff}"], "forbidden"),
+    "sms inbound-url": (["shop"], ["no-such-source"], "not_found"),  # before shop's revoked
     "sources rotate": (["shop"], ["kiosk"], "not_found"),
     "sources revoke": (["shop"], ["shop"], "conflict"),  # the second time
     "keys create": (["--role", "analyst"], ["--role", "owner"], "invalid_request"),
@@ -88,6 +89,7 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "slack test": (None, ["nowhere"], "not_found"),  # a real destination would be called
     "webhooks rotate": (["crm"], ["erp"], "not_found"),
     "webhooks enable": (["crm"], ["erp"], "not_found"),
+    "sms replay": ([], ["{staff}"], "forbidden"),
     "policy show": ([], ["{staff}"], "forbidden"),
     "policy set": ([str(POLICY)], ["missing.yaml"], "invalid_request"),
 }
