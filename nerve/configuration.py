@@ -24,8 +24,12 @@ the environment wins. Names are case-insensitive.
 _DEMO = """## The demo
 
 Only `nerve demo` reads these. The demo always keeps its data in `nerve-demo.db` in the working
-directory, whatever `NERVE_DATABASE_URL` says, and sends its mail to an SMTP server of its own
-(listed at `/demo/mails`), whatever `NERVE_SMTP_URL` says.
+directory, whatever `NERVE_DATABASE_URL` says, sends its mail to an SMTP server of its own
+(listed at `/demo/mails`), whatever `NERVE_SMTP_URL` says, and its SMS and app pushes to a
+Twilio- and FCM-shaped server of its own (listed at `/demo/phones`), whatever the `NERVE_SMS_*`
+and `NERVE_PUSH_FCM_*` settings say. Its secrets are encrypted with `NERVE_SECRET_KEY`, or when
+that is unset with a key it makes on its first run and keeps in `nerve-demo.key` beside the
+database.
 """
 
 

@@ -123,12 +123,14 @@ def _farewell_channels(console: Console, stats: TrafficStats, channels: ChannelF
         " registered a push token."
     )
     if channels.held:
-        later = channels.held_then_sent
-        console.print(
-            f"The fatigue cap held back {channels.held:,} marketing"
-            f" message{plural_s(channels.held)}, {later:,} of them sent once a slot was free"
-            " (GET /api/v1/messages?status=deferred shows those still waiting)."
+        held, later = channels.held, channels.held_then_sent
+        text = (
+            f"The fatigue cap held back {held:,} marketing message{plural_s(held)} (GET"
+            " /api/v1/messages?status=deferred, with the decision in `details`)"
         )
+        if later:
+            text += f"; {later:,} went once a slot was free"
+        console.print(text + ".")
     if channels.skipped:
         reasons = "; ".join(f"{reason}: {count}" for reason, count in channels.skipped)
         console.print(f"SMS and pushes Nerve skipped, and why: {reasons}.", style="dim")

@@ -25,10 +25,10 @@ from nerve.demo.people import Customer
 from nerve.demo.shopping import Checkout, Story, log_in, open_cart, sms_opt_in
 from nerve.demo.visit import Call, Visit
 
-# Seconds (at speed 1) before her first visit, and between the sign-up and the app: time for
-# the confirmation mail and her click on its link (the inbox clicks within 40 s).
+# Seconds (at speed 1) before her first visit, and between the sign-up and the app. She clicks
+# the confirmation link within 40 s (the inbox's pace), long before her cart's first reminder.
 FIRST_VISIT_AFTER = 1.0
-APP_AFTER = 40.0
+APP_AFTER = 3.0
 
 
 def regular_life(customer: Customer, rng: random.Random) -> Iterator[Call]:
