@@ -33,7 +33,7 @@ TEAM_ALERTS = "team-alerts"
 TOPICS = (
     topics.Topic("sms", CART_ALERTS, "Cart reminders by SMS",
                  "A text when you leave something in your cart"),
-    topics.Topic("push", APP_OFFERS, "Offers in the app", "The app's offer of the day"),
+    topics.Topic("push", APP_OFFERS, "Offers in the app", "The app's offers, as notifications"),
 )  # fmt: skip
 # Marketing messages per customer in any window: the policy a real shop would set at 3 in 7 days,
 # squeezed into the demo's minutes (the window divided by the demo's speed, a minute at least).

@@ -112,8 +112,8 @@ def _channels_intro(channels: DemoChannels, customers: list[Customer], speed: fl
         (TRACKING, ""),
         (CART_SMS, "; shoppers who ticked “text me about my cart” get the reminder by SMS too,"
                    " the others are skipped with the reason"),
-        (APP_OFFER, "; app users who allowed offers at the app's prompt get its offer of the day"
-                    " as a push"),
+        (APP_OFFER, "; app users who allowed offers at the app's prompt get its welcome offer"
+                    " as a push, once per phone"),
         (BIG_ORDERS, "; orders of 150 EUR or more alert the team in Slack at once"),
     ):  # fmt: skip
         published = flows.flow(name)

@@ -25,8 +25,8 @@ SMS_CONSENT_TEXT = (
 )
 APP_OFFERS = "app-offers"  # the push topic the app's notification prompt asks for
 PUSH_CONSENT_TEXT = (
-    f"“{SHOP_NAME}” would like to send you notifications: the app's offer of the day and news"
-    " about your orders."
+    f"“{SHOP_NAME}” would like to send you notifications: offers in the app and news about your"
+    " orders."
 )
 CONSENT_TEXT_VERSION = "2025-03"
 
