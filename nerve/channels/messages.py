@@ -109,6 +109,18 @@ def dead_lettered(conn: Connection, workspace_id: str, idempotency_key: str, err
     )  # fmt: skip
 
 
+def never_sent(conn: Connection, keys: list[tuple[str, str]], reason: str) -> None:
+    """Sends held back (deferred) whose steps will not come again: skipped, saying why."""
+    for workspace_id in {workspace for workspace, _ in keys}:
+        mine = [key for workspace, key in keys if workspace == workspace_id and key]
+        conn.execute(
+            update(Message)
+            .where(Message.workspace_id == workspace_id, Message.idempotency_key.in_(mine),
+                   Message.status == "deferred")
+            .values(status="skipped", reason=reason, updated_at=utcnow())
+        )  # fmt: skip
+
+
 def engaged(conn: Connection, logged_id: str, status: str) -> None:
     """The message was opened or clicked: its first time is kept, its status moves on."""
     now = utcnow()

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from nerve import metrics
+from nerve.channels import messages
 from nerve.db.base import insert_rows, new_id, table
 from nerve.db.dialect import dialect_of
 from nerve.flows import budget, channel_action, email_action, webhook
@@ -319,11 +320,17 @@ def finish_plan(
 
 def _written(conn: Connection, plans: list[Plan]) -> None:
     """Cancel superseded timers, enqueue the next tasks, record the steps."""
-    conn.execute(
+    cancelled = conn.execute(
         update(Task)
         .where(Task.run_id.in_([p.run_id for p in plans]), Task.status == "pending")
         .values(status="cancelled")
-    )
+        .returning(Task.workspace_id, Task.idempotency_key, Task.kind)
+    ).all()
+    # A send held back by the delivery policy whose step will not come now (the person left
+    # the flow, reached its goal): its row says so instead of waiting for ever.
+    held = [(row.workspace_id, row.idempotency_key) for row in cancelled if row.kind == "action"]
+    if held:
+        messages.never_sent(conn, held, "the run moved on while the send was held back")
     enqueue(conn, plans)
 
 

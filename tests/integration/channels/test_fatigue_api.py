@@ -134,3 +134,39 @@ def test_the_messages_api_says_when_to_send_a_held_marketing_mail_again(
     assert "quiet hours" in skipped["reason"] and "no Idempotency-Key" in skipped["reason"]
     deferred = client.get("/api/v1/messages", params={"status": "deferred"}, headers=auth(shop))
     assert deferred.json()["data"] == []
+
+
+def test_a_held_send_whose_run_ends_is_skipped_saying_so(
+    client: TestClient, shop: Shop, sink: SmtpSink
+) -> None:
+    """Held back by the cap, the person then leaves the flow (they ordered): the held mail
+    will never go, and its row says so instead of waiting `deferred` for ever."""
+    policy = {"fatigue": {"limit": 1, "window": "7d", "on_cap": "defer"}}
+    assert client.put("/api/v1/delivery-policy", json=policy, headers=auth(shop)).status_code == 200
+    template = {"name": "offer", "subject": "An offer", "html": "<p>For you</p>"}
+    assert client.post("/api/v1/templates", json=template, headers=auth(shop)).status_code == 201
+    flow = {**_flow("cart"), "exit": [{"event": "Order Completed"}]}
+    published = client.post("/api/v1/flows", json=flow, headers=auth(shop),
+                            params={"environment": "production"})  # fmt: skip
+    assert published.status_code == 201, published.text
+    given = {"email": "ida@example.com", "topic": "newsletter", "double_opt_in": False,
+             "consent_text": "Yes", "source_url": "https://shop.example/"}  # fmt: skip
+    assert client.post("/api/v1/consent", json=given, headers=auth(shop)).status_code == 201
+
+    def track(message: dict[str, Any]) -> None:
+        sent = client.post(f"/v1/{message.pop('type')}", json={"userId": "ida", **message},
+                           auth=(shop.write_keys["web"], ""))  # fmt: skip
+        assert sent.status_code == 200, sent.text
+
+    def logged(status: str) -> list[dict[str, Any]]:
+        found = client.get("/api/v1/messages", params={"status": status}, headers=auth(shop))
+        return found.json()["data"]  # type: ignore[no-any-return]
+
+    track({"type": "identify", "traits": {"email": "ida@example.com"}})
+    for cart in ("c1", "c2"):
+        track({"type": "track", "event": "Product Added", "properties": {"cart_id": cart}})
+    until(lambda: logged("sent") and logged("deferred"))
+    track({"type": "track", "event": "Order Completed", "properties": {"order_id": "o1"}})
+    [skipped] = until(lambda: logged("skipped"))
+    assert skipped["reason"] == "the run moved on while the send was held back"
+    assert logged("deferred") == [] and len(sink.received) == 1
