@@ -62,12 +62,13 @@ def apply(
 ) -> None:
     """Publish a flow definition as a new immutable version (unless it is unchanged)."""
     from nerve.flows import engine as flow_engine
+    from nerve.flows import versions as flow_versions
 
     if env not in flow_engine.ENVIRONMENTS:
         fail(InvalidInput(f"--env must be staging or production, not {env!r}"), as_json)
     flow = _read_flow(file, as_json)
     with session(Permission.FLOWS_WRITE, workspace, as_json) as (conn, principal):
-        published = flow_engine.publish(conn, principal.workspace_id, flow, env)
+        published = flow_versions.publish(conn, principal.workspace_id, flow, env)
     version = f"{flow.name} v{published['version']}"
     emit(
         as_json,

@@ -25,7 +25,7 @@ from nerve.channels.push import service as push_subscriptions
 from nerve.consent import service, topics
 from nerve.db.session import Db, WriteDb
 from nerve.errors import NotFound, documented
-from nerve.flows.engine import active_versions
+from nerve.flows.versions import active_versions
 from nerve.identity import service as identity
 from nerve.profiles.view import person as person_view
 

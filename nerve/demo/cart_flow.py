@@ -27,7 +27,7 @@ from nerve.demo.shop_backend import ShopBackend
 from nerve.flows import service as flows
 from nerve.flows.definition import FlowDefinition, load, validate
 from nerve.flows.durations import parse_duration
-from nerve.flows.engine import publish
+from nerve.flows.versions import publish
 from nerve.outbound.policy import OutboundPolicy
 
 log = structlog.get_logger(__name__)

@@ -18,7 +18,7 @@ from nerve.db.engine import write_transaction
 from nerve.demo.cart_flow import ENVIRONMENT, PublishedFlow, adapted
 from nerve.flows.definition import FlowDefinition, validate
 from nerve.flows.durations import parse_duration
-from nerve.flows.engine import publish
+from nerve.flows.versions import publish
 from nerve.outbound.policy import OutboundPolicy
 
 _FLOWS = "channel_flows.yaml"

@@ -12,7 +12,7 @@ from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
 from nerve.db.session import Db, WriteDb
 from nerve.errors import Conflict, InvalidInput, PayloadTooLarge, UnsupportedMediaType, documented
-from nerve.flows import bodies, engine, service, simulate
+from nerve.flows import bodies, service, simulate, versions
 from nerve.flows.definition import json_schema, validate
 from nerve.flows.schemas import (
     EXAMPLE_FLOW,
@@ -88,7 +88,7 @@ def publish_flow(
     in that environment: that version, `unchanged: true` (200)."""
     data = bodies.data_of(body.content, bodies.media_type(body.content_type))
     flow = validate(data, _outbound(request))
-    published = engine.publish(db, key.workspace_id, flow, environment)
+    published = versions.publish(db, key.workspace_id, flow, environment)
     if published["unchanged"]:
         response.status_code = 200
     return published

@@ -26,13 +26,13 @@ from nerve.flows.durations import parse_duration
 from nerve.flows.engine import (
     LIVE,
     apply_many,
-    definition_of,
     lock_runs,
     person_of,
     plan,
     step_row,
 )
 from nerve.flows.models import FlowRun, FlowStep, Task
+from nerve.flows.versions import definition_of
 from nerve.identity.service import people_of
 from nerve.outbound.policy import OutboundPolicy
 from nerve.profiles.schemas import Person

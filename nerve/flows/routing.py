@@ -22,14 +22,11 @@ from nerve.db.dialect import Dialect
 from nerve.flows.definition import FlowDefinition, Reentry
 from nerve.flows.engine import (
     LIVE,
-    ActiveVersion,
     Plan,
-    active_versions,
     apply_many,
     as_run,
     enqueue,
     finish_plan,
-    loadable,
     plan,
     record,
     step_row,
@@ -43,6 +40,7 @@ from nerve.flows.interpreter import (
     trigger_named,
 )
 from nerve.flows.models import FlowEntry, FlowRun
+from nerve.flows.versions import ActiveVersion, active_versions, loadable
 from nerve.identity.attached import AttachedBatch
 from nerve.profiles.view import People
 

@@ -13,8 +13,9 @@ from nerve.db.base import new_id
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.flows.calls import ActionDeferred
-from nerve.flows.engine import backoff, definition_of, lock_runs, record
+from nerve.flows.engine import backoff, lock_runs, record
 from nerve.flows.models import DeadLetter, FlowRun, Task
+from nerve.flows.versions import definition_of
 
 
 def defer(engine: Engine, owner: str, task: Any, run: Any, deferred: ActionDeferred) -> None:

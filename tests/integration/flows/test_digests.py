@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select, update
 
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
-from nerve.flows import engine as flow_engine
 from nerve.flows import routing
+from nerve.flows import versions as flow_versions
 from nerve.flows.actions import RecordingSender
 from nerve.flows.definition import validate
 from nerve.flows.digest_models import Digest, DigestItem
@@ -74,7 +74,7 @@ def _setup(engine: Engine, *environments: str) -> tuple[str, Executor, Recording
     shop = make_shop(engine, kinds=("web",))
     with write_transaction(engine) as conn:
         for environment in environments or ("production",):
-            flow_engine.publish(conn, shop.workspace_id, validate(FLOW), environment)
+            flow_versions.publish(conn, shop.workspace_id, validate(FLOW), environment)
     sent = RecordingSender()
     return shop.workspace_id, Executor(engine, "worker-a", remote={"webhook": sent}), sent
 

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from nerve.app import create_app
 from nerve.db.engine import write_transaction
 from nerve.flows.definition import validate
-from nerve.flows.engine import publish
+from nerve.flows.versions import publish
 from nerve.settings import Settings
 from tests.factories import Shop, make_shop
 from tests.receivers import Receiver

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, select, update
 
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
-from nerve.flows import engine as flow_engine
 from nerve.flows import routing
+from nerve.flows import versions as flow_versions
 from nerve.flows.definition import validate
 from nerve.flows.executor import Executor
 from nerve.flows.models import FlowRun, FlowStep, Task
@@ -74,7 +74,7 @@ def _race(engine: Engine, executor: Executor, workspace_id: str, n: int) -> str:
 def test_event_and_timeout_at_the_same_instant_take_exactly_one_path(engine: Engine) -> None:
     shop = make_shop(engine, kinds=("web",))
     with write_transaction(engine) as conn:
-        flow_engine.publish(conn, shop.workspace_id, validate(FLOW), "production")
+        flow_versions.publish(conn, shop.workspace_id, validate(FLOW), "production")
     executor = Executor(engine, "race-worker")
     seen = set()
     for n in range(1000):

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
 from nerve.events.models import Event
-from nerve.flows import engine as flow_engine
+from nerve.flows import versions as flow_versions
 from nerve.flows.definition import validate
 from nerve.flows.models import FlowRun
 from nerve.identity.attached import AttachedBatch, Consumer
@@ -105,7 +105,7 @@ def _resolve_concurrently(engine: Engine, order: AttachOrder) -> None:
 def _shop_with_flow(engine: Engine, prefix: str) -> Shop:
     shop = make_shop(engine, workspace=f"{prefix}-{uuid.uuid4().hex[:8]}", kinds=("web",))
     with write_transaction(engine) as conn:
-        flow_engine.publish(conn, shop.workspace_id, EVERY_EVENT, "production")
+        flow_versions.publish(conn, shop.workspace_id, EVERY_EVENT, "production")
     return shop
 
 
