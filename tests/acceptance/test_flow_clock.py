@@ -46,7 +46,7 @@ def test_a_fast_worker_clock_fires_no_timer_early(nerve: NerveProcess, tmp_path:
         sent = time.monotonic()
         message = {"userId": "u1", "event": "Checkout Started"}
         assert httpx.post(f"{nerve.url}/v1/track", json=message, auth=(key, "")).status_code == 200
-        deadline = sent + 30
+        deadline = sent + 60  # a loaded machine starts the worker slowly; early is the fault
         while not receiver.deliveries and time.monotonic() < deadline:
             time.sleep(0.05)
         elapsed = time.monotonic() - sent
