@@ -44,7 +44,11 @@ def _message(draw: st.DrawFn, consistent: bool, alias: bool = True) -> dict[str,
         email = email if email is None or OWNER[email] == owner else None
     if user is None and anon is None:
         anon = draw(st.sampled_from(ANONS)) if not consistent else None
-        user = user or (draw(st.sampled_from(USERS)) if anon is None else None)
+        if anon is None:
+            # Consistent: the email's owner, or the message would make a second person claim
+            # an email that is another's — where the first claim rightly wins.
+            owned = OWNER.get(email or "") if consistent else None
+            user = owned or draw(st.sampled_from(USERS))
     message: dict[str, Any] = {
         "type": kind,
         "messageId": str(uuid.uuid4()),
