@@ -31,6 +31,7 @@ from nerve.consent import service as consent
 from nerve.db.base import new_id, utcnow
 from nerve.db.dialect import dialect_of
 from nerve.db.engine import write_transaction
+from nerve.db.group_commit import GroupCommit
 from nerve.identity import service as identity
 from nerve.privacy import service as privacy
 from nerve.profiles.schemas import Person
@@ -119,6 +120,9 @@ class Delivery:
 
     def __init__(self, engine: Engine, channel: Channel) -> None:
         self.engine, self.channel = engine, channel
+        # The log's writes of concurrent sends commit together (one SQLite writer, one fsync
+        # for many), each committed before the send goes on — as email's do.
+        self._log = GroupCommit(engine)
         self._sources: dict[str, str] = {}
 
     def close(self) -> None:
@@ -146,8 +150,9 @@ class Delivery:
                "details": drafted.details or None}  # fmt: skip
         zone = timing.timezone_of(person)
         try:
-            with write_transaction(self.engine) as conn:
-                logged = self._begin(conn, request, row_id, log, reason, zone)
+            logged = self._log.run(
+                lambda conn: self._begin(conn, request, row_id, log, reason, zone)
+            )
         except IntegrityError as exc:  # PostgreSQL: the other attempt's insert won
             raise SendDeferred("another attempt of this send is under way") from exc
         if isinstance(logged, Sent):
@@ -159,17 +164,20 @@ class Delivery:
         try:
             answer = self.channel.deliver(outgoing)
         except SendRefused as exc:
-            with write_transaction(self.engine) as conn:
-                messages.finish(conn, logged.id, "failed", str(exc))
+            refused = str(exc)
+            self._log.run(lambda conn: messages.finish(conn, logged.id, "failed", refused))
             return Sent("failed", message_id, str(exc), logged.id)
         except SendDeferred as exc:
-            with write_transaction(self.engine) as conn:
-                messages.finish(conn, logged.id, "queued", f"will retry: {exc}")
+            retry = f"will retry: {exc}"
+            self._log.run(lambda conn: messages.finish(conn, logged.id, "queued", retry))
             raise
         details = {**drafted.details, **answer}
-        with write_transaction(self.engine) as conn:
+
+        def sent(conn: Connection) -> None:
             messages.finish(conn, logged.id, "sent", None, details or None)
             self._record(conn, request, person, {**log, "id": logged.id})
+
+        self._log.run(sent)
         return Sent("sent", message_id, None, logged.id, details)
 
     def _begin(
