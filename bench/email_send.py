@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import aiosmtplib
+import sink_process
 from identity_store import Inserter, prepare
 
 from nerve.channels import templates
@@ -51,25 +51,10 @@ TEMPLATE = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _sink(port: int) -> subprocess.Popen[bytes]:
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "aiosmtpd.handlers.Sink"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return sink
-        time.sleep(0.05)
-    raise SystemExit("the SMTP sink did not start")
+    command = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+               "-c", "aiosmtpd.handlers.Sink"]  # fmt: skip
+    return sink_process.start(command, port, "SMTP sink", quiet=True)
 
 
 def _people(engine, shop, count: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -116,7 +101,7 @@ def main() -> None:
     url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='nerve-email-')}/e.db"
     engine = make_engine(Settings(database_url=url))
     shop = prepare(engine)
-    port = _free_port()
+    port = sink_process.free_port()
     sink = _sink(port)
     try:
         profiles = _people(engine, shop, args.mails)

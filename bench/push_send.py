@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import sink_process
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from identity_store import Inserter, prepare
@@ -79,21 +79,8 @@ def _serve_sink(port: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _sink(port: int) -> subprocess.Popen[bytes]:
-    sink = subprocess.Popen([sys.executable, __file__, "--sink", str(port)])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return sink
-        time.sleep(0.05)
-    raise SystemExit("the push sink did not start")
+    return sink_process.start([sys.executable, __file__, "--sink", str(port)], port, "push sink")
 
 
 def _keys() -> dict[str, str]:
@@ -165,7 +152,7 @@ def main() -> None:
     url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='nerve-push-')}/p.db"
     engine = make_engine(Settings(database_url=url))
     shop, vault = prepare(engine), Vault(new_key())
-    port = _free_port()
+    port = sink_process.free_port()
     sink, address = _sink(port), f"http://127.0.0.1:{port}"
     try:
         profiles = _people(engine, shop, vault, args.messages, address)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import sink_process
 from identity_store import Inserter, prepare
 
 from nerve.channels import templates
@@ -79,21 +79,8 @@ def _serve_sink(port: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _sink(port: int) -> subprocess.Popen[bytes]:
-    sink = subprocess.Popen([sys.executable, __file__, "--sink", str(port)])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return sink
-        time.sleep(0.05)
-    raise SystemExit("the SMS sink did not start")
+    return sink_process.start([sys.executable, __file__, "--sink", str(port)], port, "SMS sink")
 
 
 def _people(engine, shop, vault: Vault, count: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -149,7 +136,7 @@ def main() -> None:
     url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='nerve-sms-')}/s.db"
     engine = make_engine(Settings(database_url=url))
     shop, vault = prepare(engine), Vault(new_key())
-    port = _free_port()
+    port = sink_process.free_port()
     sink = _sink(port)
     try:
         profiles = _people(engine, shop, vault, args.messages)

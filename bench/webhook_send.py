@@ -19,7 +19,6 @@ threads as the worker's sender pool does, twice:
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import sink_process
 from identity_store import Inserter, prepare
 
 from nerve.db.engine import make_engine, write_transaction
@@ -77,21 +77,8 @@ def _serve_sink(port: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _sink(port: int) -> subprocess.Popen[bytes]:
-    sink = subprocess.Popen([sys.executable, __file__, "--sink", str(port)])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return sink
-        time.sleep(0.05)
-    raise SystemExit("the webhook sink did not start")
+    return sink_process.start([sys.executable, __file__, "--sink", str(port)], port, "webhook sink")
 
 
 def _people(engine, shop, count: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -156,7 +143,7 @@ def main() -> None:
     url = args.url or f"sqlite:///{tempfile.mkdtemp(prefix='nerve-webhook-')}/w.db"
     engine = make_engine(Settings(database_url=url))
     shop, vault = prepare(engine), Vault(new_key())
-    port = _free_port()
+    port = sink_process.free_port()
     sink, address = _sink(port), f"http://127.0.0.1:{port}/crm"
     loopback = OutboundPolicy.allowing(["127.0.0.1/32"])
     try:
