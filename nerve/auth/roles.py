@@ -4,7 +4,8 @@ against.
 The roles follow how a shop team works (the RACI of the automation guide): the owner of the
 system (`admin`: keys, rules, secrets, erasure), the people who build automations (`builder`:
 flows, later templates, segments, slots), those who read and report (`analyst`: read only), and
-the store staff on a tablet (`staff`: look a customer up, later their cart — nothing else).
+the store staff on a tablet (`staff`: look a customer up, their orders, stock and cart —
+nothing else). The shop's backend syncs catalog, orders and carts with an `admin` key.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ class Permission(StrEnum):
     SLACK_DESTINATIONS_MANAGE = "slack_destinations:manage"
     DELIVERY_POLICY_READ = "delivery_policy:read"
     DELIVERY_POLICY_WRITE = "delivery_policy:write"
+    CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
+    CARTS_READ = "carts:read"
+    CARTS_WRITE = "carts:write"
+    CONNECTORS_MANAGE = "connectors:manage"
 
 
 ADMIN, BUILDER, ANALYST, STAFF = "admin", "builder", "analyst", "staff"
@@ -60,6 +68,9 @@ _READ = {
     Permission.CONSENT_READ,
     Permission.SOURCES_READ,
     Permission.DELIVERY_POLICY_READ,
+    Permission.CATALOG_READ,
+    Permission.ORDERS_READ,
+    Permission.CARTS_READ,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -81,7 +92,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         | {Permission.DELIVERY_POLICY_WRITE}
     ),
     ANALYST: frozenset(_READ),
-    STAFF: frozenset({Permission.PROFILES_READ}),
+    # The store tablet: look a customer up, see what they ordered and what is in stock, and
+    # view or change their cart — every change in the audit log with the staff key.
+    STAFF: frozenset(
+        {Permission.PROFILES_READ, Permission.CATALOG_READ, Permission.ORDERS_READ}
+        | {Permission.CARTS_READ, Permission.CARTS_WRITE}
+    ),
 }
 ROLES = tuple(ROLE_PERMISSIONS)
 

@@ -2,8 +2,11 @@
 
 from nerve.audit import models as audit_models
 from nerve.auth import models as auth_models
+from nerve.carts import models as cart_models
+from nerve.catalog import models as catalog_models
 from nerve.channels import models as channel_models
 from nerve.channels.push import models as push_models
+from nerve.connectors import models as connector_models
 from nerve.consent import models as consent_models
 from nerve.db.base import Base
 from nerve.events import models as event_models
@@ -22,7 +25,10 @@ metadata = Base.metadata
 __all__ = [
     "audit_models",
     "auth_models",
+    "cart_models",
+    "catalog_models",
     "channel_models",
+    "connector_models",
     "consent_models",
     "digest_models",
     "event_models",

@@ -1,0 +1,1 @@
+"""The persistent cart: one per person, shared by every head, merged on login, resumable."""

@@ -1,0 +1,1 @@
+"""The shop catalog: products and variants by sku, inventory per location, catalog events."""

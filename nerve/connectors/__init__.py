@@ -1,0 +1,1 @@
+"""Shop connectors: signed webhooks from Shopify, WooCommerce and Shopware mapped to Nerve."""
