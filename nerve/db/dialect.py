@@ -37,6 +37,10 @@ class Dialect(Protocol):
     def insert_ignoring_duplicates(self, table: Any, index_elements: list[str]) -> Insert:
         """INSERT ... ON CONFLICT (index_elements) DO NOTHING."""
 
+    def upsert(self, table: Any, index_elements: list[str], update: list[str]) -> Insert:
+        """INSERT ... ON CONFLICT (index_elements) DO UPDATE SET each column of `update` to the
+        value this row tried to insert."""
+
     def insert_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Store tracking rows (see nerve/tracking/normalize.py), skipping duplicate messageIds."""
 

@@ -155,3 +155,29 @@ class DeadLetter(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()
     replayed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class ShopEvent(Base):
+    """A fact about the shop, not a person (a price changed, stock ran low), that flows can
+    trigger on: written by its capability in the transaction of the change (an outbox), routed
+    to the flows it triggers once (nerve/flows/shop_events.py)."""
+
+    __tablename__ = "shop_events"
+    __table_args__ = (
+        # The router's queue: only what is not routed yet.
+        Index(
+            "ix_shop_events_unrouted",
+            "id",
+            sqlite_where=text("routed_at IS NULL"),
+            postgresql_where=text("routed_at IS NULL"),
+        ),
+        Index("ix_shop_events_workspace", "workspace_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))  # the trigger type: catalog
+    name: Mapped[str] = mapped_column(String(64))  # price_changed, stock_below_minimum, ...
+    properties: Mapped[Any] = mapped_column(Json)
+    occurred_at: Mapped[datetime] = created_at_column()
+    routed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
