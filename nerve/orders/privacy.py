@@ -1,12 +1,12 @@
-"""Personal data in orders: who bought what, when."""
+"""Personal data in orders: who bought what, when, and what became of each order."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, select
 
-from nerve.orders.models import Order
+from nerve.orders.models import Order, OrderItem, OrderStatus
 from nerve.orders.service import orders_of
 from nerve.privacy.subject import PersonalData, Subject
 
@@ -16,7 +16,22 @@ def _export(conn: Connection, subject: Subject) -> list[dict[str, Any]]:
 
 
 def _erase(conn: Connection, subject: Subject) -> None:
-    conn.execute(delete(Order).where(Order.profile_id.in_(subject.profile_ids)))
+    for start in range(0, len(subject.profile_ids), 5000):
+        ids = subject.profile_ids[start : start + 5000]
+        mine = select(Order.id).where(Order.profile_id.in_(ids))
+        order_ids = select(Order.order_id).where(
+            Order.workspace_id == subject.workspace_id, Order.profile_id.in_(ids)
+        )
+        conn.execute(
+            delete(OrderStatus).where(
+                OrderStatus.workspace_id == subject.workspace_id,
+                OrderStatus.order_id.in_(order_ids),
+            )
+        )
+        conn.execute(delete(OrderItem).where(OrderItem.order_ref.in_(mine)))
+        conn.execute(delete(Order).where(Order.profile_id.in_(ids)))
 
 
-ORDERS = PersonalData("orders", ("orders",), erase=_erase, export=_export)
+ORDERS = PersonalData(
+    "orders", ("orders", "order_lines", "order_statuses"), erase=_erase, export=_export
+)

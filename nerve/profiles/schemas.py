@@ -31,8 +31,18 @@ class ComputedAttributes(BaseModel):
     last_seen: datetime | None = Field(description="Time of the person's latest event")
     sources: list[SourceSeen] = Field(description="The heads the person used, by name")
     order_count: int
-    total_spent: float = Field(description="Sum of the orders' totals, rounded to cents")
-    average_order_value: float | None = Field(description="null before the first order")
+    total_spent: float = Field(
+        description="Exact sum of the orders' totals in `spend_currency` (orders in other "
+        "currencies are not added in; orders without a currency are)"
+    )
+    average_order_value: float | None = Field(
+        description="total_spent per order in `spend_currency`, to the cent; null before the "
+        "first order"
+    )
+    spend_currency: str | None = Field(
+        default=None,
+        description="The currency most of the person's orders are in (a tie: the latest's)",
+    )
     last_order_at: datetime | None
     timezone: str | None = Field(description="The latest IANA time zone a head reported")
     interests: dict[str, float] = Field(
