@@ -39,19 +39,40 @@ def record(
 ) -> None:  # fmt: skip
     """Store one track event `name` about `person` from the own source `source_name`
     ("Nerve orders"); a second call with the same `message_id` stores nothing."""
-    if not person.user_id and not person.anonymous_id:
-        raise InvalidInput("an event needs a user id or an anonymous id")
     message: dict[str, Any] = {
         "type": "track", "event": name, "messageId": message_id,
         "timestamp": at.isoformat(), "properties": properties,
         "context": {"library": {"name": "nerve", "version": source_name}},
     }  # fmt: skip
+    if person.traits:
+        message["context"]["traits"] = person.traits
+    _store(conn, workspace_id, source_name, person, message, at)
+
+
+def identify(
+    conn: Connection, workspace_id: str, source_name: str, person: Person, at: datetime,
+    message_id: str,
+) -> None:  # fmt: skip
+    """Store an identify of `person` setting `person.traits` (a shop's new customer: email,
+    phone, name), from the own source `source_name`; a repeated `message_id` stores nothing."""
+    message: dict[str, Any] = {
+        "type": "identify", "messageId": message_id, "timestamp": at.isoformat(),
+        "traits": person.traits,
+        "context": {"library": {"name": "nerve", "version": source_name}},
+    }  # fmt: skip
+    _store(conn, workspace_id, source_name, person, message, at)
+
+
+def _store(
+    conn: Connection, workspace_id: str, source_name: str, person: Person,
+    message: dict[str, Any], at: datetime,
+) -> None:  # fmt: skip
+    if not person.user_id and not person.anonymous_id:
+        raise InvalidInput("an event needs a user id or an anonymous id")
     if person.user_id:
         message["userId"] = person.user_id
     if person.anonymous_id:
         message["anonymousId"] = person.anonymous_id
-    if person.traits:
-        message["context"]["traits"] = person.traits
     source_id = workspaces.own_source(conn, workspace_id, source_name)
     row, _ = normalize_message(message, None, Envelope(workspace_id, source_id, at),
                                _MAX_EVENT_BYTES)  # fmt: skip

@@ -4,6 +4,7 @@ shows it. A capability that stores something about a person adds its registratio
 from __future__ import annotations
 
 from nerve.channels.privacy import MESSAGES, OPT_OUTS, PUSH_SUBSCRIPTIONS
+from nerve.connectors.privacy import CONNECTOR_DELIVERIES
 from nerve.consent.privacy import CONSENTS
 from nerve.events.privacy import EVENTS
 from nerve.flows.privacy import DIGESTS, FLOWS
@@ -24,6 +25,7 @@ REGISTRY: tuple[PersonalData, ...] = (
     PROFILE,
     TRAIT_HISTORY,
     ORDERS,
+    CONNECTOR_DELIVERIES,
     EVENTS,
     IDENTITY,
 )
@@ -46,4 +48,6 @@ NOT_PERSONAL: dict[str, str] = {
     "consent_topics": "the lists a shop offers (newsletter, back-in-stock): names and titles",
     "webhook_endpoints": "the shop's own receivers of flow webhooks: names, URLs, status",
     "delivery_policies": "the shop's fatigue cap, quiet hours and send-time settings",
+    "connectors": "the shop's connectors: platform, name, source (secrets are in `secrets`)",
+    "connector_inventory_items": "the shop's inventory item ids and their skus",
 }
