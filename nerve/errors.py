@@ -130,6 +130,13 @@ class Conflict(NerveError):
     status = 409
 
 
+class Gone(NerveError):
+    """It was valid once and is no longer (an expired link)."""
+
+    code = "gone"
+    status = 410
+
+
 class PayloadTooLarge(NerveError):
     """The request body is too large."""
 

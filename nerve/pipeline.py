@@ -9,6 +9,7 @@ before them left it.
 
 from __future__ import annotations
 
+from nerve.carts.pipeline import apply_cart_events
 from nerve.flows.routing import route_events
 from nerve.identity.attached import Consumer
 from nerve.orders.pipeline import record_orders
@@ -17,5 +18,6 @@ from nerve.profiles.pipeline import update_profiles
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer("profiles", update_profiles),
     Consumer("orders", record_orders),
+    Consumer("carts", apply_cart_events),
     Consumer("flows", route_events),
 )

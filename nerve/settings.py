@@ -186,6 +186,15 @@ class Settings(BaseSettings):
     )
     shop_name: str = Field(default="", description="`shop.name` in templates.")
     shop_url: str = Field(default="", description="`shop.url` in templates.")
+    shop_cart_url: str = Field(
+        default="",
+        description="The shop's cart page, where a cart resume link (`/r/TOKEN`) sends people "
+        "with `cart_token=…` appended for the head to load the cart (`/v1/cart/{token}`). "
+        "Unset: NERVE_SHOP_URL.",
+    )
+    cart_resume_days: int = Field(
+        default=30, ge=1, le=365, description="How long a cart resume link in a mail works."
+    )
     shop_imprint: str = Field(
         default="",
         description="`shop.imprint` in templates: the shop's legal name and postal address, "
