@@ -13,9 +13,7 @@ from starlette.responses import Response
 
 from nerve import __version__, metrics, openapi
 from nerve.auth import api as auth_api
-from nerve.carts import api as carts_api
-from nerve.carts import head_api as cart_head_api
-from nerve.carts import resume_api as cart_resume_api
+from nerve.catalog import api as catalog_api
 from nerve.channels import api as templates_api
 from nerve.channels import engagement_api, messages_api, suppressions_api, unsubscribe_api
 from nerve.channels.bounce_mailbox import BounceMailbox
@@ -24,7 +22,6 @@ from nerve.channels.push import api as push_api
 from nerve.channels.slack import api as slack_api
 from nerve.channels.sms import inbound_api as sms_inbound_api
 from nerve.channels.timing import api as delivery_policy_api
-from nerve.connectors import api as connectors_api
 from nerve.consent import api as consent_api
 from nerve.consent import preferences_api, topics_api
 from nerve.errors import NerveError, UnexpectedErrors, response_to
@@ -36,7 +33,6 @@ from nerve.identity import api as identity_api
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.ops import api as ops_api
-from nerve.orders import api as orders_api
 from nerve.privacy import api as privacy_api
 from nerve.privacy.suppression import Suppression
 from nerve.profiles import api as profiles_api
@@ -104,30 +100,24 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(consent_api.form_router)  # before the tracking API's catch-all
     app.include_router(sms_inbound_api.router)  # before the tracking API's catch-all
     app.include_router(push_api.router)  # before the tracking API's catch-all
-    app.include_router(cart_head_api.router)  # before the tracking API's catch-all
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)
     app.include_router(events_api.router)
     app.include_router(profiles_api.router)
     app.include_router(identity_api.profile_router)
-    app.include_router(orders_api.profile_router)
-    app.include_router(orders_api.router)
     app.include_router(privacy_api.router)
     app.include_router(identity_api.router)
     app.include_router(flows_api.router)
     app.include_router(auth_api.router)
     app.include_router(secrets_api.router)
     app.include_router(webhooks_api.router)
-    app.include_router(connectors_api.webhook_router)
-    app.include_router(connectors_api.router)
+    app.include_router(catalog_api.router)
     app.include_router(slack_api.router)
     app.include_router(templates_api.router)
     app.include_router(messages_api.router)
     app.include_router(delivery_policy_api.router)
     app.include_router(suppressions_api.router)
     app.include_router(unsubscribe_api.router)
-    app.include_router(carts_api.router)
-    app.include_router(cart_resume_api.router)
     app.include_router(engagement_api.router)
     app.include_router(topics_api.router)  # before /api/v1/consent/{...} paths
     app.include_router(consent_api.router)
@@ -136,7 +126,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],  # PUT, DELETE: carts
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE: push unsubscribe
         allow_headers=["Authorization", "Content-Type", "Content-Encoding", "X-Retry-Count"],
         max_age=86400,
     )

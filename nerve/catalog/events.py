@@ -8,7 +8,7 @@ shop-event outbox), so they exist exactly when the change does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,7 +27,7 @@ _CHECK_NAMES = {"image_url": "image", "image_alt": "image_alt", "gtin": "gtin",
 Event = tuple[str, dict[str, Any]]
 
 
-def missing(row: dict[str, Any]) -> list[str]:
+def missing(row: Mapping[str, Any]) -> list[str]:
     """The quality checks a product fails: image, image_alt, gtin, category."""
     return [_CHECK_NAMES[c] for c in REQUIRED if not row.get(c)]
 

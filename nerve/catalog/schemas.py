@@ -197,7 +197,7 @@ class SpellingProblem(BaseModel):
 
 
 class QualityReport(BaseModel):
-    products: int = Field(description="Active products checked")
+    products: int = Field(description="Active and draft products checked")
     missing: MissingCount
     missing_skus: dict[str, list[str]] = Field(
         description="Per check (image, image_alt, gtin, category) the first 100 skus failing it"

@@ -3,7 +3,6 @@ shows it. A capability that stores something about a person adds its registratio
 
 from __future__ import annotations
 
-from nerve.carts.privacy import CARTS
 from nerve.channels.privacy import MESSAGES, OPT_OUTS, PUSH_SUBSCRIPTIONS
 from nerve.connectors.privacy import CONNECTOR_DELIVERIES
 from nerve.consent.privacy import CONSENTS
@@ -26,7 +25,6 @@ REGISTRY: tuple[PersonalData, ...] = (
     PROFILE,
     TRAIT_HISTORY,
     ORDERS,
-    CARTS,
     CONNECTOR_DELIVERIES,
     EVENTS,
     IDENTITY,
@@ -49,6 +47,11 @@ NOT_PERSONAL: dict[str, str] = {
     "suppressions": "keyed hashes of addresses that bounced, complained or left everything",
     "consent_topics": "the lists a shop offers (newsletter, back-in-stock): names and titles",
     "webhook_endpoints": "the shop's own receivers of flow webhooks: names, URLs, status",
+    "products": "the shop's catalog: skus, names, prices, images, attributes",
+    "inventory": "stock per sku and location, suppliers and their prices",
+    "catalog_imports": "how far an import of a catalog file got: its hash, name and counts",
+    "catalog_collections": "names of the shop's collections and when they went live",
+    "shop_events": "facts about the shop's catalog (a price changed, stock ran low), no person",
     "delivery_policies": "the shop's fatigue cap, quiet hours and send-time settings",
     "connectors": "the shop's connectors: platform, name, source (secrets are in `secrets`)",
     "connector_inventory_items": "the shop's inventory item ids and their skus",
