@@ -96,7 +96,9 @@ def test_login_merges_the_app_cart_into_the_laptop_cart(
                                      ("cart.line_removed", laptop["id"])]  # fmt: skip
     settle(engine)
     assert _lines(admin(client, staff, "GET", f"/api/v1/carts/{laptop['id']}").json()) == {
-        "SHOE-1": 1, "SOCK-1": 3}  # the API's own events are not applied a second time
+        "SHOE-1": 1,
+        "SOCK-1": 3,
+    }  # the API's own events are not applied a second time
 
 
 def test_reading_flags_a_price_change_and_a_sold_out_sku(
@@ -108,8 +110,13 @@ def test_reading_flags_a_price_change_and_a_sold_out_sku(
     for sku in ("SHOE-1", "SOCK-1", "CAP-1"):
         admin(client, shop.secret_key, "POST", f"/api/v1/carts/{cart['id']}/lines",
               json={"sku": sku, "price": "1.00", "name": "what the head says"})  # fmt: skip
-    admin(client, shop.secret_key, "POST", f"/api/v1/carts/{cart['id']}/lines",
-          json={"sku": "GIFT-CARD", "price": "50", "currency": "EUR", "name": "Gift card"})
+    admin(
+        client,
+        shop.secret_key,
+        "POST",
+        f"/api/v1/carts/{cart['id']}/lines",
+        json={"sku": "GIFT-CARD", "price": "50", "currency": "EUR", "name": "Gift card"},
+    )
     with write_transaction(engine) as conn:
         catalog.upsert_products(conn, shop.workspace_id, [
             ProductIn(sku="SHOE-1", name="Trail shoe", price=Decimal("99.00"), currency="EUR"),
