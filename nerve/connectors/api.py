@@ -84,7 +84,7 @@ def _shown(request: Request, connector: service.ConnectorInfo) -> dict[str, Any]
     base = request.app.state.settings.base_url.rstrip("/")
     return {"id": connector.id, "name": connector.name, "platform": connector.platform,
             "source_id": connector.source_id, "webhook_url": base + connector.path,
-            "created_at": connector.created_at}  # fmt: skip
+            "currency": connector.currency, "created_at": connector.created_at}  # fmt: skip
 
 
 @router.get("", response_model=ConnectorList)
@@ -100,7 +100,8 @@ def add_connector(request: Request, db: WriteDb, key: Manager, new: NewConnector
     NERVE_SECRET_KEY is unset) and never shown again."""
     vault = request.app.state.services.vault
     added = service.add(db, vault, key.workspace_id, new.platform, new.name,
-                        new.secret.get_secret_value(), actor=key.key_id)  # fmt: skip
+                        new.secret.get_secret_value(), actor=key.key_id,
+                        currency=new.currency)  # fmt: skip
     return _shown(request, added)
 
 

@@ -113,7 +113,7 @@ def replay(conn: Connection, workspace_id: str, delivery_id: int) -> Received:
         raise Conflict(f"delivery {delivery_id} is not a dead letter (it is {row.status})")
     connector = conn.execute(
         select(Connector.id, Connector.workspace_id, Connector.name, Connector.platform,
-               Connector.source_id, Connector.created_at)
+               Connector.source_id, Connector.created_at, Connector.currency)
         .where(Connector.id == row.connector_id)
     ).one()  # fmt: skip
     conn.execute(

@@ -25,6 +25,8 @@ class Connector(Base):
     # The source the connector's events come from; its id is the last part of the URL.
     source_id: Mapped[str] = mapped_column(String(32), unique=True)
     secret_name: Mapped[str] = mapped_column(String(128))
+    # The shop's currency, for payloads that leave it out (Shopify's and WooCommerce's products).
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -18,6 +18,11 @@ class NewConnector(BaseModel):
         description="Also the name of the source its events come from",
         examples=["shopify-main"],
     )
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{3}$",
+        description="The shop's currency (ISO 4217), for products whose payload leaves it out "
+        "(Shopify, WooCommerce)",
+    )  # fmt: skip
     secret: SecretStr = Field(
         min_length=1, max_length=4096,
         description="The shop's webhook signing secret (Shopify: the app's client secret; "
@@ -32,6 +37,7 @@ class ShopConnector(BaseModel):
     platform: str
     source_id: str = Field(description="The source its events come from")
     webhook_url: str = Field(description="Where the shop posts its webhooks")
+    currency: str | None = Field(description="The shop's currency for products without one")
     created_at: datetime
 
 

@@ -34,6 +34,7 @@ class ConnectorInfo:
     platform: str
     source_id: str
     created_at: datetime
+    currency: str | None = None
 
     @property
     def path(self) -> str:
@@ -51,7 +52,7 @@ class VerifyingConnector:
 
 _COLUMNS = (
     Connector.id, Connector.workspace_id, Connector.name, Connector.platform,
-    Connector.source_id, Connector.created_at,
+    Connector.source_id, Connector.created_at, Connector.currency,
 )  # fmt: skip
 
 
@@ -64,7 +65,7 @@ def check_platform(platform: str) -> Platform:
 
 def add(
     conn: Connection, vault: Vault, workspace_id: str, platform: str, name: str, secret: str,
-    actor: str,
+    actor: str, currency: str | None = None,
 ) -> ConnectorInfo:  # fmt: skip
     """A new connector with its source and its secret (encrypted: 503 without
     NERVE_SECRET_KEY); 409 when the name is taken by a connector or by a head's source."""
@@ -74,6 +75,8 @@ def add(
             "a connector's name is 1-64 lower-case letters, digits, dots, dashes and "
             "underscores, starting with a letter or digit (such as shopify-main)"
         )
+    if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", currency):
+        raise InvalidInput(f"{currency!r} is not an ISO 4217 currency code (such as EUR)")
     if not secret.strip():
         raise InvalidInput("a connector needs the shop's webhook signing secret")
     taken = select(Connector.id).where(Connector.workspace_id == workspace_id,
@@ -89,6 +92,7 @@ def add(
         insert(Connector).values(
             id=connector_id, workspace_id=workspace_id, name=name, platform=checked,
             source_id=source.id, secret_name=secret_name,
+            currency=currency.upper() if currency else None,
         )
     )  # fmt: skip
     audit.record(conn, workspace_id, actor, "connector.added", name)
@@ -132,7 +136,7 @@ def for_webhook(
     ).first()
     if row is None:
         raise NotFound(f"no {platform} connector at this URL")
-    connector = ConnectorInfo(*row[:6])
+    connector = ConnectorInfo(*row[:7])
     return VerifyingConnector(
         connector, secrets.reveal(conn, vault, connector.workspace_id, row.secret_name)
     )

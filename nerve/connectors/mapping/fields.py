@@ -105,3 +105,11 @@ def listed(document: Any, *path: str) -> list[Any]:
     if not isinstance(value, list):
         raise MappingError(f"{'.'.join(path)} is not a list")
     return value
+
+
+def first_moment(document: Any, *keys: str) -> datetime:
+    """The first of these top-level times that the payload has."""
+    for key in keys:
+        if optional(document, key) not in (None, ""):
+            return moment(document, key)
+    raise MappingError(f"{' or '.join(keys)} is missing")

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(length=16), nullable=False),
         sa.Column("source_id", sa.String(length=32), nullable=False),
         sa.Column("secret_name", sa.String(length=128), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=True),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
