@@ -40,12 +40,16 @@ def record_order(
     _lock(conn, workspace_id, facts.order_id)
     row = _values(facts) | {"workspace_id": workspace_id, "sources": [source],
                             "profile_id": profile_id, "event_id": event_id}  # fmt: skip
+    # RETURNING, not rowcount: psycopg reports -1 for an insert with an implicit RETURNING.
+    table = Order.__table__
     inserted = conn.execute(
-        dialect_of(conn).insert_ignoring_duplicates(Order.__table__, ["workspace_id", "order_id"]),
+        dialect_of(conn)
+        .insert_ignoring_duplicates(table, ["workspace_id", "order_id"])
+        .returning(table.c.id),
         row,
-    ).rowcount
+    ).scalar_one_or_none()
     order = _order(conn, workspace_id, facts.order_id)
-    if inserted:
+    if inserted is not None:
         items = _add_lines(conn, order.id, facts.lines)
         if event_id is None:
             announce.order_completed(conn, order, items)
@@ -77,7 +81,8 @@ def add_status(
            "source": source[:255], "detail": detail or {}, "announced": False}  # fmt: skip
     table = OrderStatus.__table__
     index = ["workspace_id", "order_id", "status", "at"]
-    if not conn.execute(dialect_of(conn).insert_ignoring_duplicates(table, index), row).rowcount:
+    added = dialect_of(conn).insert_ignoring_duplicates(table, index).returning(table.c.id)
+    if conn.execute(added, row).scalar_one_or_none() is None:
         return False
     order = conn.execute(_ORDER.where(Order.workspace_id == workspace_id,
                                       Order.order_id == order_id)).one_or_none()  # fmt: skip
