@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from starlette.testclient import TestClient
 
 from nerve.orders.models import Order
@@ -260,3 +260,41 @@ def test_roles(client: TestClient, engine: Engine) -> None:
     refused = client.post("/api/v1/orders", json={"order_id": "7002", "user_id": "gus"},
                           headers=staff)  # fmt: skip
     assert refused.status_code == 403
+
+
+def test_export_and_erase_reach_lines_statuses_and_waiting_orders(
+    client: TestClient, engine: Engine
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    order = {"order_id": "8001", "user_id": "hana", "email": "hana@example.com", "total": "12.50",
+             "lines": [{"sku": "SOCKS", "name": "Socks", "quantity": 1, "price": "12.50"}]}  # fmt: skip
+    _post(client, shop, "/api/v1/orders", order)
+    _post(client, shop, "/api/v1/orders/8001/statuses",
+          {"status": "shipped", "carrier": "UPS", "tracking_number": "1Z999"})  # fmt: skip
+    settle(engine)
+    hana = _person(client, shop, "user_id:hana")
+    exported = _get(client, shop, f"/api/v1/profiles/{hana['id']}/export")["orders"]
+    assert exported[0]["lines"][0]["sku"] == "SOCKS"
+    assert exported[0]["statuses"][0]["detail"]["tracking_number"] == "1Z999"
+    # A second order arrives while the erase runs: its own event is not attached yet.
+    _post(client, shop, "/api/v1/orders", {**order, "order_id": "8002"})
+    response = client.delete(f"/api/v1/profiles/{hana['id']}", headers=auth(shop))
+    assert response.status_code == 204, response.text
+    with engine.connect() as conn:
+        for table in ("orders", "order_lines", "order_statuses"):
+            assert conn.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
+
+
+def test_a_heads_order_cancelled_is_a_status_of_the_order(
+    client: TestClient, engine: Engine
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    _track(client, shop, {"userId": "ida", "event": "Order Completed",
+                          "properties": {"order_id": "9001", "total": 5}})  # fmt: skip
+    _track(client, shop, {"userId": "ida", "event": "Order Cancelled",
+                          "properties": {"order_id": "9001"}})  # fmt: skip
+    settle(engine)
+    order = _get(client, shop, "/api/v1/orders/9001")
+    assert order["status"] == "cancelled" and order["statuses"][0]["source"] == "web"
+    settle(engine)
+    assert _timeline(client, shop, "user_id:ida")["order_cancelled"] == 1
