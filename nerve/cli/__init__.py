@@ -10,6 +10,7 @@ import typer
 from nerve import __version__
 from nerve.cli import (
     config,
+    connectors,
     db,
     dlq,
     email,
@@ -73,6 +74,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(email.app, name="email")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(config.app, name="config")
+app.add_typer(connectors.app, name="connectors")
 
 
 def main() -> None:  # pragma: no cover

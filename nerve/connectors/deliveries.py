@@ -15,7 +15,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-import structlog
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,8 +25,6 @@ from nerve.connectors.service import ConnectorInfo
 from nerve.db.base import utcnow
 from nerve.db.dialect import dialect_of
 from nerve.errors import Conflict, NotFound
-
-log = structlog.get_logger(__name__)
 
 Outcome = Literal["applied", "dead_lettered", "duplicate"]
 _MAX_REASON = 2000
@@ -136,8 +133,6 @@ def _apply(
         raise  # the database, not the payload: the shop retries, nothing is lost
     except Exception as exc:  # every mapping failure is dead-lettered, never lost
         reason = _reason(exc)
-        log.warning("connector_delivery_dead_lettered", connector=connector.name, topic=topic,
-                    delivery_id=delivery_id, reason=reason)  # fmt: skip
         conn.execute(
             update(ConnectorDelivery)
             .where(ConnectorDelivery.id == delivery_id)

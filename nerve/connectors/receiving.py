@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
+
 from nerve.connectors import deliveries
 from nerve.connectors import service as connectors
 from nerve.connectors.deliveries import Received
@@ -20,6 +22,8 @@ from nerve.connectors.signatures import (
 from nerve.db.base import utcnow
 from nerve.errors import Unauthorized
 from nerve.services import Services
+
+log = structlog.get_logger(__name__)
 
 
 def accept(
@@ -39,7 +43,13 @@ def accept(
     topic = topic_of(platform, headers, document)
     key = delivery_key_of(platform, headers, document, body)
     with services.write() as conn:
-        return deliveries.receive(conn, found.connector, topic, key, body, utcnow())
+        received = deliveries.receive(conn, found.connector, topic, key, body, utcnow())
+    if received.outcome == "dead_lettered":
+        log.warning(
+            "connector_delivery_dead_lettered", connector=found.connector.name, topic=topic,
+            delivery_id=received.delivery_id, reason=received.reason,
+        )  # fmt: skip
+    return received
 
 
 def _document(body: bytes) -> Any:
