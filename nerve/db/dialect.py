@@ -51,6 +51,10 @@ class Dialect(Protocol):
         """Lock the selected rows for this transaction (PostgreSQL); SQLite's single writer
         needs nothing."""
 
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        """Lock the selected rows for this transaction, leaving out those another holds
+        (PostgreSQL: a queue many workers share); SQLite's single writer needs nothing."""
+
     def lock(self, conn: Connection, key: int, *, wait: bool = True) -> bool:
         """Take lock `key` until the transaction ends; False if `wait` is off and it is taken."""
 

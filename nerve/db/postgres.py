@@ -77,6 +77,9 @@ class PostgreSQL:
     def for_update(self, query: Select[Any]) -> Select[Any]:
         return query.with_for_update()
 
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        return query.with_for_update(skip_locked=True)
+
     def lock(self, conn: Connection, key: int, *, wait: bool = True) -> bool:
         if wait:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

@@ -121,6 +121,9 @@ class SQLite:
     def for_update(self, query: Select[Any]) -> Select[Any]:
         return query
 
+    def skip_locked(self, query: Select[Any]) -> Select[Any]:
+        return query
+
     def lock(self, conn: Connection, key: int, *, wait: bool = True) -> bool:
         return True
 

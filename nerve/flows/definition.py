@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from nerve.errors import InvalidFlow as InvalidFlow  # raised by load and validate
-from nerve.flows import actions, graph, problems
+from nerve.flows import actions, graph, problems, shop_events
 from nerve.flows.durations import MAX_DAYS, parse_duration
 from nerve.flows.expressions import ExpressionError, parse
 from nerve.flows.graph import END, NEXT
@@ -63,6 +63,9 @@ class Reentry(_Strict):
 # What can start a run. Later capabilities register theirs here (segment entered/exited,
 # schedules, catalog events such as back in stock); the engine routes each type.
 TRIGGER_TYPES: dict[str, str] = {"event": "a tracked event with this name (`event`)"}
+TRIGGER_TYPES.update({kind: f"a {kind} event about the shop, not a person (`event`: "
+                      f"{', '.join(sorted(names))}); its run has no person"
+                      for kind, names in shop_events.SHOP_EVENTS.items()})  # fmt: skip
 
 
 class Trigger(_Strict):
@@ -338,7 +341,7 @@ def validate(data: Any, outbound: OutboundPolicy | None = None) -> FlowDefinitio
         flow = FlowDefinition.model_validate(data)
     except ValidationError as exc:
         raise InvalidFlow(problems.describe(exc, data, FlowDefinition, _HINTS)) from None
-    found = graph.problems(flow) + _digest_problems(flow)
+    found = graph.problems(flow) + _digest_problems(flow) + shop_events.problems(flow)
     if outbound is not None:
         found += _parameter_problems(flow, outbound)
     if found:

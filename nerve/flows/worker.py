@@ -24,6 +24,7 @@ from nerve.channels.delivery import Delivery
 from nerve.channels.email import EmailService, email_service
 from nerve.channels.registry import deliveries
 from nerve.db.dialect import TaskListener, dialect_of
+from nerve.flows import shop_events
 from nerve.flows.budget import StepBudget
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
 from nerve.flows.retention import Retention
@@ -141,9 +142,10 @@ class FlowWorker:
                     extended_at = time.monotonic()
                     pending = [task for f, task in self._in_flight.items() if not f.done()]
                     await self._db(self.executor.extend, pending)
+                routed = await self._db(shop_events.route_pending, self.executor.engine)
                 claimed = await self._claim()
                 settled = await self._settle_finished()
-                if claimed or settled:
+                if claimed or settled or routed:
                     continue
             except Exception:  # keep working after a bad moment (database restart, ...)
                 log.exception("flow_worker_error")
