@@ -33,6 +33,7 @@ from nerve.identity import api as identity_api
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.ops import api as ops_api
+from nerve.orders import api as orders_api
 from nerve.privacy import api as privacy_api
 from nerve.privacy.suppression import Suppression
 from nerve.profiles import api as profiles_api
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(events_api.router)
     app.include_router(profiles_api.router)
     app.include_router(identity_api.profile_router)
+    app.include_router(orders_api.profile_router)
+    app.include_router(orders_api.router)
     app.include_router(privacy_api.router)
     app.include_router(identity_api.router)
     app.include_router(flows_api.router)
