@@ -7,7 +7,14 @@ made-up order (nerve/channels/sample.py is what templates are checked against, n
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import Connection
+
+from nerve.carts import service as carts
+from nerve.db.base import utcnow
+from nerve.settings import get_settings
 
 
 def of_event(trigger: dict[str, Any] | None) -> dict[str, Any]:
@@ -29,3 +36,17 @@ def of_event(trigger: dict[str, Any] | None) -> dict[str, Any]:
     if "cart_id" in properties:
         found["cart"] = {"id": properties["cart_id"], **properties, "products": products}
     return found
+
+
+def with_stored_cart(
+    conn: Connection, workspace_id: str, found: dict[str, Any], public_url: str
+) -> dict[str, Any]:
+    """`cart` as it is stored now, when the event names a Nerve cart (`cart_id`): its `lines`
+    (with their sold-out, inactive and price-changed flags), `subtotal` and `resume_url` (a
+    signed `/r/TOKEN` link valid for NERVE_CART_RESUME_DAYS) over what the event carried."""
+    cart = found.get("cart")
+    if not isinstance(cart, dict) or not isinstance(cart.get("id"), str):
+        return found
+    expires_at = utcnow() + timedelta(days=get_settings().cart_resume_days)
+    stored = carts.mail_cart(conn, workspace_id, cart["id"], public_url, expires_at)
+    return found if stored is None else {**found, "cart": {**cart, **stored}}

@@ -254,8 +254,10 @@ class EmailService:
             view = request.context.get("person") or {}
         # What the event carries (its order, cart, products) and what the caller gives — never
         # the sample's made-up values, which templates are checked against, not sent with.
-        context = {"shop": self.shop, **event_context.of_event(request.context.get("event")),
-                   **request.context, "person": view, "message": message}  # fmt: skip
+        carried = event_context.of_event(request.context.get("event"))
+        found = event_context.with_stored_cart(conn, request.workspace_id, carried, self.public_url)
+        context = {"shop": self.shop, **found, **request.context, "person": view,
+                   "message": message}  # fmt: skip
         rendered = templates.render(compiled, context)
         log = {"profile_id": request.profile_id, "channel": "email", "kind": request.kind,
                "topic": request.topic, "template": request.template,
