@@ -13,6 +13,9 @@ from starlette.responses import Response
 
 from nerve import __version__, metrics, openapi
 from nerve.auth import api as auth_api
+from nerve.carts import api as carts_api
+from nerve.carts import head_api as cart_head_api
+from nerve.carts import resume_api as cart_resume_api
 from nerve.catalog import api as catalog_api
 from nerve.channels import api as templates_api
 from nerve.channels import engagement_api, messages_api, suppressions_api, unsubscribe_api
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(consent_api.form_router)  # before the tracking API's catch-all
     app.include_router(sms_inbound_api.router)  # before the tracking API's catch-all
     app.include_router(push_api.router)  # before the tracking API's catch-all
+    app.include_router(cart_head_api.router)  # before the tracking API's catch-all
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)
     app.include_router(events_api.router)
@@ -121,6 +125,8 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(delivery_policy_api.router)
     app.include_router(suppressions_api.router)
     app.include_router(unsubscribe_api.router)
+    app.include_router(carts_api.router)
+    app.include_router(cart_resume_api.router)
     app.include_router(engagement_api.router)
     app.include_router(topics_api.router)  # before /api/v1/consent/{...} paths
     app.include_router(consent_api.router)
@@ -129,7 +135,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE: push unsubscribe
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],  # PUT, DELETE: carts
         allow_headers=["Authorization", "Content-Type", "Content-Encoding", "X-Retry-Count"],
         max_age=86400,
     )

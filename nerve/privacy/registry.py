@@ -3,6 +3,7 @@ shows it. A capability that stores something about a person adds its registratio
 
 from __future__ import annotations
 
+from nerve.carts.privacy import CARTS
 from nerve.channels.privacy import MESSAGES, OPT_OUTS, PUSH_SUBSCRIPTIONS
 from nerve.connectors.privacy import CONNECTOR_DELIVERIES
 from nerve.consent.privacy import CONSENTS
@@ -25,6 +26,7 @@ REGISTRY: tuple[PersonalData, ...] = (
     PROFILE,
     TRAIT_HISTORY,
     ORDERS,
+    CARTS,
     CONNECTOR_DELIVERIES,
     EVENTS,
     IDENTITY,
