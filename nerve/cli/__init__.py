@@ -9,6 +9,7 @@ import typer
 
 from nerve import __version__
 from nerve.cli import (
+    catalog,
     config,
     connectors,
     db,
@@ -69,6 +70,7 @@ app.add_typer(sms.app, name="sms")
 app.add_typer(push.app, name="push")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
+app.add_typer(catalog.app, name="catalog")
 app.add_typer(templates.app, name="templates")
 app.add_typer(policy.app, name="policy")
 app.add_typer(email.app, name="email")

@@ -30,6 +30,7 @@ FLOW, SCENARIO = EXAMPLES / "abandoned_cart.yaml", EXAMPLES / "abandoned_cart.sc
 TEMPLATE = EXAMPLES.parent / "templates" / "cart_reminder_1.yaml"
 SUPPRESSIONS = Path(__file__).parent / "suppressions.csv"
 POLICY = Path(__file__).parent / "delivery_policy.yaml"
+CATALOG = Path(__file__).parent / "catalog.ndjson"
 SECRET_KEY = new_key()
 
 # command: (arguments that work, arguments that fail, the failure's code). A leading "{staff}"
@@ -92,6 +93,8 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "sms replay": ([], ["{staff}"], "forbidden"),
     "policy show": ([], ["{staff}"], "forbidden"),
     "policy set": ([str(POLICY)], ["missing.yaml"], "invalid_request"),
+    "catalog import": ([str(CATALOG)], ["{staff}", str(CATALOG)], "forbidden"),
+    "catalog quality": ([], None, ""),  # every role that reaches it may read the catalog
 }
 
 
