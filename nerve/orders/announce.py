@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from nerve.events.internal import Person, record
+from nerve.identity import service as identity
 from nerve.orders.models import OrderItem
 
 SOURCE = "Nerve orders"
@@ -64,20 +65,24 @@ def _record(
     conn: Connection, order: Any, name: str, properties: dict[str, Any], at: datetime, fact: str
 ) -> None:
     digest = hashlib.sha256(f"{order.workspace_id}|{order.order_id}|{fact}".encode()).hexdigest()
-    record(conn, order.workspace_id, SOURCE, person_of(order), name,
+    record(conn, order.workspace_id, SOURCE, person_of(conn, order), name,
            {k: v for k, v in properties.items() if v is not None}, at,
            f"nerve-order-{digest[:40]}")  # fmt: skip
 
 
-def person_of(order: Any) -> Person:
+def person_of(conn: Connection, order: Any) -> Person:
     traits = {k: v for k, v in (("email", order.email), ("phone", order.phone)) if v}
-    anonymous_id = order.anonymous_id
-    if not order.user_id and not anonymous_id:
+    user_id, anonymous_id = order.user_id, order.anonymous_id
+    if not user_id and not anonymous_id and order.profile_id:
+        # An order from before the customer was kept on it (migration 0018): its profile's ids.
+        held = dict(reversed(identity.identifiers_of(conn, [order.profile_id])))
+        user_id, anonymous_id = held.get("user_id"), held.get("anonymous_id")
+    if not user_id and not anonymous_id:
         # Events name a person by a user or anonymous id (Segment); a shop that knows only the
         # email gets a stable device-less id of it, and identity links it by the email.
         known = order.email or order.phone or order.order_id
         anonymous_id = "nerve-" + hashlib.sha256(known.lower().encode()).hexdigest()[:32]
-    return Person(user_id=order.user_id, anonymous_id=anonymous_id, traits=traits)
+    return Person(user_id=user_id, anonymous_id=anonymous_id, traits=traits)
 
 
 def _number(amount: Decimal | None) -> float | int | None:

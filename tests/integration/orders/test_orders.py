@@ -298,3 +298,17 @@ def test_a_heads_order_cancelled_is_a_status_of_the_order(
     assert order["status"] == "cancelled" and order["statuses"][0]["source"] == "web"
     settle(engine)
     assert _timeline(client, shop, "user_id:ida")["order_cancelled"] == 1
+
+
+def test_a_status_of_an_order_from_before_0018_reaches_its_person(
+    client: TestClient, engine: Engine
+) -> None:
+    shop = make_shop(engine, kinds=("web",))
+    _track(client, shop, {"userId": "jon", "event": "Order Completed",
+                          "properties": {"order_id": "9101", "total": 7}})  # fmt: skip
+    settle(engine)
+    with engine.begin() as conn:  # as migrated: the order knows its profile, not its customer
+        conn.execute(text("UPDATE orders SET user_id = NULL, anonymous_id = NULL"))
+    _post(client, shop, "/api/v1/orders/9101/statuses", {"status": "paid"})
+    settle(engine)
+    assert _timeline(client, shop, "user_id:jon")["order_paid"] == 1
