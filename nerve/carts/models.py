@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nerve.db.base import Base, Json, UtcDateTime, created_at_column
@@ -22,6 +22,17 @@ from nerve.db.money import Money
 class Cart(Base):
     __tablename__ = "carts"
     __table_args__ = (
+        # One open cart per owner: two heads opening a new customer's first cart at once
+        # make one (the second insert waits, fails and reads the first's; store.create).
+        Index(
+            "ux_carts_open_owner",
+            "workspace_id",
+            "identifier_type",
+            "identifier_value",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
         Index("ix_carts_owner", "workspace_id", "identifier_type", "identifier_value", "status"),
         UniqueConstraint("workspace_id", "external_id"),
     )

@@ -138,7 +138,7 @@ def _apply_product(
         if opened is None:
             return
         cart = store.cart_row(conn, batch.workspace_id,
-                              store.create(conn, batch.workspace_id, *opened, at))  # fmt: skip
+                              store.create(conn, batch.workspace_id, *opened, at)[0])  # fmt: skip
         assert cart is not None
     existing = store.line(conn, cart.id, sku)
     wanted = quantity or 1

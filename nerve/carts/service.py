@@ -40,9 +40,10 @@ def open_cart(
     was opened now."""
     pair = owners.parse(conn, workspace_id, identifier)
     cart = owners.open_cart(conn, workspace_id, [pair])
-    created = cart is None
+    created = False
     if cart is None:
-        cart = _reread(conn, workspace_id, store.create(conn, workspace_id, *pair, at))
+        cart_id, created = store.create(conn, workspace_id, *pair, at)
+        cart = _reread(conn, workspace_id, cart_id)
     return view.cart_view(conn, workspace_id, cart), created
 
 
@@ -230,7 +231,7 @@ def sync_from_shop(
             raise InvalidInput("a checkout needs a customer: a user id, email or anonymous id")
         cart = owners.open_cart(conn, workspace_id, pairs)
     if cart is None:
-        cart = _reread(conn, workspace_id, store.create(conn, workspace_id, *pairs[0], at))
+        cart = _reread(conn, workspace_id, store.create(conn, workspace_id, *pairs[0], at)[0])
     cart = store.locked(conn, workspace_id, cart.id)
     if cart is None or cart.status != "open":
         return

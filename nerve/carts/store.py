@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from nerve.carts.models import Cart, CartLine, CartMerge
 from nerve.db.base import new_id
@@ -89,15 +90,32 @@ def ordered(conn: Connection, workspace_id: str, order_id: str) -> bool:
     return found is not None
 
 
-def create(conn: Connection, workspace_id: str, kind: str, value: str, at: datetime) -> str:
+def create(
+    conn: Connection, workspace_id: str, kind: str, value: str, at: datetime
+) -> tuple[str, bool]:
+    """Open a cart under `kind:value`: its id and True; or the id of the one already open
+    under it and False, when another transaction opened it first (the unique index on an
+    owner's open cart)."""
     cart_id = new_id("cart")
-    conn.execute(
-        insert(Cart).values(
-            id=cart_id, workspace_id=workspace_id, identifier_type=kind, identifier_value=value,
-            status="open", created_at=at, updated_at=at,
-        )
-    )  # fmt: skip
-    return cart_id
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(Cart).values(
+                    id=cart_id, workspace_id=workspace_id, identifier_type=kind,
+                    identifier_value=value, status="open", created_at=at, updated_at=at,
+                )
+            )  # fmt: skip
+    except IntegrityError:
+        opened = conn.scalar(
+            select(Cart.id).where(
+                Cart.workspace_id == workspace_id, Cart.identifier_type == kind,
+                Cart.identifier_value == value, Cart.status == "open",
+            )
+        )  # fmt: skip
+        if opened is None:
+            raise
+        return str(opened), False
+    return cart_id, True
 
 
 def lines(conn: Connection, cart_id: str) -> list[Row[Any]]:

@@ -41,6 +41,14 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
+        "ux_carts_open_owner",
+        "carts",
+        ["workspace_id", "identifier_type", "identifier_value"],
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    )
+    op.create_index(
         "ix_carts_owner",
         "carts",
         ["workspace_id", "identifier_type", "identifier_value", "status"],
@@ -91,4 +99,5 @@ def downgrade() -> None:
     op.drop_table("cart_merges")
     op.drop_table("cart_lines")
     op.drop_index("ix_carts_owner", table_name="carts")
+    op.drop_index("ux_carts_open_owner", table_name="carts")
     op.drop_table("carts")
