@@ -107,3 +107,7 @@ def in_category(category: str) -> list[Product]:
 
 def product(product_id: str) -> Product:
     return next(p for p in PRODUCTS if p.product_id == product_id)
+
+
+def by_sku(sku: str) -> Product | None:
+    return next((p for p in PRODUCTS if p.sku == sku), None)

@@ -24,6 +24,9 @@ from nerve.outbound.policy import OutboundPolicy
 _FLOWS = "channel_flows.yaml"
 _TEMPLATES = "channel_templates.yaml"
 TRACKING = "demo_order_shipped"
+LOW_STOCK = "demo_low_stock"
+SOLD_OUT = "demo_sold_out"
+BACK_IN_STOCK = "demo_back_in_stock"
 BIG_ORDERS = "demo_big_order_alert"
 CART_SMS = "demo_cart_sms"
 APP_OFFER = "demo_app_offer"
@@ -33,6 +36,9 @@ STEP_NAMES = {
     "cart_sms": "Cart reminder",
     "app_offer": "App offer",
     "tell_the_team": "Big order alert",
+    "low_stock": "Low stock alert",
+    "sold_out": "Sold out alert",
+    "back_in_stock": "Back in stock alert",
 }
 
 

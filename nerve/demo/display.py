@@ -18,12 +18,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from nerve.demo import examples
+from nerve.demo import commerce_feed, examples
 from nerve.demo.cart_flow import CartFlowFigures, PublishedFlow
 from nerve.demo.catalog import SHOP_NAME
 from nerve.demo.channel_feed import ChannelFigures
 from nerve.demo.channel_flows import APP_OFFER, BIG_ORDERS, CART_SMS, TRACKING
 from nerve.demo.channel_setup import CAP_WINDOW_SECONDS, DemoChannels
+from nerve.demo.commerce_feed import CommerceFigures
 from nerve.demo.identity import IdentityFigures
 from nerve.demo.journeys import NEWSLETTER
 from nerve.demo.mail_feed import MailFigures
@@ -188,7 +189,7 @@ def watch(
     stats: TrafficStats,
     identity: Callable[[], IdentityFigures | None],
     carts: Callable[[], CartFlowFigures],
-    news: Callable[[], tuple[list[Text], MailFigures, ChannelFigures]],
+    news: Callable[[], tuple[list[Text], MailFigures, ChannelFigures, CommerceFigures]],
     stop: threading.Event,
     deadline: float | None,
 ) -> None:
@@ -202,25 +203,27 @@ def watch(
     if not console.is_terminal:
         logged = started
         while not _wait_a_second(stop, deadline):
-            lines, mail, channels = news()
+            lines, mail, channels, commerce = news()
             for entry in lines:
                 console.print(entry, soft_wrap=True)
             if time.monotonic() - logged >= _LOG_EVERY:
                 logged = time.monotonic()
                 # One line per entry, however long: log readers grep and tail.
                 line = traffic_line(stats, identity(), logged - started, carts=carts(),
-                                    mail=mail, channels=channels)  # fmt: skip
+                                    mail=mail, channels=channels,
+                                    commerce=commerce)  # fmt: skip
                 console.print(line, soft_wrap=True)
         return
     # Transient: the farewell line replaces it with the final counts.
     first = traffic_line(stats, None, 0, console.width)
     with Live(first, console=console, auto_refresh=False, transient=True) as live:
         while not _wait_a_second(stop, deadline):
-            lines, mail, channels = news()
+            lines, mail, channels, commerce = news()
             for entry in lines:
                 live.console.print(entry)
             elapsed = time.monotonic() - started
-            line = traffic_line(stats, identity(), elapsed, console.width, carts(), mail, channels)
+            line = traffic_line(stats, identity(), elapsed, console.width, carts(), mail, channels,
+                                commerce)  # fmt: skip
             live.update(line, refresh=True)
 
 
@@ -240,6 +243,7 @@ def traffic_line(
     carts: CartFlowFigures | None = None,
     mail: MailFigures | None = None,
     channels: ChannelFigures | None = None,
+    commerce: CommerceFigures | None = None,
 ) -> Text:
     """The live line; parts that do not fit in `width` go on indented lines of their own."""
     parts = [
@@ -253,6 +257,9 @@ def traffic_line(
             style="bold",
         ),
     ]
+    if commerce is not None:
+        parts += [commerce_feed.orders_part(commerce), commerce_feed.carts_part(commerce),
+                  commerce_feed.stock_part(commerce)]  # fmt: skip
     if identity is not None:
         parts.append(identity_part(identity))
     parts.append(_mail_part(stats, mail))

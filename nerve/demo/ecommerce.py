@@ -1,4 +1,4 @@
-"""Carts, coupons and order arithmetic of the demo shop, as Segment E-commerce Spec v2 properties.
+"""Coupons and order arithmetic of the demo shop, as Segment E-commerce Spec v2 properties.
 
 https://segment.com/docs/connections/spec/ecommerce/v2/ — prices include German VAT (19 %),
 as European shops show them, so `tax` is the VAT contained in the price and `revenue` is net.
@@ -6,10 +6,11 @@ as European shops show them, so `tax` is the VAT contained in the price and `rev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from nerve.demo.carts import ShopCart
 from nerve.demo.catalog import CURRENCY, Product
 
 VAT_RATE = Decimal("0.19")
@@ -35,36 +36,6 @@ COUPONS: tuple[Coupon, ...] = (
     Coupon("SPRINGTRAIL15", "Spring trail sale: 15% off", percent_off=15),
     Coupon("RUNCLUB5", "Run club: 5 EUR off", amount_off=Decimal(5)),
 )
-
-
-@dataclass
-class CartLine:
-    product: Product
-    quantity: int
-
-
-@dataclass(eq=False)
-class Cart:
-    """A customer's open cart; `device_id` is the anonymousId of the device it was started on."""
-
-    cart_id: str
-    device_id: str
-    lines: list[CartLine] = field(default_factory=list)
-    owner_known: bool = False  # the device was signed in, so the shop can show it on any other
-
-    def add(self, product: Product, quantity: int) -> None:
-        for line in self.lines:
-            if line.product == product:
-                line.quantity += quantity
-                return
-        self.lines.append(CartLine(product, quantity))
-
-    def remove(self, product: Product) -> None:
-        self.lines = [line for line in self.lines if line.product != product]
-
-    @property
-    def subtotal(self) -> Decimal:
-        return sum((line.product.price * line.quantity for line in self.lines), Decimal(0))
 
 
 def money(amount: Decimal) -> float:
@@ -94,7 +65,7 @@ def product_properties(
     return properties
 
 
-def cart_products(cart: Cart) -> list[dict[str, Any]]:
+def cart_products(cart: ShopCart) -> list[dict[str, Any]]:
     return [
         product_properties(line.product, position=index, quantity=line.quantity)
         for index, line in enumerate(cart.lines, start=1)
@@ -102,7 +73,7 @@ def cart_products(cart: Cart) -> list[dict[str, Any]]:
 
 
 def order_properties(
-    cart: Cart,
+    cart: ShopCart,
     *,
     order_id: str,
     checkout_id: str,

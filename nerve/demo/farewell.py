@@ -8,8 +8,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from nerve.demo import commerce_feed
 from nerve.demo.cart_flow import CartFlowFigures, PublishedFlow
 from nerve.demo.channel_feed import ChannelFigures
+from nerve.demo.commerce_feed import CommerceFigures
 from nerve.demo.display import duration, identity_part, per_head, plural_s, span
 from nerve.demo.identity import IdentityFigures
 from nerve.demo.mail_feed import MailFigures
@@ -23,6 +25,7 @@ def farewell(
     carts: CartFlowFigures,
     mail: MailFigures,
     channels: ChannelFigures,
+    commerce: CommerceFigures,
     flow: PublishedFlow,
     speed: float,
     elapsed: float,
@@ -42,6 +45,8 @@ def farewell(
                 f" here attaches {'it' if waiting == 1 else 'them'}.",
                 style="dim",
             )
+    for line in commerce_feed.farewell_lines(commerce):
+        console.print(line)
     _farewell_mail(console, stats, mail)
     _farewell_carts(console, carts, flow, speed)
     _farewell_channels(console, stats, channels)

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from functools import partial
-from typing import Any
 from urllib.parse import quote_plus
 
+from nerve.demo.carts import CartLine, ShopCart
 from nerve.demo.catalog import (
     ADD_ONS,
     CATEGORIES,
@@ -27,15 +27,17 @@ from nerve.demo.catalog import (
     product,
 )
 from nerve.demo.devices import APP_VERSION
-from nerve.demo.ecommerce import COUPONS, Cart, cart_products, money, product_properties
+from nerve.demo.ecommerce import COUPONS, cart_products, money, product_properties
 from nerve.demo.people import Customer
 from nerve.demo.shopping import (
     Checkout,
     Story,
     checkout,
     coupon_properties,
+    forget,
     log_in,
     open_cart,
+    read_cart,
     register_push,
     sms_opt_in,
 )
@@ -95,10 +97,11 @@ def visit_after(customer: Customer, pause: float, story: Callable[[], Story]) ->
 def _next_scenario(customer: Customer, rng: random.Random) -> Scenario:
     if customer.unsubscribed:  # annoyed by the reminder: that cart is forgotten
         customer.cart = None
-    if customer.cart is not None and rng.random() < 0.5:
+    if customer.cart is not None and customer.cart.open and rng.random() < 0.5:
         return resume_cart
-    scenarios: list[Scenario] = [browse_only, abandon_cart, buy_now, store_visit, store_purchase]
-    return rng.choices(scenarios, weights=[30, 30, 20, 12, 8])[0]
+    scenarios: list[Scenario] = [browse_only, abandon_cart, buy_now, store_visit, store_purchase,
+                                 cart_across_devices]  # fmt: skip
+    return rng.choices(scenarios, weights=[28, 28, 18, 10, 8, 8])[0]
 
 
 def browse_only(customer: Customer, rng: random.Random, head: str | None = None) -> Story:
@@ -124,10 +127,13 @@ def abandon_cart(customer: Customer, rng: random.Random, head: str | None = None
     v = _visit(customer, rng, head)
     yield from arrive(v)
     seen = yield from browse(v)
-    yield from fill_cart(v, seen)
+    cart = yield from fill_cart(v, seen)
     if rng.random() < 0.8:
-        cart = open_cart(v)
         yield v.view("Cart", "/cart")
+        yield from read_cart(v, cart)
+        if not cart.open or not cart.lines:
+            yield from leave(v)
+            return
         yield v.track("Cart Viewed", {"cart_id": cart.cart_id, "products": cart_products(cart)})
         if rng.random() < 0.75:  # gone at the shipping costs: the abandoned-cart flow's case
             if not v.device.user_id:  # a guest checkout asks for the e-mail address first
@@ -149,20 +155,64 @@ def buy_now(customer: Customer, rng: random.Random, head: str | None = None) -> 
 
 
 def resume_cart(customer: Customer, rng: random.Random) -> Story:
-    """Come back to the cart: on another device when the shop knows whose cart it is."""
+    """Come back to the cart: on any device once it is the account's (Nerve's cart follows
+    the person), else on the device that holds it."""
     cart = customer.cart
     assert cart is not None
-    started_on = next((d for d in customer.devices if d.anonymous_id == cart.device_id), None)
-    others = [d for d in customer.devices if d is not started_on]
-    device = rng.choice(others) if cart.owner_known and others else started_on
-    if device is None:  # an anonymous kiosk cart: nobody can find it again
+    holders = [d for d in customer.devices if d.cart is cart]
+    if cart.identifier.startswith("user_id:"):
+        device = rng.choice(customer.devices)
+    elif holders:
+        device = holders[0]
+    else:  # an anonymous kiosk cart: nobody can find it again
         customer.cart = None
         yield from browse_only(customer, rng)
         return
     v = Visit(customer, device, rng)
     yield from arrive(v)
     yield from log_in(v)
+    if device.cart is None:  # signed in here: the account's cart, started elsewhere
+        yield from open_cart(v)
     yield from checkout(v)
+    yield from leave(v)
+
+
+def cart_across_devices(customer: Customer, rng: random.Random) -> Story:
+    """The issue's cross-device cart: two items in the cart on a phone without signing in, one
+    on the laptop signed in, then signing in on the phone merges both carts into one; now and
+    then the customer finishes at the store, where the sales assistant's tablet finds the cart
+    by e-mail."""
+    phone = next((d for d in customer.devices if d.head == "app" and not d.user_id), None)
+    phone = phone or next((d for d in customer.devices if not d.user_id), None)
+    if phone is None:  # signed in everywhere: a new phone, the app freshly installed
+        phone = customer.install_app(rng)
+    laptop = next((d for d in customer.devices if d is not phone and d.head == "web"),
+                  customer.devices[0] if customer.devices[0] is not phone else None)  # fmt: skip
+    v = Visit(customer, phone, rng)
+    v.installed = phone.head == "app" and not phone.push_registered
+    yield from arrive(v)
+    seen = yield from browse(v)
+    yield from fill_cart(v, seen, at_least=2)
+    yield from leave(v)
+    if laptop is not None:
+        yield pause_call(customer, rng.uniform(4.0, 12.0))
+        v = Visit(customer, laptop, rng)
+        yield from arrive(v)
+        yield from log_in(v)
+        seen = yield from browse(v)
+        yield from fill_cart(v, seen, at_most=1)
+        yield from leave(v)
+    yield pause_call(customer, rng.uniform(4.0, 12.0))
+    v = Visit(customer, phone, rng)
+    yield from arrive(v)
+    yield from log_in(v)  # Nerve merges the phone's cart into the account's
+    yield from open_cart(v)
+    yield v.view("Cart", "/cart")
+    if rng.random() < 0.5:
+        yield from leave(v)
+        yield pause_call(customer, rng.uniform(4.0, 12.0))
+        yield from store_purchase(customer, rng, pick_up=True)
+        return
     yield from leave(v)
 
 
@@ -173,38 +223,56 @@ def store_visit(customer: Customer, rng: random.Random) -> Story:
     seen = yield from browse(v)
     if customer.has_account:
         v.device.user_id = customer.user_id  # scans the loyalty card in the app
-        yield v.identify()
-        yield from fill_cart(v, seen)  # reserves the shoes in the persistent cart
-        open_cart(v).owner_known = True
+        yield v.identify(flush=True)
+        yield from fill_cart(v, seen)  # reserves the shoes in the account's cart
     elif rng.random() < 0.5:
         yield v.identify(email_only=True)  # "send me the product details"
     if rng.random() < 0.5:
         yield from store_purchase(customer, rng)
 
 
-def store_purchase(customer: Customer, rng: random.Random) -> Story:
-    """A sale at the till: the customer's account when known, always the e-mail for the receipt."""
+def store_purchase(customer: Customer, rng: random.Random, pick_up: bool = False) -> Story:
+    """A sale at the till: the customer's account when known, always the e-mail for the
+    receipt. A customer with a cart open often asks for it: the sales assistant's tablet
+    (staff key) finds it by e-mail, shows it and edits it, and the till sells it."""
     till = customer.home.till(rng)
     till.user_id = customer.user_id if customer.has_account else None
     till.traits = {"email": customer.typed_email(rng)}
     v = Visit(customer, till, rng, f"{SHOP_NAME} {customer.home.name}")
-    picked_up = customer.cart if customer.cart and rng.random() < 0.6 else None
-    # A cart picked up in the store keeps its id: the order completes it, whichever head.
-    cart_id = picked_up.cart_id if picked_up else uuid.uuid4().hex
-    checkout = Checkout(Cart(cart_id, till.anonymous_id))
-    for line in picked_up.lines if picked_up else []:
-        checkout.cart.add(line.product, line.quantity)
-    if picked_up is None:
-        checkout.cart.add(rng.choice(in_category(customer.favourite_category)), 1)
+    cart = ShopCart(f"email:{customer.email}")
+    if customer.cart is not None and (pick_up or rng.random() < 0.6):
+        yield from _at_the_tablet(v, cart)
+    if cart.open and cart.lines:
+        forget(customer, cart)
+        checkout = Checkout(cart)  # the order names the cart: it closes it, whichever head
     else:
-        customer.cart = None
+        fresh = ShopCart(f"anonymous_id:{till.anonymous_id}", cart_id=uuid.uuid4().hex)
+        choice = [p for p in in_category(customer.favourite_category) if customer.in_stock(p)]
+        if not choice:
+            return
+        fresh.lines.append(CartLine(rng.choice(choice), 1))
+        checkout = Checkout(fresh)
     if rng.random() < 0.2:
         checkout.coupon = COUPONS[-1]
         yield v.track("Coupon Applied", coupon_properties(checkout, checkout.coupon))
     payment = rng.choice(("Card", "Cash", "Apple Pay", "Google Pay"))
     properties = {**checkout.properties(v, shipped=False), "payment_method": payment}
     yield v.track("Order Completed", properties, flush=True)
+    yield v.shop_order(properties)
     customer.orders += 1
+
+
+def _at_the_tablet(v: Visit, cart: ShopCart) -> Story:
+    """The sales assistant looks the cart up by the customer's e-mail, takes out what is sold
+    out and, now and then, adds a second pair of what the customer tried on."""
+    yield v.cart_call("staff_view", cart, identifier=cart.identifier)
+    if not cart.open:
+        return
+    for line in [line for line in cart.lines if "sold_out" in line.flags]:
+        yield v.cart_call("staff_edit", cart, sku=line.product.sku, quantity=0)
+    if cart.lines and v.rng.random() < 0.3:
+        line = cart.lines[0]
+        yield v.cart_call("staff_edit", cart, sku=line.product.sku, quantity=line.quantity + 1)
 
 
 OPENINGS: tuple[Scenario, ...] = (
@@ -212,7 +280,7 @@ OPENINGS: tuple[Scenario, ...] = (
     partial(abandon_cart, head="app"),
     store_visit,
     store_purchase,
-    browse_only,
+    cart_across_devices,
 )
 
 
@@ -246,9 +314,6 @@ def arrive(v: Visit) -> Story:
 
 
 def leave(v: Visit) -> Story:
-    cart = v.customer.cart
-    if cart is not None and cart.device_id == v.device.anonymous_id and v.device.user_id:
-        cart.owner_known = True
     if v.device.head == "app":
         yield v.track("Application Backgrounded", flush=True)
 
@@ -279,23 +344,25 @@ def browse(v: Visit) -> Generator[Call, None, list[Product]]:
     return seen
 
 
-def fill_cart(v: Visit, seen: list[Product]) -> Story:
-    cart, rng = open_cart(v), v.rng
-    for item in seen[: rng.randint(1, 2)]:
-        cart.add(item, 1)
-        yield v.track("Product Added", _line_properties(cart, item, 1))
-    if rng.random() < 0.5:
-        add_on, quantity = product(rng.choice(ADD_ONS)), rng.randint(1, 2)
-        cart.add(add_on, quantity)
-        yield v.track("Product Added", _line_properties(cart, add_on, quantity))
-    if len(cart.lines) > 1 and rng.random() < 0.25:
-        line = rng.choice(cart.lines)
-        cart.remove(line.product)
-        yield v.track("Product Removed", _line_properties(cart, line.product, line.quantity))
-
-
-def _line_properties(cart: Cart, item: Product, quantity: int) -> dict[str, Any]:
-    return {"cart_id": cart.cart_id, **product_properties(item, quantity=quantity)}
+def fill_cart(
+    v: Visit, seen: list[Product], at_least: int = 1, at_most: int = 3
+) -> Generator[Call, None, ShopCart]:
+    """Put what was looked at (and is in stock) in the server cart through the cart API, with
+    the head's write key and the cart's token; the API records `Product Added`/`Removed`."""
+    cart, rng = (yield from open_cart(v)), v.rng
+    wanted = [item for item in seen if v.customer.in_stock(item)]
+    for item in wanted[: min(max(rng.randint(1, 2), at_least), at_most)]:
+        yield v.cart_call("add", cart, sku=item.sku, quantity=1)
+    add_on = product(rng.choice(ADD_ONS))
+    if (
+        at_most > 1
+        and v.customer.in_stock(add_on)
+        and (rng.random() < 0.5 or len(wanted) < at_least)
+    ):
+        yield v.cart_call("add", cart, sku=add_on.sku, quantity=rng.randint(1, 2))
+    if len(cart.lines) > at_least and rng.random() < 0.25:
+        yield v.cart_call("remove", cart, sku=rng.choice(cart.lines).product.sku)
+    return cart
 
 
 def _wishlist(v: Visit, item: Product) -> Call:

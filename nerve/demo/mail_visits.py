@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from rich.text import Text
 
+from nerve.demo.carts import ShopCart
 from nerve.demo.catalog import Product
 from nerve.demo.ecommerce import money, product_properties
 from nerve.demo.people import Customer, Device
@@ -31,10 +32,20 @@ ORDERING_SHARE = 0.6  # of the customers back through a click who still have a c
 @dataclass(frozen=True)
 class MailClick:
     customer: Customer
-    product: Product  # the product whose link was clicked
+    product: Product | None  # the product whose link was clicked (None: the cart's button)
     landing_url: str  # where Nerve's redirect sent the customer (with its utm_* parameters)
     mail: str  # the mail as the screen names it: "the cart reminder (mail 31)"
     on_phone: bool  # read on the phone: the link opens in the phone's browser
+
+    @property
+    def resumes_cart(self) -> bool:
+        """The "Back to your cart" button: Nerve's resume link (`/r/TOKEN`), which restores
+        the cart in whichever browser opens it."""
+        return self.product is None
+
+    @property
+    def words(self) -> str:
+        return self.product.name if self.product is not None else "Back to your cart"
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ class MailClicks:
             Text.assemble(
                 ("€ ", "green"), (click.customer.name, "bold"),
                 f" ordered €{total:,.2f} (order {order['order_id']}) in the visit begun by the"
-                f" click on “{click.product.name}” in {click.mail}: the demo's last-click"
+                f" click on “{click.words}” in {click.mail}: the demo's last-click"
                 " attribution",
             )
         )  # fmt: skip
@@ -108,14 +119,22 @@ def _back_from_mail(
     v = Visit(customer, browser_for(customer, click.on_phone), rng)
     v.device.page = None
     v.referrer = ""  # a mail program sends no Referer: the utm_* parameters say where from
-    landing = urlsplit(click.landing_url)
-    path = f"{landing.path}?{landing.query}" if landing.query else landing.path
-    yield v.view("Product Detail", path, item.name, product_id=item.product_id)
-    yield v.track("Product Viewed", {**product_properties(item), "value": money(item.price)})
+    if item is None:  # the resume link: this browser gets the cart, whichever device began it
+        cart = ShopCart("resume link")
+        yield v.cart_call("resume", cart, url=click.landing_url)
+        if not cart.open:
+            return
+        v.device.cart = customer.cart = cart
+    else:
+        landing = urlsplit(click.landing_url)
+        path = f"{landing.path}?{landing.query}" if landing.query else landing.path
+        yield v.view("Product Detail", path, item.name, product_id=item.product_id)
+        yield v.track("Product Viewed", {**product_properties(item), "value": money(item.price)})
     if customer.cart is None or not buys:
         return
     order = yield from checkout(v)
-    ordered(order)
+    if order is not None:
+        ordered(order)
 
 
 def browser_for(customer: Customer, on_phone: bool) -> Device:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nerve.demo import devices
-from nerve.demo.catalog import CATEGORIES
-from nerve.demo.ecommerce import Cart
+from nerve.demo.carts import ShopCart
+from nerve.demo.catalog import CATEGORIES, Product
+
+if TYPE_CHECKING:
+    from nerve.demo.stock import Shelves
 
 FIRST_NAMES = (
     "Anna", "Lena", "Sophie", "Marie", "Emma", "Julia", "Laura", "Sara", "Noor", "Chiara",
@@ -95,6 +98,14 @@ class Device:
     identified: bool = False  # has sent an identify call since the demo started
     push_token: str | None = None  # the app's FCM registration token
     push_registered: bool = False  # has handed its push token to Nerve since the demo started
+    cart: ShopCart | None = None  # the server cart this device's head holds a token for
+
+    @property
+    def label(self) -> str:
+        """What the device is, as the screen names it: phone app, laptop, store tablet."""
+        if self.head == "web":
+            return "phone browser" if "Mobile" in str(self.context.get("userAgent")) else "laptop"
+        return {"app": "phone app", "kiosk": "store kiosk", "pos": "store till"}[self.head]
 
 
 @dataclass(eq=False)
@@ -111,7 +122,8 @@ class Customer:
     favourite_category: str
     phone_os: str  # ios or android
     locale: str
-    cart: Cart | None = None
+    cart: ShopCart | None = None  # the cart the customer has in mind (the last one used)
+    shelves: Shelves | None = None  # what the shop has in stock (None: everything)
     orders: int = 0
     signs_up: bool = False  # for the newsletter, on the first visit
     unsubscribed: bool = False  # left the newsletter with one click (set by the inbox)
@@ -135,6 +147,9 @@ class Customer:
         if roll < 0.3:
             return self.email.upper()
         return self.email
+
+    def in_stock(self, product: Product) -> bool:
+        return self.shelves is None or self.shelves.in_stock(product)
 
     def whereabouts(self) -> dict[str, Any]:
         """The context every device of this customer shares."""

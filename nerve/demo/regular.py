@@ -22,7 +22,7 @@ from nerve.demo.journeys import (
     visit_after,
 )
 from nerve.demo.people import Customer
-from nerve.demo.shopping import Checkout, Story, log_in, open_cart, sms_opt_in
+from nerve.demo.shopping import Checkout, Story, log_in, sms_opt_in
 from nerve.demo.visit import Call, Visit
 
 # Seconds (at speed 1) before her first visit, and between the sign-up and the app. She clicks
@@ -45,8 +45,7 @@ def cart_left_in_the_app(customer: Customer, rng: random.Random) -> Story:
     yield from arrive(v)  # the app starts: its push token, with the offers she allowed
     yield from log_in(v)  # her account: the shop knows her phone number
     seen = yield from browse(v)
-    yield from fill_cart(v, seen)
-    cart = open_cart(v)
+    cart = yield from fill_cart(v, seen)
     yield v.view("Cart", "/cart")
     yield v.track("Cart Viewed", {"cart_id": cart.cart_id, "products": cart_products(cart)})
     yield v.track("Checkout Started", Checkout(cart).properties(v))

@@ -43,7 +43,8 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 _CHECKBOX = re.compile(
     r"""<input type="checkbox" name="topic" value="([^"]*)"( checked)?>\s*([^<]*)<"""
 )
-Role = Literal["leaves", "clicks", "chooses", "reads", "ignores"]
+Role = Literal["leaves", "clicks", "resumes", "chooses", "reads", "ignores"]
+CART_BUTTON = "Back to your cart"  # the reminder's button: Nerve's cart resume link
 Act = Callable[[httpx.Client], None]
 
 
@@ -118,6 +119,8 @@ class ReminderReading:
         elif role == "clicks" and products:
             link = rng.choice(products)
             acts.append((later, lambda c: self._click(c, customer, program, link, mail.number)))
+        elif role == "resumes" and (button := _cart_button(mail, self._base_url)) is not None:
+            acts.append((later, lambda c: self._resume(customer, program, button, mail.number)))
         elif role == "chooses" and preferences:
             only = not forced and rng.random() < SWITCHING_SHARE  # the first one adds a topic
             acts.append(
@@ -157,6 +160,9 @@ class ReminderReading:
             if "clicks" not in self._first:
                 self._first.add("clicks")
                 return "clicks", True
+            if "resumes" not in self._first:
+                self._first.add("resumes")
+                return "resumes", True
             if "chooses" not in self._first:
                 self._first.add("chooses")
                 self._choosing.add(customer.email)
@@ -165,7 +171,7 @@ class ReminderReading:
                 return "ignores", False
             roll = rng.random()
             if roll < CLICKING_SHARE:
-                return "clicks", False
+                return "clicks" if rng.random() < 0.5 else "resumes", False
             if roll < CLICKING_SHARE + CHOOSING_SHARE and customer.email not in self._choosing:
                 self._choosing.add(customer.email)  # once is enough
                 return "chooses", False
@@ -243,6 +249,22 @@ class ReminderReading:
         )  # fmt: skip
         self._clicks.clicked(MailClick(customer, item, target, mail, program.on_phone))
 
+    def _resume(self, customer: Customer, program: MailProgram, link: Link, number: int) -> None:
+        """Press the cart button: Nerve's resume link (`/r/TOKEN`, not behind the click
+        redirect: Nerve does not track its own pages), which the browser the mail program opens
+        follows on the customers' thread."""
+        browser = browser_for(customer, program.on_phone)
+        mail = f"the cart reminder (mail {number})"
+        with self._lock:
+            self._clicked += 1
+        self._notes.put(
+            Text.assemble(
+                ("↺ ", "green"), (customer.name, "bold"), f" pressed “{link.words}” in {mail}"
+                f" on their {browser.label}: Nerve's resume link /r/… restores the cart there",
+            )
+        )  # fmt: skip
+        self._clicks.clicked(MailClick(customer, None, link.url, mail, program.on_phone))
+
     def _choose(
         self, client: httpx.Client, customer: Customer, page: str, only: bool, number: int
     ) -> None:
@@ -302,6 +324,11 @@ class ReminderReading:
 
     def _problem(self, what: str, answer: httpx.Response) -> None:
         self._notes.put(Text(f"  {what} did not work: HTTP {answer.status_code}", style="red"))
+
+
+def _cart_button(mail: ReceivedMail, base_url: str) -> Link | None:
+    return next((link for link in nerve_links(mail, base_url, "r") if link.words == CART_BUTTON),
+                None)  # fmt: skip
 
 
 def _product(link: Link) -> Product | None:

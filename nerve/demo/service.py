@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy import Engine
 
-from nerve.demo import display, farewell
+from nerve.demo import commerce_feed, display, farewell, shopify
+from nerve.demo.back_office import BackOffice
 from nerve.demo.cart_flow import (
     FLOW_NAME,
     CartFlowCounts,
@@ -31,6 +32,7 @@ from nerve.demo.cart_flow import (
 from nerve.demo.catalog import SHOP_NAME, SHOP_URL
 from nerve.demo.channel_feed import ChannelFeed, ChannelFigures
 from nerve.demo.channel_setup import DemoChannels, prepare_channels
+from nerve.demo.commerce_feed import CommerceFigures
 from nerve.demo.identity import IdentityCounts
 from nerve.demo.inbox import Inbox
 from nerve.demo.mail_feed import MailFeed, MailFigures
@@ -44,7 +46,9 @@ from nerve.demo.recipients import Recipients
 from nerve.demo.sends import SendLog
 from nerve.demo.server import DemoError, DemoServer
 from nerve.demo.shop_backend import RECEIVER_NETWORK, ShopBackend
+from nerve.demo.shop_pages import shop_router
 from nerve.demo.simulator import Simulator
+from nerve.demo.stock import stock_catalog
 from nerve.demo.team_alerts import TeamChannel
 from nerve.demo.vault_key import demo_key
 from nerve.demo.workspace import DemoWorkspace, prepare_workspace
@@ -105,6 +109,9 @@ def demo_settings(host: str, port: int, smtp_url: str = "", phones_url: str = ""
         unsubscribe_mailto="",
         shop_name=SHOP_NAME,
         shop_url=SHOP_URL,
+        # A resume link in a reminder sends the browser to the shop's cart page with the cart
+        # token; the demo's customers read the cart there with it.
+        shop_cart_url=f"{SHOP_URL}/cart",
         shop_imprint=IMPRINT,
         # SMS and app pushes go to the demo's own phone network, whatever NERVE_SMS_URL and
         # NERVE_PUSH_FCM_URL say: the demo must never text or push its invented customers.
@@ -140,6 +147,7 @@ class _Parts:
     channels: DemoChannels
     channel_feed: ChannelFeed
     recipients: Recipients
+    back_office: BackOffice
 
 
 @dataclass
@@ -173,7 +181,9 @@ def _run(
         with provide_services(settings, migrate_schema=True) as services:
             parts = _prepare(services.engine, services.vault, settings, places, knobs, customers)
             routers = [mail_router(places.mailbox),
-                       phone_router(places.phones, places.team, parts.recipients)]  # fmt: skip
+                       phone_router(places.phones, places.team, parts.recipients),
+                       shop_router(services.engine, parts.workspace.workspace_id,
+                                   parts.simulator, parts.back_office)]  # fmt: skip
             server = DemoServer(settings, routers)
             stop = threading.Event()
             parts.backend.start()
@@ -212,9 +222,14 @@ def _prepare(
     workspace = prepare_workspace(engine)
     ws = workspace.workspace_id
     clicks = MailClicks()  # from the customers' inbox to the customers in the shop
+    # The catalogue into Nerve's catalog, and the shop's Shopify connector.
+    shelves = stock_catalog(engine, ws)
+    connector = shopify.connect(engine, vault, ws)
+    back_office = BackOffice(settings.base_url, connector, workspace.admin_key, shelves,
+                             speed=knobs.speed, seed=knobs.seed)  # fmt: skip
     simulator = Simulator(settings.base_url, workspace.write_keys, customers, speed=knobs.speed,
-                          seed=knobs.seed, mail_clicks=clicks,
-                          api_key=workspace.admin_key)  # fmt: skip
+                          seed=knobs.seed, mail_clicks=clicks, api_key=workspace.admin_key,
+                          staff_key=workspace.staff_key, back_office=back_office)  # fmt: skip
     backend = _shop_backend(engine, ws, settings.port)
     save_templates(engine, ws)
     define_topics(engine, ws)
@@ -239,6 +254,7 @@ def _prepare(
         channels=channels,
         channel_feed=ChannelFeed(places.phones, places.team, sends, recipients, settings.base_url),
         recipients=recipients,
+        back_office=back_office,
     )
 
 
@@ -276,6 +292,7 @@ def _simulate(
     threads = [
         threading.Thread(target=parts.simulator.run, args=(stop,), name="nerve-demo-customers"),
         threading.Thread(target=parts.inbox.run, args=(stop,), name="nerve-demo-inbox"),
+        threading.Thread(target=parts.back_office.run, args=(stop,), name="nerve-demo-shop"),
     ]
     for thread in threads:
         thread.start()
@@ -289,11 +306,13 @@ def _simulate(
     return time.monotonic() - started
 
 
-def _news(parts: _Parts) -> tuple[list[Text], MailFigures, ChannelFigures]:
+def _news(parts: _Parts) -> tuple[list[Text], MailFigures, ChannelFigures, CommerceFigures]:
     """What happened since the last call, one line each: mail first (it reads the message log
-    the channels' lines need), then SMS, pushes, Slack and the fatigue cap; and the figures."""
-    lines = parts.mail.lines() + parts.channel_feed.lines()
-    return lines, parts.mail.figures(), parts.channel_feed.figures()
+    the channels' lines need), then SMS, pushes, Slack and the fatigue cap, then Shopify's
+    webhooks and the stock; and the figures."""
+    lines = parts.mail.lines() + parts.channel_feed.lines() + parts.back_office.notes()
+    commerce = commerce_feed.figures(parts.simulator, parts.back_office)
+    return lines, parts.mail.figures(), parts.channel_feed.figures(), commerce
 
 
 def _report(
@@ -309,6 +328,7 @@ def _report(
         parts.carts.figures(fresh=True),
         parts.mail.figures(),
         parts.channel_feed.figures(),
+        commerce_feed.figures(parts.simulator, parts.back_office),
         parts.flow,
         speed,
         elapsed,

@@ -2,8 +2,9 @@
 the checkout with its shipping, coupon and payment steps, and the opt-ins a shop asks for on
 the way — SMS about the cart at the checkout, notifications when the app starts.
 
-Order, checkout and cart ids must be unique across runs of the demo (a shop would reject a reused
-order number), so they come from `uuid4`, not from the seeded generator.
+The cart is Nerve's server cart (`carts.py`). Order and checkout ids must be unique across runs
+of the demo (a shop would reject a reused order number), so they come from `uuid4`, not from the
+seeded generator.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from nerve.demo.carts import ShopCart
 from nerve.demo.catalog import SHOP_NAME
-from nerve.demo.ecommerce import COUPONS, Cart, Coupon, cart_products, money, order_properties
+from nerve.demo.ecommerce import COUPONS, Coupon, cart_products, money, order_properties
+from nerve.demo.people import Customer
 from nerve.demo.visit import Call, Visit
 
 Story = Generator[Call, None, None]
@@ -32,12 +35,13 @@ CONSENT_TEXT_VERSION = "2025-03"
 
 
 def _order_number() -> str:
-    return f"ST-{uuid.uuid4().int % 10**9:09d}"
+    """Shaped like a Shopify order id (the head gets it back from the shop's checkout)."""
+    return str(5_000_000_000_000 + uuid.uuid4().int % 10**12)
 
 
 @dataclass
 class Checkout:
-    cart: Cart
+    cart: ShopCart
     checkout_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     order_id: str = field(default_factory=_order_number)
     coupon: Coupon | None = None
@@ -57,16 +61,41 @@ class Checkout:
         return properties
 
 
-def open_cart(v: Visit) -> Cart:
-    """The customer's open cart, started on this device if there was none."""
-    if v.customer.cart is None:
-        v.customer.cart = Cart(uuid.uuid4().hex, v.device.anonymous_id)
-    return v.customer.cart
+def open_cart(v: Visit) -> Generator[Call, None, ShopCart]:
+    """The cart this device works with: the account's when signed in (the shop's backend asks
+    Nerve for the person's open cart, whichever device started it), else the device's own."""
+    device, customer = v.device, v.customer
+    cart = device.cart
+    wanted = (
+        f"user_id:{device.user_id}" if device.user_id else f"anonymous_id:{device.anonymous_id}"
+    )
+    if cart is None or not cart.open or (device.user_id and cart.identifier != wanted):
+        cart = ShopCart(wanted)
+        yield v.cart_call("open", cart)
+        device.cart = cart
+    customer.cart = cart
+    return cart
+
+
+def read_cart(v: Visit, cart: ShopCart) -> Story:
+    """The cart page loads the cart: merged, flagged, perhaps ordered on another head."""
+    yield v.cart_call("read", cart)
+    if not cart.open:
+        forget(v.customer, cart)
+
+
+def forget(customer: Customer, cart: ShopCart) -> None:
+    if customer.cart is cart:
+        customer.cart = None
+    for device in customer.devices:
+        if device.cart is not None and device.cart.cart_id == cart.cart_id:
+            device.cart = None
 
 
 def log_in(v: Visit) -> Story:
     """Sign in (or sign up); from now on every call from this device carries the userId. The
-    app registers its push token again, now under the userId."""
+    identify goes at once, so Nerve merges the device's cart into the account's; the head then
+    reads its cart again. The app registers its push token again, now under the userId."""
     if v.device.user_id:
         return
     signing_up = not v.customer.has_account
@@ -76,11 +105,13 @@ def log_in(v: Visit) -> Story:
         yield v.view("Sign In", "/account/login")
     v.customer.has_account = True
     v.device.user_id = v.customer.user_id
-    yield v.identify()
+    yield v.identify(flush=True)
     if signing_up:
         yield v.track("Signed Up", {"type": "organic"})
     if v.device.head == "app":
         yield register_push(v)
+    if v.device.cart is not None and v.device.cart.open:
+        yield from read_cart(v, v.device.cart)
 
 
 def register_push(v: Visit) -> Call:
@@ -99,13 +130,17 @@ def sms_opt_in(v: Visit) -> Story:
         yield v.sms_consent(CART_ALERTS, SMS_CONSENT_TEXT, CONSENT_TEXT_VERSION)
 
 
-def checkout(v: Visit) -> Generator[Call, None, dict[str, Any]]:
-    """Check the customer's cart out (signing in first); returns the order's properties."""
-    started = Checkout(open_cart(v))
+def checkout(v: Visit) -> Generator[Call, None, dict[str, Any] | None]:
+    """Check the customer's cart out (signing in first); returns the order's properties, or
+    None when the cart turned out empty (ordered on another head meanwhile, or sold out)."""
+    cart = v.customer.cart if v.customer.cart is not None else (yield from open_cart(v))
     yield v.view("Cart", "/cart")
-    yield v.track(
-        "Cart Viewed", {"cart_id": started.cart.cart_id, "products": cart_products(started.cart)}
-    )
+    yield from read_cart(v, cart)
+    available = [line for line in cart.lines if "sold_out" not in line.flags]
+    if not cart.open or not available:
+        return None
+    started = Checkout(cart)
+    yield v.track("Cart Viewed", {"cart_id": cart.cart_id, "products": cart_products(cart)})
     yield v.track("Checkout Started", started.properties(v))
     yield from log_in(v)
     yield from _shipping_step(v, started)
@@ -114,8 +149,10 @@ def checkout(v: Visit) -> Generator[Call, None, dict[str, Any]]:
     yield from _payment_step(v, started)
     order = started.properties(v)
     yield v.track("Order Completed", order)
+    yield v.shop_order(order)
     yield v.view("Order Confirmation", "/checkout/confirmation", order_id=started.order_id)
-    v.customer.cart = None
+    cart.status = "ordered"
+    forget(v.customer, cart)
     v.customer.orders += 1
     return order
 

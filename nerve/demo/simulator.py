@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 import structlog
 
+from nerve.demo.back_office import BackOffice
+from nerve.demo.carts import CartCalls
 from nerve.demo.journeys import customer_life
 from nerve.demo.mail_visits import MailClick, MailClicks
 from nerve.demo.people import Customer, Device, make_customers
@@ -64,13 +66,20 @@ class Simulator:
         seed: int = 7,
         mail_clicks: MailClicks | None = None,
         api_key: str = "",
+        staff_key: str = "",
+        back_office: BackOffice | None = None,
     ) -> None:
         self.stats = TrafficStats()
         self._api_key = api_key  # the shop backend's, for what it records with Nerve
+        self._staff_key = staff_key  # the store tablets'
+        self._back_office = back_office
+        self.carts: CartCalls | None = None  # the cart API calls, once the customers run
         self.error: Exception | None = None
         self._base_url = base_url
         self._write_keys = dict(write_keys)
         self._customers = make_customers(customers, seed)
+        for customer in self._customers:
+            customer.shelves = back_office.shelves if back_office is not None else None
         self._speed = speed
         self._seed = seed
         self._mail_clicks = mail_clicks or MailClicks()
@@ -89,7 +98,9 @@ class Simulator:
         """Send traffic until `stop` is set, then send what the apps still hold."""
         try:
             with httpx.Client(base_url=self._base_url, timeout=10.0) as client:
-                transport = _Transport(client, self._write_keys, self.stats, self._api_key)
+                self.carts = CartCalls(client, self._write_keys, self._api_key, self._staff_key)
+                transport = _Transport(client, self._write_keys, self.stats, self._api_key,
+                                       self.carts, self._back_office)  # fmt: skip
                 try:
                     self._send_until(stop, transport)
                 finally:
@@ -158,15 +169,26 @@ class _Transport:
 
     def __init__(
         self, client: httpx.Client, write_keys: Mapping[str, str], stats: TrafficStats,
-        api_key: str,
+        api_key: str, carts: CartCalls, back_office: BackOffice | None,
     ) -> None:  # fmt: skip
         self._client = client
         self._write_keys = write_keys
         self._stats = stats
         self._api_key = api_key
+        self._carts = carts
+        self._back_office = back_office
 
     def send(self, call: Call) -> None:
         if call.type == "pause":
+            return
+        if call.type == "cart":
+            self._cart(call)
+            return
+        if call.type == "shop_order":
+            self.flush(call.device)  # the head's Order Completed first, as in a real checkout
+            if self._back_office is not None:
+                fields = call.fields
+                self._back_office.ordered(fields["order"], fields["customer"], fields["store"])
             return
         if call.type == "subscribe":
             self._subscribe(call)
@@ -178,6 +200,19 @@ class _Transport:
         device.queue.append(_message(call))
         if call.flush or len(device.queue) >= device.flush_at:
             self.flush(device)
+
+    def _cart(self, call: Call) -> None:
+        """A cart API call; the app sends what it queued first, so Nerve sees the sign-in
+        before the cart is read."""
+        self.flush(call.device)
+        fields = dict(call.fields)
+        op, cart, where = fields.pop("op"), fields.pop("cart"), fields.pop("where")
+        try:
+            problem = self._carts.call(op, call.device.head, where, cart, fields)
+        except httpx.HTTPError as exc:
+            problem = f"cart {op}: {exc!r}"
+        if problem is not None:
+            self._failed(f"{call.device.head} {problem}")
 
     def flush(self, device: Device) -> None:
         messages, device.queue = device.queue, []

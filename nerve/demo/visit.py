@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from nerve.demo.carts import ShopCart
 from nerve.demo.catalog import SHOP_NAME, SHOP_URL
 from nerve.demo.people import Customer, Device
 
@@ -20,7 +21,9 @@ class Call:
     device: Device
     # identify, track, page or screen; subscribe: a sign-up form posted to Nerve; push_token:
     # the app's push registration; sms_consent: the shop's backend records an SMS opt-in;
-    # pause: no request, the customer is between two visits
+    # cart: a cart API call (fields: op, cart, where, ...); shop_order: the order reaches the
+    # shop's platform, which posts its webhooks to Nerve; pause: no request, the customer is
+    # between two visits
     type: str
     fields: dict[str, Any]  # event, name, properties, traits; the sign-up form's fields
     wait: float  # seconds the customer spends before this call
@@ -59,7 +62,7 @@ class Visit:
     def track(self, event: str, properties: dict[str, Any] | None = None, **options: Any) -> Call:
         return self._call("track", {"event": event, "properties": properties or {}}, **options)
 
-    def identify(self, *, email_only: bool = False) -> Call:
+    def identify(self, *, email_only: bool = False, flush: bool = False) -> Call:
         """Tell the shop who this is: traits as the customer typed them."""
         customer = self.customer
         traits: dict[str, Any] = {"email": customer.typed_email(self.rng)}
@@ -72,7 +75,7 @@ class Visit:
                 "address": {"city": customer.home.city, "country": customer.home.country},
             }
         self.device.identified = True
-        return self._call("identify", {"traits": traits})
+        return self._call("identify", {"traits": traits}, flush=flush)
 
     def subscribe(self, topic: str, consent_text: str, text_version: str) -> Call:
         """The shop's sign-up form, posted to Nerve's hosted endpoint with the address as typed
@@ -114,6 +117,20 @@ class Visit:
             "user_agent": context.get("userAgent") or _app_agent(context),
         }
         return self._call("sms_consent", fields)
+
+    def cart_call(self, op: str, cart: ShopCart, **fields: Any) -> Call:
+        """A cart API call about `cart` from this device (`carts.CartCalls` makes it): `open`
+        by the shop's backend, `add`/`remove`/`read`/`resume` by the head with its write key,
+        `staff_view`/`staff_edit` by the store tablet."""
+        where = "store tablet" if op.startswith("staff") else self.device.label
+        return self._call("cart", {"op": op, "cart": cart, "where": where, **fields})
+
+    def shop_order(self, order: dict[str, Any]) -> Call:
+        """The order reaches the shop's platform (Shopify, its POS at a till), which tells Nerve
+        by webhook; a till's stock is its store's."""
+        store = self.customer.home.code if self.device.head == "pos" else None
+        return self._call("shop_order", {"order": order, "customer": self.customer,
+                                         "store": store}, flush=True)  # fmt: skip
 
     def _call(self, type_: str, fields: dict[str, Any], flush: bool = False) -> Call:
         return Call(self.device, type_, fields, self.think(), flush)

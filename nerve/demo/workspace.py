@@ -20,6 +20,7 @@ class DemoWorkspace:
     workspace_id: str
     sources: list[SourceInfo]
     admin_key: str
+    staff_key: str  # the store tablets': look a customer up, view and edit the cart
 
     @property
     def write_keys(self) -> dict[str, str]:
@@ -27,7 +28,8 @@ class DemoWorkspace:
 
 
 def prepare_workspace(engine: Engine) -> DemoWorkspace:
-    """Create what is missing; a new admin key every run, as secrets are only shown once."""
+    """Create what is missing; new admin and staff keys every run, as secrets are only shown
+    once."""
     with write_transaction(engine) as conn:
         workspace_id = ensure_workspace(conn, DEMO_WORKSPACE)
         existing = {source.name for source in list_sources(conn, workspace_id)}
@@ -35,5 +37,7 @@ def prepare_workspace(engine: Engine) -> DemoWorkspace:
             if head not in existing:
                 create_source(conn, workspace_id, head, head)
         key = create_key(conn, workspace_id, "admin")
+        staff = create_key(conn, workspace_id, "staff")
         by_name = {source.name: source for source in list_sources(conn, workspace_id)}
-    return DemoWorkspace(workspace_id, [by_name[head] for head in HEADS], key.secret_key)
+    heads = [by_name[head] for head in HEADS]
+    return DemoWorkspace(workspace_id, heads, key.secret_key, staff.secret_key)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+from nerve.demo.carts import CartLine, ShopCart
 from nerve.demo.catalog import product
-from nerve.demo.ecommerce import Cart
 from nerve.demo.mail_links import nerve_links, open_pixel, preferences_link
 from nerve.demo.mail_visits import MailClick, MailClicks
 from nerve.demo.mailbox import ReceivedMail
@@ -46,8 +46,7 @@ def test_a_mail_program_finds_the_tracked_links_with_their_words_and_the_pixel()
 def test_the_visit_a_click_begins_lands_on_the_product_and_orders_the_cart() -> None:
     customer = make_customers(1, seed=7)[0]
     shoe = product("RUN-001")
-    customer.cart = Cart("cart-1", customer.devices[0].anonymous_id)
-    customer.cart.add(shoe, 1)
+    customer.cart = ShopCart("user_id:u1", "cart-1", "tok", [CartLine(shoe, 1)], status="open")
     landing = f"{shoe.url}?utm_source=nerve&utm_medium=email&utm_campaign=demo_abandoned_cart"
     clicks = MailClicks()
     click = MailClick(customer, shoe, landing, "the cart reminder (mail 3)", on_phone=False)
@@ -57,8 +56,11 @@ def test_the_visit_a_click_begins_lands_on_the_product_and_orders_the_cart() -> 
     landed = calls[0]
     assert landed.type == "page" and landed.fields["properties"]["url"] == landing
     assert landed.fields["properties"]["referrer"] == ""  # a mail program sends none
+    assert [c.fields["op"] for c in calls if c.type == "cart"] == ["read"]  # the cart page
     order = next(c for c in calls if c.fields.get("event") == "Order Completed")
     assert order.fields["properties"]["cart_id"] == "cart-1"  # the reminded cart: the flow's goal
+    shopify = next(c for c in calls if c.type == "shop_order")  # and Shopify takes the order
+    assert shopify.fields["order"]["order_id"] == order.fields["properties"]["order_id"]
     assert customer.cart is None
     assert clicks.figures().back == 1 and clicks.figures().ordered == 1
     [note] = clicks.notes()
@@ -78,3 +80,27 @@ def test_a_click_after_the_cart_was_ordered_elsewhere_only_looks() -> None:
         "Product Viewed",
     ]
     assert clicks.figures().ordered == 0 and not clicks.notes()
+
+
+def test_the_cart_button_restores_the_cart_in_the_browser_that_opens_it() -> None:
+    customer = make_customers(1, seed=7)[0]
+    shoe = product("RUN-001")
+    resume = f"{BASE}/r/TOKEN"
+    clicks = MailClicks()
+    click = MailClick(customer, None, resume, "the cart reminder (mail 3)", on_phone=True)
+    visit = clicks.visit(click, random.Random(1))
+
+    first = next(visit)  # the browser follows the resume link, the head reads the cart
+    assert first.type == "cart" and first.fields["op"] == "resume"
+    assert first.fields["url"] == resume
+    first.fields["cart"].take({"id": "cart_9", "token": "tok9", "status": "open", "lines": [
+        {"sku": shoe.sku, "quantity": 2, "flags": []}]})  # fmt: skip
+    calls = list(visit)
+
+    assert first.device.head == "web"  # the browser the mail program opened
+    order = next(c for c in calls if c.fields.get("event") == "Order Completed")
+    assert order.fields["properties"]["cart_id"] == "cart_9"
+    assert order.fields["properties"]["products"][0]["quantity"] == 2
+    assert first.fields["cart"].status == "ordered" and customer.cart is None
+    [note] = clicks.notes()
+    assert "“Back to your cart”" in note.plain
