@@ -25,6 +25,7 @@ from nerve.channels.push import api as push_api
 from nerve.channels.slack import api as slack_api
 from nerve.channels.sms import inbound_api as sms_inbound_api
 from nerve.channels.timing import api as delivery_policy_api
+from nerve.connectors import api as connectors_api
 from nerve.consent import api as consent_api
 from nerve.consent import preferences_api, topics_api
 from nerve.errors import NerveError, UnexpectedErrors, response_to
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(secrets_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(catalog_api.router)
+    app.include_router(connectors_api.webhook_router)
+    app.include_router(connectors_api.router)
     app.include_router(slack_api.router)
     app.include_router(templates_api.router)
     app.include_router(messages_api.router)
