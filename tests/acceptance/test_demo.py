@@ -2,7 +2,9 @@
 customers who use several heads known as one person each, newsletter sign-ups confirmed by mail,
 abandoned carts reminded by mail — which a customer leaves with one click, and another clicks —
 SMS and pushes reaching the demo's phones, big orders alerting the team in Slack, and a customer
-in three marketing flows at once held to the fatigue cap."""
+in three marketing flows at once held to the fatigue cap — all on Nerve's commerce data: the
+catalogue in Nerve's catalog with stock that runs low, server carts merged across devices and
+looked up at the store tablet, orders and their statuses through Shopify's signed webhooks."""
 
 from __future__ import annotations
 
@@ -267,6 +269,19 @@ def _channel_log(base_url: str, admin_key: str, channel: str) -> list[dict[str, 
     return data
 
 
+def _commerce(base_url: str, admin_key: str, until: float) -> dict[str, Any]:
+    """The demo's shop page as JSON once an order was shipped by Shopify's webhooks, a cart
+    merged on sign-in and a catalog event started the low-stock flow (or time is up)."""
+    while True:
+        shop: dict[str, Any] = httpx.get(f"{base_url}/demo/shop.json").json()
+        runs = _get(base_url, admin_key, "/api/v1/flows/demo_low_stock/runs").json()["data"]
+        merged = _events(base_url, admin_key, event="Cart Merged")
+        shipped = [o for o in shop["orders"] if "shipped" in [h["status"] for h in o["history"]]]
+        if (shipped and merged and runs) or time.monotonic() > until:
+            return {"shop": shop, "low_stock_runs": runs, "merged": merged, "shipped": shipped}
+        time.sleep(0.5)
+
+
 def _message(base_url: str, mail: dict[str, Any]) -> EmailMessage:
     """A mail as the demo's SMTP server received it, parsed as a mail program would."""
     source = httpx.get(f"{base_url}{mail['source_url']}")
@@ -342,6 +357,14 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
                   "topic": "newsletter"},
         )  # fmt: skip
         phones, alerts = _phones_and_team(base_url, time.monotonic() + 15)
+        commerce = _commerce(base_url, admin_key, time.monotonic() + 20)
+        shipped_order = next(iter(commerce["shipped"]), None)
+        recorded = (
+            _get(base_url, admin_key, f"/api/v1/orders/{shipped_order['order_id']}").json()
+            if shipped_order else None
+        )  # fmt: skip
+        catalogued = _get(base_url, admin_key, "/api/v1/products/TRL-001-EU43")
+        shop_page = httpx.get(f"{base_url}/demo/shop")
         phones_page = httpx.get(f"{base_url}/demo/phones")
         slack_page = httpx.get(f"{base_url}/demo/slack")
         logs = {channel: _channel_log(base_url, admin_key, channel)
@@ -489,6 +512,31 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     assert re.search(r"⏸ Held back: .+ over the fatigue cap", screen), out
     assert re.search(r"Phones and Slack: \d+ SMS and \d+ push(es)? reached", screen), out
     assert re.search(r"The fatigue cap held back \d+ marketing messages?", screen), out
+    # Commerce: the catalogue is Nerve's catalog with stock per location, minimum and supplier.
+    assert catalogued.status_code == 200, catalogued.text
+    stocked = {row["location"]: row for row in catalogued.json()["inventory"]}
+    assert stocked["warehouse"]["minimum"] == 3 and stocked["warehouse"]["supplier"], stocked
+    assert {"store-ber", "store-ham", "store-ams"} <= set(stocked)
+    shop = commerce["shop"]
+    assert len(shop["stock"]) == 17 and shop_page.status_code == 200
+    # Orders reach Nerve through Shopify's signed webhooks: the order the head reported has the
+    # statuses the webhooks told, with the carrier's tracking number.
+    assert recorded is not None, shop["orders"]
+    assert "shopify-stride" in recorded["sources"], recorded
+    history = [s["status"] for s in recorded["statuses"]]
+    assert history[:2] == ["paid", "shipped"], history
+    tracking = next(s for s in recorded["statuses"] if s["status"] == "shipped")["detail"]
+    assert tracking["carrier"] == "DHL" and tracking["tracking_number"].startswith("JJD")
+    assert shop["webhooks"].get("applied", 0) >= 3, shop["webhooks"]
+    assert any("with DHL. Tracking number JJD" in m["body"] for m in sms), sms
+    # Carts are Nerve's: signing in merged a device's cart into the account's, on the timeline.
+    assert commerce["merged"], "no cart was merged on sign-in"
+    assert shop["carts"]["merged"] >= 1 and shop["carts"]["opened"] >= 5, shop["carts"]
+    # Stock runs low as customers order: a catalog event starts the low-stock flow.
+    assert commerce["low_stock_runs"], "no stock went below its minimum"
+    assert re.search(r"Orders through Shopify's webhooks: \d+ taken; statuses applied: \d+ paid",
+                     screen), out  # fmt: skip
+    assert re.search(r"Carts \(Nerve's server carts\): \d+ opened", screen), out
     key_file = tmp_path / "nerve-demo.key"
     assert key_file.exists() and key_file.stat().st_mode & 0o077 == 0
 
