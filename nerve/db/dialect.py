@@ -37,9 +37,12 @@ class Dialect(Protocol):
     def insert_ignoring_duplicates(self, table: Any, index_elements: list[str]) -> Insert:
         """INSERT ... ON CONFLICT (index_elements) DO NOTHING."""
 
-    def upsert(self, table: Any, index_elements: list[str], update: list[str]) -> Insert:
+    def upsert(
+        self, table: Any, index_elements: list[str], update: list[str],
+        also: dict[str, Any] | None = None,
+    ) -> Insert:  # fmt: skip
         """INSERT ... ON CONFLICT (index_elements) DO UPDATE SET each column of `update` to the
-        value this row tried to insert."""
+        value this row tried to insert, and the columns of `also` to those expressions."""
 
     def insert_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Store tracking rows (see nerve/tracking/normalize.py), skipping duplicate messageIds."""

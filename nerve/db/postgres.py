@@ -52,11 +52,13 @@ class PostgreSQL:
     def insert_ignoring_duplicates(self, table: Any, index_elements: list[str]) -> Insert:
         return pg_insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
-    def upsert(self, table: Any, index_elements: list[str], update: list[str]) -> Insert:
+    def upsert(
+        self, table: Any, index_elements: list[str], update: list[str],
+        also: dict[str, Any] | None = None,
+    ) -> Insert:  # fmt: skip
         statement = pg_insert(table)
-        return statement.on_conflict_do_update(
-            index_elements=index_elements, set_={c: statement.excluded[c] for c in update}
-        )
+        changes = {c: statement.excluded[c] for c in update} | (also or {})
+        return statement.on_conflict_do_update(index_elements=index_elements, set_=changes)
 
     def insert_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         # psycopg's executemany pipelines the statements; the payload is already JSON text.

@@ -95,11 +95,13 @@ class SQLite:
     def insert_ignoring_duplicates(self, table: Any, index_elements: list[str]) -> Insert:
         return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
-    def upsert(self, table: Any, index_elements: list[str], update: list[str]) -> Insert:
+    def upsert(
+        self, table: Any, index_elements: list[str], update: list[str],
+        also: dict[str, Any] | None = None,
+    ) -> Insert:  # fmt: skip
         statement = sqlite_insert(table)
-        return statement.on_conflict_do_update(
-            index_elements=index_elements, set_={c: statement.excluded[c] for c in update}
-        )
+        changes = {c: statement.excluded[c] for c in update} | (also or {})
+        return statement.on_conflict_do_update(index_elements=index_elements, set_=changes)
 
     def insert_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         # Straight to sqlite3's executemany: SQLAlchemy's per-row parameter processing was a

@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+import orjson
+from sqlalchemy import Connection, Engine, column, insert, select, update
+from sqlalchemy import table as sql_table
 
 from nerve import metrics
 from nerve.db.base import insert_rows, new_id, table
@@ -48,6 +50,9 @@ SHOP_EVENTS: dict[str, frozenset[str]] = {
 # Actions that act on the run's person: a shop's run has none.
 PERSON_ACTIONS = frozenset({"send_email", "send_sms", "send_push", "update_profile", "add_tag"})
 _ROUTE_BATCH = 256
+# Properties bound as JSON text to an untyped table: a bulk import records thousands at once.
+_INSERT = insert(sql_table("shop_events", *(column(c) for c in ("workspace_id", "kind", "name",
+                                                                "properties"))))  # fmt: skip
 
 
 def record(
@@ -60,11 +65,10 @@ def record(
     for name, properties in events:
         if name not in known:
             raise ValueError(f"{name!r} is not a {kind} event")
-        rows.append(
-            {"workspace_id": workspace_id, "kind": kind, "name": name, "properties": properties}
-        )
+        rows.append({"workspace_id": workspace_id, "kind": kind, "name": name,
+                     "properties": orjson.dumps(properties).decode()})  # fmt: skip
     if rows:
-        conn.execute(insert(table(ShopEvent)), rows)
+        conn.execute(_INSERT, rows)
 
 
 def problems(flow: FlowDefinition) -> list[dict[str, str]]:

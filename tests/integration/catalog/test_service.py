@@ -35,17 +35,23 @@ def test_offers_give_price_status_and_stock_summed_over_locations(engine: Engine
         service.upsert_products(conn, shop.workspace_id, [
             _product("TEE-1", product_id="TEE", price="19.90", url="https://s.example/tee"),
             _product("TEE-2", product_id="TEE", status="draft"),
+            _product("O'NEILL-\\1", name="Quoted"),  # written into the SQL: escaped
         ])  # fmt: skip
         service.update_inventory(conn, shop.workspace_id, [
             InventoryIn(sku="TEE-1", on_hand=5, reserved=1),
             InventoryIn(sku="TEE-1", location="store", on_hand=2),
         ])  # fmt: skip
     with engine.connect() as conn:
-        found = service.offers(conn, shop.workspace_id, ["TEE-1", "TEE-2", "NOPE"])
-    assert set(found) == {"TEE-1", "TEE-2"}
+        found = service.offers(
+            conn, shop.workspace_id, ["TEE-1", "TEE-2", "NOPE", "O'NEILL-\\1", "NUL\x00"]
+        )
+    assert set(found) == {"TEE-1", "TEE-2", "O'NEILL-\\1"}
     tee = found["TEE-1"]
     assert (tee.product_id, tee.price, tee.currency, tee.status) == (
-        "TEE", Decimal("19.90"), "EUR", "active"
+        "TEE",
+        Decimal("19.90"),
+        "EUR",
+        "active",
     )
     assert tee.available == 6
     assert tee.url == "https://s.example/tee"
