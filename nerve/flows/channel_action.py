@@ -26,6 +26,7 @@ from nerve.channels.sms import action as sms
 from nerve.channels.smtp import SendDeferred
 from nerve.consent import topics
 from nerve.errors import NotFound
+from nerve.flows import shop_events
 from nerve.flows.calls import ActionCall, ActionDeferred, ActionFailed, ActionRejected
 from nerve.outbound.policy import OutboundPolicy
 
@@ -82,7 +83,9 @@ class ChannelSender:
         # that says so — no opt-out or withdrawn topic holds it back.
         transactional = params.get("transactional") is True or call.critical or not spec.consent
         request = ChannelRequest(
-            workspace_id=call.workspace_id, channel=spec.channel, profile_id=call.profile_id,
+            workspace_id=call.workspace_id, channel=spec.channel,
+            # A shop's run (a catalog event started it) has no person to check or hold back.
+            profile_id=None if call.profile_id == shop_events.SHOP else call.profile_id,
             idempotency_key=call.idempotency_key,
             kind="transactional" if transactional else "marketing", topic=params.get("topic"),
             template=params.get("template"), flow=call.flow,

@@ -232,3 +232,34 @@ def test_the_cli_adds_from_standard_input_lists_hosts_only_and_tests_a_destinati
     [post] = slack.posts
     assert "team-alerts" in post.payload["text"]
     assert nerve("slack", "remove", "team-alerts")["removed"] is True
+
+
+def test_a_catalog_flow_posts_the_shops_low_stock_to_slack(
+    client: TestClient, shop: Shop, slack: SlackSink
+) -> None:
+    """A run started by a catalog event belongs to the shop, not to a person: its Slack step
+    is not held back as if someone had been erased."""
+    template = {
+        "name": "restock",
+        "channel": "slack",
+        "text": "Restock {{ event.properties.sku }}: {{ event.properties.level | default: 0 }} left",
+    }
+    flow = {"name": "restock_alert",
+            "trigger": {"type": "catalog", "event": "stock_below_minimum",
+                        "key": "properties.sku", "reentry": "always"},
+            "nodes": [{"id": "tell_team", "action": "slack",
+                       "with": {"template": "restock", "destination": "team-alerts"}}]}  # fmt: skip
+    _ok(client.post("/api/v1/templates", json=template, headers=auth(shop)), 201)
+    _ok(_destination(client, shop, slack.url()), 201)
+    _ok(_publish(client, shop, flow), 201)
+    product = b'{"sku": "RUN-42", "name": "Trail Pro", "price": "89.90", "currency": "EUR"}'
+    _ok(client.put("/api/v1/products", content=product,
+                   headers=auth(shop) | {"Content-Type": "application/x-ndjson"}))  # fmt: skip
+    _ok(client.patch("/api/v1/inventory/RUN-42", json={"on_hand": 10, "minimum": 5},
+                     headers=auth(shop)))  # fmt: skip
+    _ok(client.patch("/api/v1/inventory/RUN-42", json={"on_hand": 2}, headers=auth(shop)))
+
+    [post] = until(lambda: slack.posts)
+    assert post.payload["text"] == "Restock RUN-42: 2 left"
+    [logged] = until(lambda: [m for m in _messages(client, shop) if m["status"] == "sent"])
+    assert logged["flow"] == "restock_alert" and logged["recipient"] == "team-alerts"
