@@ -55,8 +55,11 @@ def identifiers_of_people(conn: Connection, profile_ids: list[str]) -> list[Pair
 
 
 def open_cart(conn: Connection, workspace_id: str, pairs: list[Pair]) -> Row[Any] | None:
-    """The person's open cart (the account's first when identity has not merged them yet)."""
-    carts = store.open_carts(conn, workspace_id, identifiers(conn, workspace_id, pairs))
+    """The person's open cart (the account's first when identity has not merged them yet):
+    carts opened under these identifiers or any other of their holders', in one query."""
+    carts = store.open_carts_of(
+        conn, workspace_id, pairs, identity.identifiers_of_holders(workspace_id, pairs)
+    )
     return carts[0] if carts else None
 
 

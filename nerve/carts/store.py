@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, Row, Select, delete, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from nerve.carts.models import Cart, CartLine, CartMerge
@@ -71,6 +71,28 @@ def open_carts(
             Cart.workspace_id == workspace_id,
             tuple_(Cart.identifier_type, Cart.identifier_value).in_(pairs),
             Cart.status == "open",
+        )
+    ).all()
+    return sorted(rows, key=rank)
+
+
+def open_carts_of(
+    conn: Connection,
+    workspace_id: str,
+    pairs: list[tuple[str, str]],
+    others: Select[str, str],
+) -> list[Row[Any]]:
+    """Open carts opened under any of `pairs` or of the (type, value) rows `others` selects
+    (identity's query of the person's other identifiers), the one that survives a merge
+    first."""
+    if not pairs:
+        return []
+    owner = tuple_(Cart.identifier_type, Cart.identifier_value)
+    rows = conn.execute(
+        select(Cart).where(
+            Cart.workspace_id == workspace_id,
+            Cart.status == "open",
+            or_(owner.in_(sorted(set(pairs))), owner.in_(others)),
         )
     ).all()
     return sorted(rows, key=rank)

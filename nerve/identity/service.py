@@ -7,7 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, distinct, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    distinct,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from nerve.audit import service as audit
 from nerve.db.base import utcnow
@@ -99,6 +110,25 @@ def identifiers_of(conn: Connection, profile_ids: list[str]) -> list[tuple[str, 
         select(Identifier.type, Identifier.value).where(Identifier.profile_id.in_(profile_ids))
     )
     return sorted((t, v) for t, v in rows)
+
+
+def identifiers_of_holders(
+    workspace_id: str, pairs: list[tuple[str, str]]
+) -> Select[str, str]:
+    """A query of (type, value) of every identifier of the people who hold any of `pairs` — for
+    another capability to filter its rows by a person's identifiers in the same statement (a
+    cart read is one query, not a lookup, the person's members and their identifiers)."""
+    holders = (
+        select(Profile.cluster_id)
+        .join(Identifier, Identifier.profile_id == Profile.id)
+        .where(Identifier.workspace_id == workspace_id,
+               tuple_(Identifier.type, Identifier.value).in_(pairs))
+    )  # fmt: skip
+    return (
+        select(Identifier.type, Identifier.value)
+        .join(Profile, Profile.id == Identifier.profile_id)
+        .where(Profile.cluster_id.in_(holders))
+    )
 
 
 def identifiers_by_profile(
