@@ -112,9 +112,7 @@ def identifiers_of(conn: Connection, profile_ids: list[str]) -> list[tuple[str, 
     return sorted((t, v) for t, v in rows)
 
 
-def identifiers_of_holders(
-    workspace_id: str, pairs: list[tuple[str, str]]
-) -> Select[str, str]:
+def identifiers_of_holders(workspace_id: str, pairs: list[tuple[str, str]]) -> Select[str, str]:
     """A query of (type, value) of every identifier of the people who hold any of `pairs` — for
     another capability to filter its rows by a person's identifiers in the same statement (a
     cart read is one query, not a lookup, the person's members and their identifiers)."""
