@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from nerve import metrics
+from nerve import metrics, numbers
 from nerve.errors import InvalidInput, Rejected, error_response
 from nerve.privacy.suppression import Suppressed, Suppression
 from nerve.tracking import service
@@ -120,8 +120,10 @@ async def track(path: str, request: Request) -> Response:
         await run_in_threadpool(suppression.consent, source.workspace_id, result.consented)
     if not result.rejected:
         return Response(_SUCCESS, media_type="application/json")
+    # numbers.dumps: a rejected message's messageId is echoed as sent, an integer beyond 64
+    # bits included (orjson alone refused it, and the answer became a 500).
     return Response(
-        orjson.dumps({"success": True, "accepted": result.accepted, "rejected": result.rejected}),
+        numbers.dumps({"success": True, "accepted": result.accepted, "rejected": result.rejected}),
         media_type="application/json",
     )
 

@@ -171,6 +171,7 @@ def test_a_bad_item_does_not_lose_the_good_ones(client: TestClient, shop: Shop) 
         "not an object",
         {"type": "track", "userId": "u", "event": "Nul \u0000", "messageId": "b2"},
         {"type": "track", "userId": "u", "event": "Good 2", "messageId": "g2"},
+        {"type": "screen", "messageId": -3434166346164798744428544},  # beyond 64 bits
     ]
     response = client.post("/v1/batch", json={"batch": batch}, auth=(shop.write_keys["web"], ""))
     assert response.status_code == 200
@@ -182,8 +183,10 @@ def test_a_bad_item_does_not_lose_the_good_ones(client: TestClient, shop: Shop) 
         (3, "invalid_type"),
         (4, "invalid_message"),
         (5, "invalid_character"),
+        (7, "no_user_anon_id"),
     ]
     assert body["rejected"][0]["messageId"] == "b1"
+    assert body["rejected"][-1]["messageId"] == -3434166346164798744428544  # echoed exactly
     assert [e["event"] for e in _events(client, shop)] == ["Good 1", "Good 2"]
 
 
