@@ -22,8 +22,10 @@ from nerve.errors import Conflict, documented
 router = APIRouter(prefix="/api/v1/carts", tags=["carts"], route_class=AdminRoute)
 Reader = Annotated[Principal, requires(Permission.CARTS_READ)]
 Writer = Annotated[Principal, requires(Permission.CARTS_WRITE)]
-CartId = Annotated[str, Path(description="The cart's id (`cart_…`)", max_length=64)]
+# No length bounds on what only names a resource: too long to be one, it names none (404).
+CartId = Annotated[str, Path(description="The cart's id (`cart_…`)")]
 Sku = Annotated[str, Path(description="The line's sku", max_length=255)]
+LineSku = Annotated[str, Path(description="The line's sku")]
 
 
 @router.get("", response_model=CartOut)
@@ -75,7 +77,7 @@ def set_quantity(
 
 
 @router.delete("/{cart_id}/lines/{sku}", response_model=CartOut, responses=documented(Conflict))
-def remove_line(db: WriteDb, key: Writer, cart_id: CartId, sku: Sku) -> dict[str, Any]:
+def remove_line(db: WriteDb, key: Writer, cart_id: CartId, sku: LineSku) -> dict[str, Any]:
     """Remove a line."""
     return service.remove_line(db, key.workspace_id, cart_id, sku, utcnow(), actor=key.key_id)
 

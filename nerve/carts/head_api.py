@@ -26,8 +26,10 @@ router = APIRouter(prefix="/v1/cart", tags=["carts"], route_class=AdminRoute)
 _WRITE_KEY = {"security": [{"WriteKey": []}], **WRITE_KEY}
 _ANSWERS: dict[str, Any] = {"response_model": CartOut, "openapi_extra": _WRITE_KEY,
                             "responses": documented(NotFound, Conflict)}  # fmt: skip
-Token = Annotated[str, Path(description="The cart token", min_length=8, max_length=200)]
+# No length bounds: a token too short or long to be one names no cart (404), like a forged one.
+Token = Annotated[str, Path(description="The cart token")]
 Sku = Annotated[str, Path(description="The line's sku", max_length=255)]
+LineSku = Annotated[str, Path(description="The line's sku")]
 
 
 async def _source(request: Request) -> SourceInfo:
@@ -78,7 +80,7 @@ async def set_quantity(
 
 
 @router.delete("/{token}/lines/{sku}", **_ANSWERS)
-async def remove_line(request: Request, source: Source, token: Token, sku: Sku) -> Any:
+async def remove_line(request: Request, source: Source, token: Token, sku: LineSku) -> Any:
     """Remove a line."""
     return await _in_cart(request, source, token, lambda conn, cart: service.remove_line(
         conn, source.workspace_id, cart, sku, utcnow()))  # fmt: skip

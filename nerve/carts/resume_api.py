@@ -47,7 +47,7 @@ def _documented(error: type[NerveError], description: str) -> dict[str, Any]:
     },
 )  # fmt: skip
 def resume_cart(
-    request: Request, db: Db, token: str = Path(max_length=400, description="The link's token")
+    request: Request, db: Db, token: str = Path(description="The link's token")
 ) -> Response:
     """Restore the cart on this device: 303 to the shop's cart page with its cart token. A
     browser gets a plain page when the link fails, a program the error in JSON."""

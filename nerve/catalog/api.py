@@ -33,6 +33,8 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"], route_class=AdminRoute)
 Reader = Annotated[Principal, requires(Permission.CATALOG_READ)]
 Writer = Annotated[Principal, requires(Permission.CATALOG_WRITE)]
 Sku = Annotated[str, Path(min_length=1, max_length=255, description="The sku (a variant)")]
+# Reading: a sku too long to be stored names no product (404), not a malformed request.
+KnownSku = Annotated[str, Path(description="The sku (a variant)")]
 
 # 100,000 products of ~600 bytes; larger catalogs go through `nerve catalog import`.
 MAX_SYNC_BYTES = 64 * 1024 * 1024
@@ -124,7 +126,7 @@ def change_stock(db: WriteDb, key: Writer, sku: Sku, change: InventoryChange) ->
 
 
 @router.get("/products/{sku}", response_model=ProductOut, responses=documented(NotFound))
-def get_product(db: Db, key: Reader, sku: Sku) -> dict[str, Any]:
+def get_product(db: Db, key: Reader, sku: KnownSku) -> dict[str, Any]:
     """One sku with its stock per location."""
     return service.product(db, key.workspace_id, sku)
 

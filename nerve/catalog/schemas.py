@@ -109,8 +109,9 @@ class InventoryIn(BaseModel):
 
     sku: str = Field(min_length=1, max_length=255)
     location: str = Field(default="default", min_length=1, max_length=255)
-    on_hand: int | None = Field(default=None, ge=-1_000_000_000, le=1_000_000_000)
-    reserved: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    # Not nullable: a change that leaves them out keeps them (only the fields sent change).
+    on_hand: int = Field(default=0, ge=-1_000_000_000, le=1_000_000_000)
+    reserved: int = Field(default=0, ge=0, le=1_000_000_000)
     minimum: int | None = Field(
         default=None, ge=0, le=1_000_000_000, description="Minimum stock; null: none"
     )
@@ -126,8 +127,9 @@ class InventoryChange(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     location: str = Field(default="default", min_length=1, max_length=255)
-    on_hand: int | None = Field(default=None, ge=-1_000_000_000, le=1_000_000_000)
-    reserved: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    # Not nullable: a change that leaves them out keeps them (only the fields sent change).
+    on_hand: int = Field(default=0, ge=-1_000_000_000, le=1_000_000_000)
+    reserved: int = Field(default=0, ge=0, le=1_000_000_000)
     minimum: int | None = Field(default=None, ge=0, le=1_000_000_000)
     lead_time_days: int | None = Field(default=None, ge=0, le=3650)
     supplier: str | None = Field(default=None, max_length=255)

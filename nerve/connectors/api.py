@@ -65,7 +65,7 @@ _WEBHOOK_OPENAPI: dict[str, Any] = {
 async def shop_webhook(
     request: Request,
     platform: Annotated[Platform, Path(description="shopify, woocommerce or shopware")],
-    source_id: Annotated[str, Path(max_length=64, description="The connector's source id")],
+    source_id: Annotated[str, Path(description="The connector's source id")],
 ) -> dict[str, Any]:
     """A shop's webhook: verified against the raw body (401 and nothing stored when the
     signature is wrong or missing), stored once per delivery id (a retry answers `duplicate`),
@@ -112,12 +112,25 @@ def list_dead_letters(db: Db, key: Manager) -> dict[str, Any]:
     return {"data": [ConnectorDeadLetter.model_validate(d, from_attributes=True) for d in letters]}
 
 
+_LARGEST_ID = 2**63 - 1
+
+
 @router.post("/dead-letters/{delivery_id}/replay", response_model=ConnectorReplay,
-             responses=documented(Conflict))  # fmt: skip
-def replay_dead_letter(db: WriteDb, key: Manager, delivery_id: int) -> dict[str, Any]:
+             responses=documented(NotFound, Conflict))  # fmt: skip
+def replay_dead_letter(
+    db: WriteDb, key: Manager,
+    delivery_id: Annotated[str, Path(description="The delivery's id, as the list shows it")],
+) -> dict[str, Any]:  # fmt: skip
     """Map a dead-lettered delivery again, after a mapping fix: applied, or still dead with
     the new reason; 409 when it is not a dead letter."""
-    result = deliveries.replay(db, key.workspace_id, delivery_id)
+    # Anything but a stored id names no delivery (nor could a 70-digit number be bound).
+    if (
+        not delivery_id.isascii()
+        or not delivery_id.isdigit()
+        or not 0 < int(delivery_id) <= _LARGEST_ID
+    ):
+        raise NotFound(f"no delivery {delivery_id}")
+    result = deliveries.replay(db, key.workspace_id, int(delivery_id))
     return {"delivery_id": result.delivery_id, "outcome": result.outcome, "reason": result.reason}
 
 

@@ -27,11 +27,13 @@ profile_router = APIRouter(prefix="/api/v1/profiles", tags=["orders"], route_cla
 Reader = Annotated[Principal, requires(Permission.ORDERS_READ)]
 Writer = Annotated[Principal, requires(Permission.ORDERS_WRITE)]
 OrderId = Annotated[str, Path(max_length=255, description="The shop's order id")]
+# Reading: an id too long to be stored names no order (404), not a malformed request.
+KnownOrderId = Annotated[str, Path(description="The shop's order id")]
 SOURCE = "api"
 
 
 @router.get("/{order_id}", response_model=OrderRecord)
-def get_order(db: Db, key: Reader, order_id: OrderId) -> dict[str, Any]:
+def get_order(db: Db, key: Reader, order_id: KnownOrderId) -> dict[str, Any]:
     """One order, merged from every head and shop that reported it: lines, status history,
     current status; amounts as decimal strings."""
     return service.find(db, key.workspace_id, order_id)

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 from nerve.db.money import money
 
@@ -32,6 +39,10 @@ def _utc(value: datetime) -> datetime:
 
 
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
+# An amount in an answer: a decimal string in every serialisation — also where an answer is
+# written with the event payloads' serialiser (the profile export), which would make a
+# Decimal a JSON number.
+ShownAmount = Annotated[Decimal, PlainSerializer(str, return_type=str, when_used="always")]
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
 _Id = Annotated[str, Field(min_length=1, max_length=255)]
 
@@ -102,8 +113,8 @@ class LineRecord(BaseModel):
     product_id: str | None
     name: str | None
     quantity: int
-    price: Decimal | None = Field(description=f"Unit price. {_AMOUNT}")
-    line_total: Decimal | None = Field(description=f"Price times quantity. {_AMOUNT}")
+    price: ShownAmount | None = Field(description=f"Unit price. {_AMOUNT}")
+    line_total: ShownAmount | None = Field(description=f"Price times quantity. {_AMOUNT}")
 
 
 class StatusRecord(BaseModel):
@@ -124,11 +135,11 @@ class OrderRecord(BaseModel):
         description="placed, or the latest status by time (ties: the later in the lifecycle)"
     )
     currency: str | None
-    total: Decimal | None = Field(description=_AMOUNT)
-    subtotal: Decimal | None = Field(description=_AMOUNT)
-    tax: Decimal | None = Field(description=_AMOUNT)
-    shipping: Decimal | None = Field(description=_AMOUNT)
-    discount: Decimal | None = Field(description=_AMOUNT)
+    total: ShownAmount | None = Field(description=_AMOUNT)
+    subtotal: ShownAmount | None = Field(description=_AMOUNT)
+    tax: ShownAmount | None = Field(description=_AMOUNT)
+    shipping: ShownAmount | None = Field(description=_AMOUNT)
+    discount: ShownAmount | None = Field(description=_AMOUNT)
     coupons: list[str]
     b2b: bool
     preorder: bool

@@ -15,6 +15,7 @@ node's `_nodeid`, which pytest no longer has).
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +36,7 @@ from schemathesis.checks import (
 from schemathesis.python.asgi import get_client, shutdown_lifespans
 
 from nerve.app import create_app
+from nerve.connectors.signatures import signature
 from nerve.secrets.vault import new_key
 from nerve.settings import Settings
 from tests.factories import Shop
@@ -56,6 +58,12 @@ def receiver() -> Iterator[Receiver]:
     receiver = Receiver(fail_with=500)  # refuses every webhook: the run's step dead-letters
     yield receiver
     receiver.close()
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(context: Any, value: Any) -> bytes:
+    """The catalog's bulk bodies (documented as NDJSON text): the generated text as sent."""
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode() + b"\n"
 
 
 def _credentials(path: str, shop: Shop) -> dict[str, str]:
@@ -116,7 +124,8 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
     assert slack.status_code == 201, slack.text
     anna = get("/api/v1/profiles", identifier="email:anna@example.com")
     assert anna["merged_ids"], "the seed merges Anna's devices"
-    return {
+    commerce = _seed_commerce(client, admin)
+    return commerce | {
         "profile_id": anna["id"],
         "merged_profile_id": anna["merged_ids"][0],  # what an unmerge names
         "flow_id": published.json()["flow_id"],
@@ -133,6 +142,30 @@ def _seed(client: Any, shop: Shop, receiver: Receiver) -> dict[str, str]:
         "name": "newsletter",
         "write_key": shop.write_keys["web"],  # the SMS replies' path: signed, so 403
     }
+
+
+def _seed_commerce(client: Any, admin: dict[str, str]) -> dict[str, str]:
+    """A product, an order (the seed's Order Completed), a cart, a Shopify connector and a
+    delivery of it in the connector dead-letter list."""
+    product = b'{"sku": "SHOE-1", "name": "Trail shoe", "price": "120.00", "currency": "EUR"}'
+    synced = client.put("/api/v1/products", data=product,
+                        headers=admin | {"Content-Type": "application/x-ndjson"})  # fmt: skip
+    assert synced.status_code == 200, synced.text
+    cart = client.post("/api/v1/carts", json={"identifier": "anonymous_id:phone"}, headers=admin)
+    assert cart.status_code in (200, 201), cart.text
+    secret = "shpss_fuzz_secret"
+    connector = client.post("/api/v1/connectors", headers=admin, json={
+        "platform": "shopify", "name": "shopify-main", "secret": secret})  # fmt: skip
+    assert connector.status_code == 201, connector.text
+    source_id = connector.json()["source_id"]
+    body = b'{"id": 1}'
+    delivered = client.post(f"/webhooks/shopify/{source_id}", data=body, headers={
+        "X-Shopify-Topic": "no/such-topic", "X-Shopify-Webhook-Id": "fuzz-1",
+        "X-Shopify-Hmac-Sha256": signature("shopify", secret, body)})  # fmt: skip
+    assert delivered.json()["outcome"] == "dead_lettered", delivered.text
+    return {"sku": "SHOE-1", "order_id": "o-1", "cart_id": cart.json()["id"],
+            "platform": "shopify", "source_id": source_id,
+            "delivery_id": str(delivered.json()["delivery_id"])}  # fmt: skip
 
 
 def _failure(strategy: Any, examples: int) -> str | None:

@@ -95,6 +95,15 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "policy set": ([str(POLICY)], ["missing.yaml"], "invalid_request"),
     "catalog import": ([str(CATALOG)], ["{staff}", str(CATALOG)], "forbidden"),
     "catalog quality": ([], None, ""),  # every role that reaches it may read the catalog
+    "connectors add": (
+        ["shopify", "shop-main", "--secret", "shpss_0123456789"],
+        ["magento", "shop-two", "--secret", "shpss_0123456789"],
+        "invalid_request",
+    ),
+    "connectors list": ([], ["{staff}"], "forbidden"),
+    "connectors dead-letters": ([], ["{staff}"], "forbidden"),
+    "connectors replay": (None, ["999"], "not_found"),  # a dead letter takes a bad delivery
+    "connectors remove": (["shop-main"], ["shop-main"], "not_found"),  # the second time
 }
 
 
