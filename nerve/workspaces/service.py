@@ -48,7 +48,12 @@ def ensure_workspace(conn: Connection, name: str = DEFAULT_WORKSPACE) -> str:
     if found is not None:
         return found
     workspace_id = new_id("ws")
-    conn.execute(insert(Workspace).values(id=workspace_id, name=name))
+    # The hashing and signing key is made with the workspace: made on first use instead, a
+    # read (a head reading its cart token) would have to write it, and on SQLite a read
+    # transaction cannot take the write lock while the worker holds it ("database is locked").
+    conn.execute(
+        insert(Workspace).values(id=workspace_id, name=name, hash_key=secrets.token_hex(32))
+    )
     return workspace_id
 
 

@@ -7,11 +7,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 
 from nerve.db.engine import write_transaction
 from nerve.workspaces import service
-from nerve.workspaces.models import Source
+from nerve.workspaces.models import Source, Workspace
 from tests.factories import make_shop
 
 
@@ -45,8 +45,22 @@ def test_nerves_own_source_is_made_once(engine: Engine) -> None:
     assert found == [made[0]]
 
 
-def test_the_hashing_key_is_made_once(engine: Engine) -> None:
+def test_a_new_workspace_has_its_hashing_key_from_the_start(engine: Engine) -> None:
+    """A read (a head reading its cart token) never has to write the key: on SQLite a read
+    transaction cannot take the write lock while the worker holds it."""
     shop = make_shop(engine, kinds=("web",))
+    with engine.connect() as conn:
+        stored = conn.scalar(select(Workspace.hash_key).where(Workspace.id == shop.workspace_id))
+    assert stored and len(bytes.fromhex(stored)) == 32
+
+
+def test_the_hashing_key_is_made_once(engine: Engine) -> None:
+    """A workspace from before keys were made with it gets one on first use, once."""
+    shop = make_shop(engine, kinds=("web",))
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(Workspace).where(Workspace.id == shop.workspace_id).values(hash_key=None)
+        )
     service._HASH_KEYS.pop(shop.workspace_id, None)
     keys = _at_once(engine, lambda conn: service.hash_key(conn, shop.workspace_id))
     service._HASH_KEYS.pop(shop.workspace_id, None)
