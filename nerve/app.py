@@ -12,6 +12,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from nerve import __version__, metrics, openapi
+from nerve.audiences import api as audiences_api
+from nerve.audiences.worker import AudienceWorker
 from nerve.auth import api as auth_api
 from nerve.carts import api as carts_api
 from nerve.carts import head_api as cart_head_api
@@ -32,16 +34,25 @@ from nerve.errors import NerveError, UnexpectedErrors, response_to
 from nerve.events import api as events_api
 from nerve.events.writer import EventWriter
 from nerve.flows import api as flows_api
+from nerve.flows.broadcasts import api as broadcasts_api
 from nerve.flows.worker import FlowWorker
 from nerve.identity import api as identity_api
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
 from nerve.ops import api as ops_api
 from nerve.orders import api as orders_api
+from nerve.personalization import api as slots_api
+from nerve.personalization import head_api as personalize_api
+from nerve.personalization.impressions import ImpressionLog
+from nerve.personalization.slots import SlotCache
 from nerve.privacy import api as privacy_api
 from nerve.privacy.suppression import Suppression
 from nerve.profiles import api as profiles_api
+from nerve.recommendations import api as recommendations_api
+from nerve.recommendations.trainer import RecommendationTrainer
 from nerve.secrets import api as secrets_api
+from nerve.segments import api as segments_api
+from nerve.segments.worker import SegmentWorker
 from nerve.services import Services, provide_services
 from nerve.settings import Settings, get_settings
 from nerve.tracking import api as tracking_api
@@ -79,6 +90,9 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
                 settings.max_event_bytes, settings.max_request_bytes, settings.max_batch_events
             )
             app.state.email = email_service(services.engine, settings)
+            app.state.slot_cache = SlotCache()
+            app.state.impressions = ImpressionLog(services.engine)
+            app.state.impressions.start()
             writer.start()
             background = _background(settings, services, worker_process)
             for worker in background:
@@ -89,6 +103,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
                 yield
             finally:
                 await writer.close()
+                await app.state.impressions.close()
                 for worker in background:
                     await worker.close()
                 if app.state.email is not None:
@@ -106,6 +121,7 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(sms_inbound_api.router)  # before the tracking API's catch-all
     app.include_router(push_api.router)  # before the tracking API's catch-all
     app.include_router(cart_head_api.router)  # before the tracking API's catch-all
+    app.include_router(personalize_api.router)  # before the tracking API's catch-all
     app.router.routes.extend(tracking_api.routes)
     app.include_router(ops_api.router)
     app.include_router(events_api.router)
@@ -116,9 +132,11 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(privacy_api.router)
     app.include_router(identity_api.router)
     app.include_router(flows_api.router)
+    app.include_router(broadcasts_api.router)
     app.include_router(auth_api.router)
     app.include_router(secrets_api.router)
     app.include_router(webhooks_api.router)
+    app.include_router(audiences_api.router)
     app.include_router(catalog_api.router)
     app.include_router(connectors_api.webhook_router)
     app.include_router(connectors_api.router)
@@ -129,6 +147,10 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     app.include_router(suppressions_api.router)
     app.include_router(unsubscribe_api.router)
     app.include_router(carts_api.router)
+    app.include_router(segments_api.router)
+    app.include_router(segments_api.profile_router)
+    app.include_router(recommendations_api.router)
+    app.include_router(slots_api.router)
     app.include_router(cart_resume_api.router)
     app.include_router(engagement_api.router)
     app.include_router(topics_api.router)  # before /api/v1/consent/{...} paths
@@ -148,7 +170,15 @@ def create_app(settings: Settings | None = None, *, worker_process: bool = False
     return app
 
 
-_Background = IdentityWorker | FlowWorker | WorkerProcess | BounceMailbox
+_Background = (
+    IdentityWorker
+    | FlowWorker
+    | WorkerProcess
+    | BounceMailbox
+    | AudienceWorker
+    | RecommendationTrainer
+    | SegmentWorker
+)
 
 
 def _background(settings: Settings, services: Services, worker_process: bool) -> list[_Background]:
@@ -161,6 +191,11 @@ def _background(settings: Settings, services: Services, worker_process: bool) ->
     flows = FlowWorker.configured(services.engine, settings)
     identity.on_resolved(flows.wake)
     background: list[_Background] = [identity, flows]
+    background.append(SegmentWorker(services.engine))  # window timers and builds
+    audiences = AudienceWorker.configured(services.engine, settings)
+    identity.on_resolved(audiences.wake)  # a segment may have changed
+    background.append(audiences)
+    background.append(RecommendationTrainer.configured(services.engine, settings))
     bounces = BounceMailbox.configured(services.engine, settings)
     if bounces is not None:
         background.append(bounces)

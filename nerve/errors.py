@@ -14,8 +14,9 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-import orjson
 import structlog
+
+from nerve import numbers
 
 if TYPE_CHECKING:  # the HTTP half is imported when used: the CLI raises these errors too
     from starlette.responses import Response
@@ -74,6 +75,32 @@ class InvalidTemplate(InvalidInput):
 
     def __init__(self, problems: list[dict[str, str]]) -> None:
         super().__init__("the template is invalid", details=problems)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "; ".join(f"{p['path']}: {p['reason']}" for p in self.problems)
+
+
+class InvalidSlot(InvalidInput):
+    """The personalization slot is invalid: each problem with where it is."""
+
+    code = "invalid_slot"
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("the slot is invalid", details=problems)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "; ".join(f"{p['path']}: {p['reason']}" for p in self.problems)
+
+
+class InvalidSegment(InvalidInput):
+    """The segment definition is invalid: each problem with its path and reason."""
+
+    code = "invalid_segment"
+
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__("the segment is invalid", details=problems)
         self.problems = problems
 
     def __str__(self) -> str:
@@ -354,7 +381,9 @@ _BY_STATUS: dict[int, type[NerveError]] = {
 
 
 def error_body(error: NerveError) -> bytes:
-    return orjson.dumps({"error": error.as_dict()})
+    # numbers.dumps: details may echo what a client sent, an integer beyond 64 bits included
+    # (a rejected batch's messageIds; orjson alone refused it and the answer became a 500).
+    return numbers.dumps({"error": error.as_dict()})
 
 
 def error_response(error: NerveError, headers: Mapping[str, str] | None = None) -> Response:

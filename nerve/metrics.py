@@ -74,6 +74,11 @@ FLOW_ACTIONS_DEFERRED = Counter(
     "Action steps put back for later: over the fatigue cap, in quiet hours, at the best time",
 )
 FLOW_DEAD_LETTERS = Counter("nerve_flow_dead_letters_total", "Tasks moved to the dead-letter queue")
+SEGMENT_EVALUATIONS = Counter(
+    "nerve_segment_evaluations_total",
+    "People evaluated for a segment (by its key): by the pipeline, a window's timer or a build",
+    ["segment"],
+)
 WEBHOOK_ENDPOINTS_DISABLED = Counter(
     "nerve_webhook_endpoints_disabled_total",
     "Webhook endpoints disabled because their receiver answered 410 Gone",

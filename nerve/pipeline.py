@@ -14,10 +14,12 @@ from nerve.flows.routing import route_events
 from nerve.identity.attached import Consumer
 from nerve.orders.pipeline import record_orders
 from nerve.profiles.pipeline import update_profiles
+from nerve.segments.pipeline import update_segments
 
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer("profiles", update_profiles),
     Consumer("orders", record_orders),
     Consumer("carts", apply_cart_events),
+    Consumer("segments", update_segments),
     Consumer("flows", route_events),
 )

@@ -99,6 +99,20 @@ class Settings(BaseSettings):
         description="Wall-clock seconds a time-travel test may run before it stops and answers "
         "with what it did so far.",
     )
+    broadcast_runs_per_second: int = Field(
+        default=500,
+        ge=1,
+        description="Runs a broadcast starts per second at most, over all workers (a flow for "
+        "every member of a segment): the receivers and the database get a steady stream, not "
+        "100,000 runs at once.",
+    )
+    recommendations_retrain_minutes: float = Field(
+        default=360,
+        gt=0,
+        description="Recommendations (bought together, also bought/viewed, the per-person model, "
+        "bestsellers) are retrained by a worker this often; `POST /api/v1/recommendations/train` "
+        "or `nerve recommendations train` retrains at once.",
+    )
 
     outbound_allow: Annotated[list[str], NoDecode] = Field(
         default=[],

@@ -17,10 +17,13 @@ import time
 
 import structlog
 
+from nerve.audiences.worker import AudienceWorker
 from nerve.channels.bounce_mailbox import BounceMailbox
 from nerve.flows.worker import FlowWorker
 from nerve.identity.worker import IdentityWorker
 from nerve.logging import configure_logging
+from nerve.recommendations.trainer import RecommendationTrainer
+from nerve.segments.worker import SegmentWorker
 from nerve.services import provide_services
 from nerve.settings import Settings
 
@@ -39,9 +42,16 @@ async def _run(settings: Settings, wake_fd: int | None) -> None:
             loop.add_reader(wake_fd, _woken, wake_fd, identity, stop)
         flows = FlowWorker.configured(services.engine, settings)
         identity.on_resolved(flows.wake)
+        audiences = AudienceWorker.configured(services.engine, settings)
+        identity.on_resolved(audiences.wake)  # a segment may have changed
         bounces = BounceMailbox.configured(services.engine, settings)
+        recommendations = RecommendationTrainer.configured(services.engine, settings)
+        segments = SegmentWorker(services.engine)  # window timers and builds
         identity.start()
         flows.start()
+        audiences.start()
+        recommendations.start()
+        segments.start()
         if bounces is not None:
             bounces.start()
         log.info("worker_started", database=services.engine.url.render_as_string())
@@ -50,6 +60,9 @@ async def _run(settings: Settings, wake_fd: int | None) -> None:
             loop.remove_reader(wake_fd)
         await identity.close()
         await flows.close()
+        await audiences.close()
+        await recommendations.close()
+        await segments.close()
         if bounces is not None:
             await bounces.close()
         log.info("worker_stopped")

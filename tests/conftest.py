@@ -11,6 +11,10 @@ import os
 import uuid
 from collections.abc import Iterator
 
+# The recommendations trainer of a test's app imports numpy on a thread of its own when it first
+# trains; hypothesis and schemathesis look at `sys.modules["numpy"]` from the test's thread and
+# fail on a half-imported module. Imported whole here, before any app starts, it never is.
+import numpy  # noqa: F401
 import psycopg
 import pytest
 from sqlalchemy import Engine, text

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     IDENTITY_RULES_WRITE = "identity_rules:write"
     FLOWS_READ = "flows:read"
     FLOWS_WRITE = "flows:write"
+    BROADCASTS_SEND = "broadcasts:send"
     TEMPLATES_READ = "templates:read"
     TEMPLATES_WRITE = "templates:write"
     MESSAGES_READ = "messages:read"
@@ -53,6 +54,14 @@ class Permission(StrEnum):
     CARTS_READ = "carts:read"
     CARTS_WRITE = "carts:write"
     CONNECTORS_MANAGE = "connectors:manage"
+    RECOMMENDATIONS_READ = "recommendations:read"
+    RECOMMENDATIONS_WRITE = "recommendations:write"
+    AUDIENCES_READ = "audiences:read"
+    AUDIENCES_MANAGE = "audiences:manage"
+    SLOTS_READ = "slots:read"
+    SLOTS_WRITE = "slots:write"
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"
 
 
 ADMIN, BUILDER, ANALYST, STAFF = "admin", "builder", "analyst", "staff"
@@ -71,6 +80,10 @@ _READ = {
     Permission.CATALOG_READ,
     Permission.ORDERS_READ,
     Permission.CARTS_READ,
+    Permission.RECOMMENDATIONS_READ,
+    Permission.AUDIENCES_READ,
+    Permission.SLOTS_READ,
+    Permission.SEGMENTS_READ,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -78,6 +91,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     BUILDER: frozenset(
         _READ
         | {Permission.FLOWS_WRITE, Permission.TEMPLATES_WRITE, Permission.DEAD_LETTERS_REPLAY}
+        # Starting a flow for every member of a segment, pausing and cancelling it.
+        | {Permission.BROADCASTS_SEND}
         | {Permission.CONSENT_TOPICS_WRITE}
         # The suppression list (imports, a wrongly bounced address taken off) and a relay's
         # bounce and complaint feedback: the mail's deliverability, which builders look after.
@@ -90,6 +105,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         # How often and when marketing reaches people (fatigue cap, quiet hours): the
         # builders' flows are what it holds back.
         | {Permission.DELIVERY_POLICY_WRITE}
+        # Retraining the recommendations on demand (they also retrain on a schedule).
+        | {Permission.RECOMMENDATIONS_WRITE}
+        # Segments kept in sync with the ad platforms' audiences: the builders' segments.
+        | {Permission.AUDIENCES_MANAGE}
+        # Content slots and their A/B tests: what the heads show, the builders' work.
+        | {Permission.SLOTS_WRITE}
+        # Segment definitions: who the builders' flows, slots and broadcasts are for.
+        | {Permission.SEGMENTS_WRITE}
     ),
     ANALYST: frozenset(_READ),
     # The store tablet: look a customer up, see what they ordered and what is in stock, and
@@ -97,6 +120,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     STAFF: frozenset(
         {Permission.PROFILES_READ, Permission.CATALOG_READ, Permission.ORDERS_READ}
         | {Permission.CARTS_READ, Permission.CARTS_WRITE}
+        # What to suggest to the customer at the counter.
+        | {Permission.RECOMMENDATIONS_READ}
     ),
 }
 ROLES = tuple(ROLE_PERMISSIONS)

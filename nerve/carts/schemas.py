@@ -117,3 +117,25 @@ class CartOut(BaseModel):
 class ResumeLink(BaseModel):
     url: str = Field(description="`{NERVE_PUBLIC_URL}/r/{token}`: restores this cart anywhere")
     expires_at: datetime
+
+
+class ExportedCartLine(BaseModel):
+    sku: str
+    quantity: int
+    name: str | None
+    price: str | None = Field(description="Decimal string, in `currency`")
+    currency: str | None
+    added_at: datetime
+
+
+class ExportedCart(BaseModel):
+    """A cart of the person's, in their data export."""
+
+    id: str
+    status: str
+    identifier: str = Field(description="Whose cart it was: TYPE:VALUE")
+    order_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    lines: list[ExportedCartLine]
+    merges: list[dict[str, object]] = Field(description="Merges of this cart with another")

@@ -47,6 +47,14 @@ def open_cart(
     return view.cart_view(conn, workspace_id, cart), created
 
 
+def skus_in_open_cart(conn: Connection, workspace_id: str, profile_ids: list[str]) -> list[str]:
+    """The skus in the open cart of the person these profile ids make up (recommendations
+    leave them out)."""
+    pairs = owners.identifiers_of_people(conn, profile_ids)
+    cart = owners.open_cart(conn, workspace_id, pairs) if pairs else None
+    return [] if cart is None else [line.sku for line in store.lines(conn, cart.id)]
+
+
 def get(conn: Connection, workspace_id: str, cart_id: str) -> dict[str, Any]:
     """A cart by id; a merged one answers with the cart it was merged into."""
     cart = store.current(conn, workspace_id, cart_id)

@@ -36,6 +36,15 @@ def _amount(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def _discount(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """How many percent cheaper the product got (negative: dearer), for conditions such as
+    trigger.properties.discount_percent >= 20; None across currencies or without a price."""
+    old, new = before["price"], after["price"]
+    if old is None or new is None or old <= 0 or before["currency"] != after["currency"]:
+        return None
+    return float(round((old - new) * 100 / old, 2))
+
+
 def product_events(
     before: dict[str, Any] | None, after: dict[str, Any], new_collections: Iterable[str]
 ) -> list[Event]:
@@ -55,7 +64,8 @@ def product_events(
         events.append(("price_changed", base | {
             "old_price": _amount(before["price"]), "old_currency": before["currency"],
             "new_price": _amount(after["price"]), "currency": after["currency"],
-            "status": after["status"],
+            "status": after["status"], "brand": after.get("brand"),
+            "discount_percent": _discount(before, after),
         }))  # fmt: skip
     if active:
         for name in new_collections:

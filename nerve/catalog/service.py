@@ -52,6 +52,8 @@ class Offer:
     available: int | None  # sum over locations of on_hand - reserved; None: no stock rows
     url: str | None
     image_url: str | None
+    category: str | None = None
+    usage_days: int | None = None  # a consumable's: bought again about every so many days
 
 
 @dataclass
@@ -105,16 +107,25 @@ def offers(conn: Connection, workspace_id: str, skus: Iterable[str]) -> dict[str
     for chunk in _chunks(wanted):
         rows.extend(conn.execute(
             select(products.sku, products.product_id, products.name, products.price,
-                   products.currency, products.status, products.url, products.image_url)
+                   products.currency, products.status, products.url, products.image_url,
+                   products.category, products.usage_days)
             .where(products.workspace_id == workspace_id, _among(products.sku, chunk))
         ))  # fmt: skip
     available = available_by_sku(conn, workspace_id, [r.sku for r in rows])
     return {
         r.sku: Offer(sku=r.sku, product_id=r.product_id, name=r.name, price=r.price,
                      currency=r.currency, status=r.status, available=available.get(r.sku),
-                     url=r.url, image_url=r.image_url)
+                     url=r.url, image_url=r.image_url, category=r.category,
+                     usage_days=r.usage_days)
         for r in rows
     }  # fmt: skip
+
+
+def categories(conn: Connection, workspace_id: str) -> dict[str, str | None]:
+    """Every sku of the workspace with its category path (recommendations train on them)."""
+    products = table(Product).c
+    query = select(products.sku, products.category).where(products.workspace_id == workspace_id)
+    return {sku: category for sku, category in conn.execute(query)}
 
 
 def _stored_products(

@@ -13,6 +13,7 @@ from nerve.admin_routes import AdminRoute
 from nerve.auth.api import requires
 from nerve.auth.roles import Permission
 from nerve.auth.service import Principal
+from nerve.channels import context as event_context
 from nerve.channels import templates
 from nerve.channels.channel_templates import PushTemplate, SlackTemplate, SmsTemplate
 from nerve.channels.email import EmailRequest, EmailService
@@ -113,6 +114,7 @@ def preview(db: Db, key: Writer, template_name: str, request: PreviewRequest) ->
         if person is None:
             raise NotFound(f"no profile {request.profile_id!r}")
         context = context | {"person": templates.person_context(person)}
+        context = event_context.with_recommendations(db, key.workspace_id, context, person.id)
     rendered = templates.render(found.compiled, context, found.channel)
     return {"version": found.version, "channel": found.channel, **rendered}
 

@@ -7,13 +7,15 @@ made-up order (nerve/channels/sample.py is what templates are checked against, n
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection
 
 from nerve.carts import service as carts
 from nerve.db.base import utcnow
+from nerve.recommendations import service as recommendations
 from nerve.settings import get_settings
 
 
@@ -50,3 +52,39 @@ def with_stored_cart(
     expires_at = utcnow() + timedelta(days=get_settings().cart_resume_days)
     stored = carts.mail_cart(conn, workspace_id, cart["id"], public_url, expires_at)
     return found if stored is None else {**found, "cart": {**cart, **stored}}
+
+
+class Recommendations(Sequence[dict[str, Any]]):
+    """`recommendations` in a template: the person's top 10 products (name, url, image_url,
+    price, currency, sku, ...), read only when the template uses them
+    (`{% for p in recommendations limit: 3 %}`): most mails never pay for the lookup."""
+
+    def __init__(self, conn: Connection, workspace_id: str, person_id: str | None) -> None:
+        self._conn, self._workspace_id, self._person_id = conn, workspace_id, person_id
+        self._items: list[dict[str, Any]] | None = None
+
+    def _loaded(self) -> list[dict[str, Any]]:
+        if self._items is None:
+            found = recommendations.for_person(self._conn, self._workspace_id, self._person_id)
+            self._items = [item.model_dump() for item in found]
+        return self._items
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._loaded()[index]
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._loaded())
+
+
+def with_recommendations(
+    conn: Connection, workspace_id: str, found: dict[str, Any], person_id: str | None
+) -> dict[str, Any]:
+    """`recommendations` for the message's person (the shop's bestsellers without one)."""
+    return {**found, "recommendations": Recommendations(conn, workspace_id, person_id)}

@@ -256,6 +256,8 @@ class EmailService:
         # the sample's made-up values, which templates are checked against, not sent with.
         carried = event_context.of_event(request.context.get("event"))
         found = event_context.with_stored_cart(conn, request.workspace_id, carried, self.public_url)
+        person_id = person.id if person is not None else None
+        found = event_context.with_recommendations(conn, request.workspace_id, found, person_id)
         context = {"shop": self.shop, **found, **request.context, "person": view,
                    "message": message}  # fmt: skip
         rendered = templates.render(compiled, context)

@@ -18,7 +18,8 @@ from liquid import BoundTemplate, Environment, StrictDefaultUndefined
 from liquid.exceptions import LiquidError
 
 # What a template may name at its top level.
-ROOTS = ("person", "event", "cart", "order", "products", "digest", "message", "shop")
+ROOTS = ("person", "event", "cart", "order", "products", "digest", "message", "shop",
+         "recommendations")  # fmt: skip
 
 
 class _Sandbox(Environment):

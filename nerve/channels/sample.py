@@ -14,6 +14,19 @@ _PRODUCT = {
 _OTHER_PRODUCT = _PRODUCT | {"product_id": "RUN-7", "sku": "RUN-7-41", "name": "Road Racer",
                              "url": "https://shop.example/p/run-7"}  # fmt: skip
 
+# What `recommendations` holds (nerve/recommendations/schemas.py `Recommended`, as a dict).
+_RECOMMENDED = [
+    {"sku": sku, "product_id": sku.rsplit("-", 1)[0], "name": name, "price": price,
+     "currency": "EUR", "url": f"https://shop.example/p/{sku.lower()}",
+     "image_url": f"https://shop.example/i/{sku.lower()}.jpg", "score": score, "reason": reason}
+    for sku, name, price, score, reason in (
+        ("SOCK-3-M", "Running Socks", "12.90", 0.82, "personal"),
+        ("BOTTLE-1", "Trail Bottle", "19.90", 0.61, "personal"),
+        ("CAP-9", "Run Cap", "24.00", 0.44, "popular_in_category"),
+        ("GEL-12", "Energy Gel", "2.50", 0.3, "popular"),
+    )
+]  # fmt: skip
+
 SAMPLE: dict[str, Any] = {
     "person": {
         "id": "prf_sample",
@@ -43,6 +56,7 @@ SAMPLE: dict[str, Any] = {
     },
     "order": {"order_id": "S-1001", "total": 119.9, "currency": "EUR", "products": [_PRODUCT]},
     "products": [_PRODUCT],
+    "recommendations": _RECOMMENDED,
     # What a flow's digest node collected: the properties of each event, in order.
     "digest": {
         "items": [_PRODUCT, _OTHER_PRODUCT],

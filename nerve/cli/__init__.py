@@ -9,6 +9,8 @@ import typer
 
 from nerve import __version__
 from nerve.cli import (
+    audiences,
+    broadcasts,
     catalog,
     config,
     connectors,
@@ -20,8 +22,11 @@ from nerve.cli import (
     policy,
     processes,
     push,
+    recommendations,
     secrets,
+    segments,
     slack,
+    slots,
     sms,
     sources,
     suppressions,
@@ -70,13 +75,18 @@ app.add_typer(sms.app, name="sms")
 app.add_typer(push.app, name="push")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(flows.app, name="flows")
+app.add_typer(segments.app, name="segments")
+app.add_typer(broadcasts.app, name="broadcasts")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(templates.app, name="templates")
+app.add_typer(slots.app, name="slots")
 app.add_typer(policy.app, name="policy")
 app.add_typer(email.app, name="email")
 app.add_typer(suppressions.app, name="suppressions")
 app.add_typer(config.app, name="config")
 app.add_typer(connectors.app, name="connectors")
+app.add_typer(recommendations.app, name="recommendations")
+app.add_typer(audiences.app, name="audiences")
 
 
 def main() -> None:  # pragma: no cover

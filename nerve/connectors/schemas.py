@@ -76,3 +76,15 @@ class ConnectorReplay(BaseModel):
     delivery_id: int
     outcome: Literal["applied", "dead_lettered"]
     reason: str | None = Field(description="Why it is still dead-lettered; null once applied")
+
+
+class ExportedDelivery(BaseModel):
+    """A shop webhook that named the person and was kept (dead-lettered), with its body."""
+
+    id: int
+    connector: str
+    topic: str
+    status: str
+    reason: str | None
+    received_at: datetime
+    body: object = Field(description="The delivery as the shop sent it")

@@ -39,6 +39,7 @@ STEP_NAMES = {
     "low_stock": "Low stock alert",
     "sold_out": "Sold out alert",
     "back_in_stock": "Back in stock alert",
+    "brand_deal": "Brand deal",  # audience_flows.yaml
 }
 
 

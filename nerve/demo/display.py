@@ -19,12 +19,14 @@ from rich.table import Table
 from rich.text import Text
 
 from nerve.demo import commerce_feed, examples
+from nerve.demo.audience_setup import BRAND_DEAL, VIP_NEWSLETTER, AudienceSetup
 from nerve.demo.cart_flow import CartFlowFigures, PublishedFlow
 from nerve.demo.catalog import SHOP_NAME
 from nerve.demo.channel_feed import ChannelFigures
 from nerve.demo.channel_flows import APP_OFFER, BIG_ORDERS, CART_SMS, TRACKING
 from nerve.demo.channel_setup import CAP_WINDOW_SECONDS, DemoChannels
 from nerve.demo.commerce_feed import CommerceFigures
+from nerve.demo.heads import PATH as HEAD_PAGE
 from nerve.demo.identity import IdentityFigures
 from nerve.demo.journeys import NEWSLETTER
 from nerve.demo.mail_feed import MailFigures
@@ -49,6 +51,7 @@ def welcome(
     backend_url: str,
     mailbox_url: str,
     channels: DemoChannels,
+    audiences: AudienceSetup | None = None,
 ) -> None:
     intro = Text.assemble(
         (SHOP_NAME, "bold"),
@@ -67,6 +70,7 @@ def welcome(
             "",
             _channels_intro(channels, customers, speed),
             "",
+            *((_audiences_intro(audiences), "") if audiences is not None else ()),
             _links(base_url, database, backend_url, mailbox_url, channels),
             "",
             _sources(workspace),
@@ -144,6 +148,25 @@ def _channels_intro(channels: DemoChannels, customers: list[Customer], speed: fl
     return text
 
 
+def _audiences_intro(audiences: AudienceSetup) -> Text:
+    vip, deal = audiences.flow(VIP_NEWSLETTER), audiences.flow(BRAND_DEAL)
+    return Text.assemble(
+        "Segments (",
+        (", ".join(audiences.segments), "bold"),
+        ") follow every event within a"
+        " second. The website asks Nerve what to show on each home page (GET /v1/personalize,"
+        " slots ",
+        (", ".join(audiences.slots), "bold"),
+        "): the winter-jacket promotion, or the"
+        " running-shoe collection for running fans — a customer who looks only at running shoes"
+        " on her phone sees it on her laptop once she signs in there (watch for the ▣ line). Once"
+        " VIPs exist the back office starts the VIP newsletter as a broadcast, its blast radius"
+        f" first ({vip.name} v{vip.version}); when a Pacer Lab price drops by a quarter, people"
+        " whose top brand is Pacer Lab and who allowed the app's offers get a push"
+        f" ({deal.name} v{deal.version}).",
+    )
+
+
 def span(seconds: float) -> str:
     for unit, size in (("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
@@ -161,6 +184,7 @@ def _links(
     links.add_row("Mail", f"{base_url}{MAIL_PAGES}  (every mail sent, as the customer sees it)")
     links.add_row("Phones", f"{base_url}{PHONES}  (every SMS and push, as the phone shows it)")
     links.add_row("Slack", f"{base_url}{SLACK}  (the team's alerts, as Slack lays them out)")
+    links.add_row("Website head", f"{base_url}{HEAD_PAGE}  (what GET /v1/personalize answered)")
     links.add_row("Tracking API", f"{base_url}/v1/…  (Segment-compatible)")
     links.add_row("API docs", f"{base_url}/docs")
     links.add_row("Metrics", f"{base_url}/metrics")

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from nerve.demo import commerce_feed
+from nerve.demo.audience_feed import AudienceFigures
 from nerve.demo.cart_flow import CartFlowFigures, PublishedFlow
 from nerve.demo.channel_feed import ChannelFigures
 from nerve.demo.commerce_feed import CommerceFigures
@@ -31,6 +32,7 @@ def farewell(
     elapsed: float,
     database: Path,
     key_file: Path | None = None,
+    audiences: AudienceFigures | None = None,
 ) -> None:
     console.print(
         f"Stopped after {duration(elapsed)}: {stats.events:,} events ({per_head(stats)}),"
@@ -50,6 +52,8 @@ def farewell(
     _farewell_mail(console, stats, mail)
     _farewell_carts(console, carts, flow, speed)
     _farewell_channels(console, stats, channels)
+    if audiences is not None:
+        _farewell_audiences(console, audiences)
     kept = f"{database.name} (its secrets under the key in {key_file.name})" if key_file \
         else database.name  # fmt: skip
     console.print(
@@ -139,3 +143,21 @@ def _farewell_channels(console: Console, stats: TrafficStats, channels: ChannelF
     if channels.skipped:
         reasons = "; ".join(f"{reason}: {count}" for reason, count in channels.skipped)
         console.print(f"SMS and pushes Nerve skipped, and why: {reasons}.", style="dim")
+
+
+def _farewell_audiences(console: Console, audiences: AudienceFigures) -> None:
+    entries = audiences.segment_entries
+    each = ", ".join(f"{key} {count:,}" for key, count in audiences.entries.items())
+    console.print(
+        f"Segments and personalization: {entries:,} segment entr{'y' if entries == 1 else 'ies'}"
+        f" ({each}); the website heads asked GET /v1/personalize {audiences.asked:,}"
+        f" time{plural_s(audiences.asked)}, {audiences.decisions:,} personalization"
+        f" decision{plural_s(audiences.decisions)}, {audiences.banners_changed:,} home page"
+        f" banner{plural_s(audiences.banners_changed)} changed (/demo/head)."
+    )
+    runs, pushes = audiences.broadcast_runs, audiences.brand_pushes
+    console.print(
+        f"Broadcasts: {audiences.broadcasts:,} broadcast{plural_s(audiences.broadcasts)} started"
+        f" {runs:,} run{plural_s(runs)} (the VIP newsletter and the brand deals);"
+        f" {pushes:,} brand push{'' if pushes == 1 else 'es'} sent after a price drop."
+    )

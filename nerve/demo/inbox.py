@@ -18,6 +18,7 @@ import httpx
 import structlog
 from rich.text import Text
 
+from nerve.demo.audience_setup import VIP_SUBJECT
 from nerve.demo.mail_links import confirmation_link
 from nerve.demo.mail_visits import MailClicks, browser_for
 from nerve.demo.mailbox import ReceivedMail
@@ -127,7 +128,9 @@ class Inbox:
             later = rng.uniform(5.0, 40.0) / self._speed
             act = lambda c: self._confirm(c, customer, confirm, mail.number)  # noqa: E731
             return [_Due(now + later, act)]
-        if mail.kind == "marketing":
+        if mail.kind == "marketing" and VIP_SUBJECT not in mail.subject:
+            # the cart reminders; the VIP newsletter is left unread, so each run's first
+            # unsubscribe and click stay a reminder's, as the welcome says
             acts = self._reading.plan(mail, customer, rng)
             return [_Due(now + delay / self._speed, act) for delay, act in acts]
         return []

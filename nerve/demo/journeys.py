@@ -299,6 +299,7 @@ def arrive(v: Visit) -> Story:
         v.device.page = None
         v.referrer, path = v.rng.choice(_ENTRIES)
         yield v.view("Home", path)
+        yield v.personalize()  # the home page's banner, decided by Nerve
     else:
         if v.installed:
             yield v.track("Application Installed", dict(APP_VERSION))

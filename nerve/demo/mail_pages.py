@@ -43,7 +43,8 @@ display:inline-block;max-width:34rem;background:#fafafa}
 """
 NAVIGATION = (
     "<p class='muted'><a href='/demo/mails'>Mail</a> · <a href='/demo/phones'>Phones</a>"
-    " · <a href='/demo/slack'>Slack</a> · <a href='/demo/shop'>Shop</a></p>"
+    " · <a href='/demo/slack'>Slack</a> · <a href='/demo/shop'>Shop</a>"
+    " · <a href='/demo/head'>Website head</a></p>"
 )
 
 

@@ -35,6 +35,7 @@ EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example", "p
 SIGNING_UP_SHARE = 0.75  # of the customers, those who sign up for the newsletter at once
 TEXTING_SHARE = 0.35  # of them, those who tick "text me about my cart" at a checkout
 PUSH_SHARE = 0.6  # of the app's users, those who allow its offers at the notification prompt
+RUNNERS_EVERY = 10  # the second customer and every tenth after live the running-shoe story
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ class Customer:
     texting: bool = False  # has ticked it in this run of the demo
     allows_push: bool = False  # allows the app's offers at its notification prompt
     regular: bool = False  # the demo's regular, in three marketing flows at once (regular.py)
+    runner: bool = False  # looks at running shoes on her phone; her laptop sees it (runner.py)
 
     @property
     def name(self) -> str:
@@ -198,6 +200,8 @@ def _customer(index: int, rng: random.Random) -> Customer:
     customer.allows_push = rng.random() < PUSH_SHARE
     if index == 0:
         _make_regular(customer, rng)
+    elif index % RUNNERS_EVERY == 1:
+        _make_runner(customer, rng)
     return customer
 
 
@@ -208,6 +212,17 @@ def _make_regular(customer: Customer, rng: random.Random) -> None:
     customer.texts_ok = customer.allows_push = True
     if not any(device.head == "app" for device in customer.devices):
         customer.install_app(rng)
+
+
+def _make_runner(customer: Customer, rng: random.Random) -> None:
+    """The second customer (and every tenth after): an account, the app signed in and allowing
+    its offers, and a laptop whose browser has not signed in yet — a device Nerve does not
+    know as hers until she signs in there."""
+    customer.runner = customer.has_account = customer.allows_push = True
+    customer.favourite_category = "Running Shoes"
+    app = next((d for d in customer.devices if d.head == "app"), None) or customer.install_app(rng)
+    app.user_id = customer.user_id
+    customer.devices[0].user_id = None  # the laptop: a desktop browser, always the first device
 
 
 _ASCII = str.maketrans({"ü": "u", "í": "i", "ç": "c", "'": ""})

@@ -20,6 +20,8 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from nerve.demo import commerce_feed, display, farewell, shopify
+from nerve.demo.audience_feed import AudienceFeed
+from nerve.demo.audience_setup import AudienceSetup, prepare_audiences
 from nerve.demo.back_office import BackOffice
 from nerve.demo.cart_flow import (
     FLOW_NAME,
@@ -33,6 +35,8 @@ from nerve.demo.catalog import SHOP_NAME, SHOP_URL
 from nerve.demo.channel_feed import ChannelFeed, ChannelFigures
 from nerve.demo.channel_setup import DemoChannels, prepare_channels
 from nerve.demo.commerce_feed import CommerceFigures
+from nerve.demo.head_pages import head_router
+from nerve.demo.heads import HeadLog
 from nerve.demo.identity import IdentityCounts
 from nerve.demo.inbox import Inbox
 from nerve.demo.mail_feed import MailFeed, MailFigures
@@ -42,6 +46,7 @@ from nerve.demo.mail_visits import MailClicks
 from nerve.demo.mailbox import DemoMailbox
 from nerve.demo.phone_pages import phone_router
 from nerve.demo.phones import ACCOUNT_SID, FCM_PROJECT, SENDER, PhoneNetwork
+from nerve.demo.promotions import Promotions
 from nerve.demo.recipients import Recipients
 from nerve.demo.sends import SendLog
 from nerve.demo.server import DemoError, DemoServer
@@ -148,6 +153,9 @@ class _Parts:
     channel_feed: ChannelFeed
     recipients: Recipients
     back_office: BackOffice
+    audiences: AudienceSetup
+    promotions: Promotions
+    audience_feed: AudienceFeed
 
 
 @dataclass
@@ -183,7 +191,8 @@ def _run(
             routers = [mail_router(places.mailbox),
                        phone_router(places.phones, places.team, parts.recipients),
                        shop_router(services.engine, parts.workspace.workspace_id,
-                                   parts.simulator, parts.back_office)]  # fmt: skip
+                                   parts.simulator, parts.back_office),
+                       head_router(parts.simulator.heads)]  # fmt: skip
             server = DemoServer(settings, routers)
             stop = threading.Event()
             parts.backend.start()
@@ -194,7 +203,7 @@ def _run(
                     display.welcome(console, parts.workspace, settings.base_url, _database(),
                                     parts.simulator.customers, knobs.speed, parts.flow,
                                     parts.backend.url, places.mailbox.url,
-                                    parts.channels)  # fmt: skip
+                                    parts.channels, parts.audiences)  # fmt: skip
                     elapsed = _simulate(console, parts, stop, duration)
                 finally:
                     server.stop()  # first: mails and webhooks being sent still arrive
@@ -227,9 +236,13 @@ def _prepare(
     connector = shopify.connect(engine, vault, ws)
     back_office = BackOffice(settings.base_url, connector, workspace.admin_key, shelves,
                              speed=knobs.speed, seed=knobs.seed)  # fmt: skip
+    heads = HeadLog(settings.base_url)
     simulator = Simulator(settings.base_url, workspace.write_keys, customers, speed=knobs.speed,
                           seed=knobs.seed, mail_clicks=clicks, api_key=workspace.admin_key,
-                          staff_key=workspace.staff_key, back_office=back_office)  # fmt: skip
+                          staff_key=workspace.staff_key, back_office=back_office,
+                          heads=heads)  # fmt: skip
+    promotions = Promotions(settings.base_url, workspace.admin_key, speed=knobs.speed,
+                            orders=lambda: back_office.figures().orders)  # fmt: skip
     backend = _shop_backend(engine, ws, settings.port)
     save_templates(engine, ws)
     define_topics(engine, ws)
@@ -237,6 +250,9 @@ def _prepare(
     flow = publish_flow(engine, ws, backend.url, knobs.speed, outbound)
     channels = prepare_channels(engine, vault, outbound, ws, knobs.speed, places.phones,
                                 places.team)  # fmt: skip
+    # Segments, slots and the flows for a segment's members: after the consent topics their
+    # segments and flows name.
+    audiences = prepare_audiences(engine, ws, knobs.speed, outbound)
     sends = SendLog(engine, ws, FLOW_NAME)
     inbox = Inbox(settings.base_url, simulator.customers, speed=knobs.speed, seed=knobs.seed,
                   clicks=clicks)  # fmt: skip
@@ -255,6 +271,9 @@ def _prepare(
         channel_feed=ChannelFeed(places.phones, places.team, sends, recipients, settings.base_url),
         recipients=recipients,
         back_office=back_office,
+        audiences=audiences,
+        promotions=promotions,
+        audience_feed=AudienceFeed(engine, ws, audiences.segments, heads, promotions),
     )
 
 
@@ -293,6 +312,7 @@ def _simulate(
         threading.Thread(target=parts.simulator.run, args=(stop,), name="nerve-demo-customers"),
         threading.Thread(target=parts.inbox.run, args=(stop,), name="nerve-demo-inbox"),
         threading.Thread(target=parts.back_office.run, args=(stop,), name="nerve-demo-shop"),
+        threading.Thread(target=parts.promotions.run, args=(stop,), name="nerve-demo-marketing"),
     ]
     for thread in threads:
         thread.start()
@@ -309,8 +329,10 @@ def _simulate(
 def _news(parts: _Parts) -> tuple[list[Text], MailFigures, ChannelFigures, CommerceFigures]:
     """What happened since the last call, one line each: mail first (it reads the message log
     the channels' lines need), then SMS, pushes, Slack and the fatigue cap, then Shopify's
-    webhooks and the stock; and the figures."""
+    webhooks and the stock, then segments, the heads' banners and broadcasts; and the
+    figures."""
     lines = parts.mail.lines() + parts.channel_feed.lines() + parts.back_office.notes()
+    lines += parts.audience_feed.lines()
     commerce = commerce_feed.figures(parts.simulator, parts.back_office)
     return lines, parts.mail.figures(), parts.channel_feed.figures(), commerce
 
@@ -334,6 +356,7 @@ def _report(
         elapsed,
         _database(),
         key_file,
+        parts.audience_feed.figures(),
     )
     if simulator.error is not None:
         console.print(f"[red]The simulated customers stopped early:[/red] {simulator.error!r}")

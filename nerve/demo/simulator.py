@@ -15,7 +15,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +25,12 @@ import structlog
 
 from nerve.demo.back_office import BackOffice
 from nerve.demo.carts import CartCalls
+from nerve.demo.heads import HeadLog
 from nerve.demo.journeys import customer_life
 from nerve.demo.mail_visits import MailClick, MailClicks
 from nerve.demo.people import Customer, Device, make_customers
 from nerve.demo.regular import regular_life
+from nerve.demo.runner import runner_life
 from nerve.demo.visit import Call
 from nerve.demo.workspace import HEADS
 
@@ -68,8 +70,10 @@ class Simulator:
         api_key: str = "",
         staff_key: str = "",
         back_office: BackOffice | None = None,
+        heads: HeadLog | None = None,
     ) -> None:
         self.stats = TrafficStats()
+        self.heads = heads or HeadLog(base_url)  # what the website heads got from Nerve
         self._api_key = api_key  # the shop backend's, for what it records with Nerve
         self._staff_key = staff_key  # the store tablets'
         self._back_office = back_office
@@ -100,7 +104,7 @@ class Simulator:
             with httpx.Client(base_url=self._base_url, timeout=10.0) as client:
                 self.carts = CartCalls(client, self._write_keys, self._api_key, self._staff_key)
                 transport = _Transport(client, self._write_keys, self.stats, self._api_key,
-                                       self.carts, self._back_office)  # fmt: skip
+                                       self.carts, self._back_office, self.heads)  # fmt: skip
                 try:
                     self._send_until(stop, transport)
                 finally:
@@ -113,9 +117,7 @@ class Simulator:
 
     def _send_until(self, stop: threading.Event, transport: _Transport) -> None:
         self._lives = [
-            (regular_life if customer.regular else customer_life)(
-                customer, random.Random(f"{self._seed}:life:{customer.index}")
-            )
+            _life(customer)(customer, random.Random(f"{self._seed}:life:{customer.index}"))
             for customer in self._customers
         ]
         for index in range(len(self._lives)):
@@ -169,7 +171,7 @@ class _Transport:
 
     def __init__(
         self, client: httpx.Client, write_keys: Mapping[str, str], stats: TrafficStats,
-        api_key: str, carts: CartCalls, back_office: BackOffice | None,
+        api_key: str, carts: CartCalls, back_office: BackOffice | None, heads: HeadLog,
     ) -> None:  # fmt: skip
         self._client = client
         self._write_keys = write_keys
@@ -177,6 +179,7 @@ class _Transport:
         self._api_key = api_key
         self._carts = carts
         self._back_office = back_office
+        self._heads = heads
 
     def send(self, call: Call) -> None:
         if call.type == "pause":
@@ -195,6 +198,9 @@ class _Transport:
             return
         if call.type in ("push_token", "sms_consent"):
             self._opt_in(call)
+            return
+        if call.type == "personalize":
+            self._personalize(call)
             return
         device = call.device
         device.queue.append(_message(call))
@@ -284,6 +290,28 @@ class _Transport:
         else:
             self._stats.sms_opt_ins += 1
 
+    def _personalize(self, call: Call) -> None:
+        """The head asks what to show, with the ids its SDK has (the events it queued first, as
+        a page's analytics calls go before its next render)."""
+        device = call.device
+        self.flush(device)
+        fields = dict(call.fields)
+        customer = fields.pop("customer")
+        query = {**fields, "anonymousId": device.anonymous_id}
+        if device.user_id:
+            query["userId"] = device.user_id
+        try:
+            response = self._client.get("/v1/personalize", params=query,
+                                        auth=(self._write_keys[device.head], ""))  # fmt: skip
+        except httpx.HTTPError as exc:
+            self._failed(f"{device.head} /v1/personalize: {exc!r}")
+            return
+        if response.status_code != 200:
+            self._failed(f"{device.head} /v1/personalize: HTTP {response.status_code} "
+                         f"{response.text[:300]}")  # fmt: skip
+            return
+        self._heads.record(customer, device, response.json())
+
     def _count(self, head: str, messages: list[dict[str, Any]]) -> None:
         self._stats.by_head[head] += len(messages)
         for message in messages:
@@ -294,6 +322,12 @@ class _Transport:
     def _failed(self, reason: str) -> None:
         self._stats.failed += 1
         self._stats.last_failure = reason
+
+
+def _life(customer: Customer) -> Callable[[Customer, random.Random], Iterator[Call]]:
+    if customer.regular:
+        return regular_life
+    return runner_life if customer.runner else customer_life
 
 
 def _message(call: Call) -> dict[str, Any]:

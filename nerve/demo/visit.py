@@ -22,8 +22,8 @@ class Call:
     # identify, track, page or screen; subscribe: a sign-up form posted to Nerve; push_token:
     # the app's push registration; sms_consent: the shop's backend records an SMS opt-in;
     # cart: a cart API call (fields: op, cart, where, ...); shop_order: the order reaches the
-    # shop's platform, which posts its webhooks to Nerve; pause: no request, the customer is
-    # between two visits
+    # shop's platform, which posts its webhooks to Nerve; personalize: the head asks Nerve what
+    # to show (GET /v1/personalize); pause: no request, the customer is between two visits
     type: str
     fields: dict[str, Any]  # event, name, properties, traits; the sign-up form's fields
     wait: float  # seconds the customer spends before this call
@@ -131,6 +131,17 @@ class Visit:
         store = self.customer.home.code if self.device.head == "pos" else None
         return self._call("shop_order", {"order": order, "customer": self.customer,
                                          "store": store}, flush=True)  # fmt: skip
+
+    def personalize(self, slots: str = "home_banner", context: str | None = None) -> Call:
+        """The head asks Nerve what to show on the page it renders (`GET /v1/personalize`)
+        with the ids it has, and three recommended products."""
+        fields: dict[str, Any] = {"slots": slots, "recommendations": 3,
+                                  "customer": self.customer}  # fmt: skip
+        if context is not None:
+            fields["context"] = context
+        # As the page renders, no time of the customer's own: nor a draw of the customer's
+        # random generator, so each customer's story stays the one the seed gave before.
+        return Call(self.device, "personalize", fields, 0.0)
 
     def _call(self, type_: str, fields: dict[str, Any], flush: bool = False) -> Call:
         return Call(self.device, type_, fields, self.think(), flush)

@@ -108,6 +108,27 @@ def of_profiles(
     return events, last
 
 
+def named_of_profiles(
+    conn: Connection, profile_ids: list[str], names: list[str], since: datetime | None
+) -> list[tuple[str, str, datetime, dict[str, Any]]]:
+    """(profile id, event name, timestamp, properties) of the track events named `names`
+    attached to these profiles, at or after `since` when given (segments count them)."""
+    found: list[tuple[str, str, datetime, dict[str, Any]]] = []
+    if not profile_ids or not names:
+        return found
+    for start in range(0, len(profile_ids), 2000):
+        query = select(Event.profile_id, Event.event, Event.timestamp, Event.payload).where(
+            Event.profile_id.in_(profile_ids[start : start + 2000]), Event.event.in_(names)
+        )
+        if since is not None:
+            query = query.where(Event.timestamp >= since)
+        for row in conn.execute(query):
+            properties = row.payload.get("properties") if isinstance(row.payload, dict) else None
+            found.append((row.profile_id, row.event, row.timestamp,
+                          properties if isinstance(properties, dict) else {}))  # fmt: skip
+    return found
+
+
 def unresolved_count(conn: Connection) -> int:
     """Events not yet attached to a profile, in every workspace (counted on the small index of
     unresolved events)."""

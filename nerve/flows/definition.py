@@ -24,7 +24,8 @@ from pydantic import (
 )
 
 from nerve.errors import InvalidFlow as InvalidFlow  # raised by load and validate
-from nerve.flows import actions, graph, problems, shop_events
+from nerve.flows import actions, graph, problems, segment_trigger, shop_events
+from nerve.flows.broadcasts import trigger as audience_trigger
 from nerve.flows.durations import MAX_DAYS, parse_duration
 from nerve.flows.expressions import ExpressionError, parse
 from nerve.flows.graph import END, NEXT
@@ -66,11 +67,30 @@ TRIGGER_TYPES: dict[str, str] = {"event": "a tracked event with this name (`even
 TRIGGER_TYPES.update({kind: f"a {kind} event about the shop, not a person (`event`: "
                       f"{', '.join(sorted(names))}); its run has no person"
                       for kind, names in shop_events.SHOP_EVENTS.items()})  # fmt: skip
+TRIGGER_TYPES["segment"] = (
+    "a person entered or left the segment `segment` (`event`: segment_entered, segment_exited)"
+)
+TRIGGER_TYPES["audience"] = (
+    "every member of the segment `segment` (nerve/flows/broadcasts): `event: broadcast` (started "
+    "by hand), `event: schedule` (with `every` and `at`) or a catalog event such as price_changed"
+)
 
 
 class Trigger(_Strict):
     type: str = Field(default="event", description="What starts a run; see TRIGGER_TYPES")
     event: str = Field(min_length=1, description="Event name, e.g. Checkout Started")
+    segment: str | None = Field(
+        default=None,
+        description="The segment's key, for the trigger types `segment` (segment_entered, "
+        "segment_exited) and `audience` (every member of the segment)",
+    )
+    every: str | None = Field(
+        default=None, description="`audience` with `event: schedule`: how often, e.g. 1d or 7d"
+    )
+    at: time | None = Field(
+        default=None,
+        description='`audience` with `event: schedule`: the UTC time of day, quoted: "09:00"',
+    )
     where: str | None = Field(default=None, description="Condition on the event and profile")
     key: str | None = Field(
         default=None, description="Expression for the run key, e.g. properties.cart_id"
@@ -78,6 +98,19 @@ class Trigger(_Strict):
     reentry: Literal["once", "once_per_key", "always"] | Reentry = "once_per_key"
 
     _check_where = field_validator("where", "key")(_expression)
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        return None if value is None else _duration(value)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _quoted_at(cls, value: Any) -> Any:
+        # As for WaitUntil.until: YAML 1.1 reads an unquoted 09:00 as a number.
+        if value is not None and not isinstance(value, str | time):
+            raise ValueError('must be a time of day in quotes, e.g. "09:00"')
+        return value
 
     @field_validator("type")
     @classmethod
@@ -342,6 +375,7 @@ def validate(data: Any, outbound: OutboundPolicy | None = None) -> FlowDefinitio
     except ValidationError as exc:
         raise InvalidFlow(problems.describe(exc, data, FlowDefinition, _HINTS)) from None
     found = graph.problems(flow) + _digest_problems(flow) + shop_events.problems(flow)
+    found += audience_trigger.problems(flow) + segment_trigger.problems(flow)
     if outbound is not None:
         found += _parameter_problems(flow, outbound)
     if found:

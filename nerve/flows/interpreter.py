@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 
-from nerve.flows import shop_events
+from nerve.flows import segment_trigger, shop_events
 from nerve.flows.definition import END, FlowDefinition, Node, SplitPath, WaitUntil
 from nerve.flows.durations import parse_duration
 from nerve.flows.expressions import EvaluationError, parse
@@ -255,7 +255,10 @@ def _or_not(condition: str, evaluate: Callable[[], T]) -> T | None:
 
 def trigger_named(flow: FlowDefinition, event: dict[str, Any]) -> bool:
     """The cheap half of `trigger_matches`: the event's name (or type) alone. A shop event
-    (catalog) matches only flows of its trigger type, and a person's event only `event` flows."""
+    (catalog) matches only flows of its trigger type, and a person's event only `event` flows
+    (or `segment` flows, by their segment's own entry and exit events)."""
+    if flow.trigger.type == segment_trigger.SEGMENT:
+        return segment_trigger.matches(flow, event)
     if flow.trigger.type != "event" or event.get("type") in shop_events.SHOP_EVENTS:
         return event.get("type") == flow.trigger.type and event.get("event") == flow.trigger.event
     return event.get("event") == flow.trigger.event or event.get("type") == flow.trigger.event

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from nerve import metrics
 from nerve.db.base import insert_rows, new_id
 from nerve.db.dialect import Dialect
+from nerve.flows import segment_trigger
 from nerve.flows.definition import FlowDefinition, Reentry
 from nerve.flows.engine import (
     LIVE,
@@ -61,7 +62,7 @@ def route_events(conn: Connection, batch: AttachedBatch) -> None:
     try:
         with conn.begin_nested():
             for event in batch.events:
-                router.route(event.id, event.payload, event.person_id)
+                router.route(event.id, event.payload, event.person_id, event.source_id)
             router.flush()
         return
     except OperationalError:
@@ -74,7 +75,7 @@ def route_events(conn: Connection, batch: AttachedBatch) -> None:
     for event in batch.events:
         try:
             with conn.begin_nested():
-                router.route(event.id, event.payload, event.person_id)
+                router.route(event.id, event.payload, event.person_id, event.source_id)
                 router.flush()
         except OperationalError:
             raise
@@ -114,6 +115,7 @@ class _Router:
         self.entered: set[tuple[str, str, str, str]] = set()
         self._people: People | None = None
         self._views: dict[str, dict[str, Any]] = {}
+        self._segment_sources: set[str] | None = None
 
     def profile(self, flow: FlowDefinition, person: str) -> dict[str, Any]:
         """The person as `flow`'s conditions see them ({} when they read nothing of it)."""
@@ -201,17 +203,29 @@ class _Router:
         self._entries = None
         self.entered.clear()
 
-    def route(self, event_id: int, payload: dict[str, Any], person: str) -> None:
+    def route(self, event_id: int, payload: dict[str, Any], person: str, source_id: str) -> None:
         # A run started or ended by an earlier event of this batch counts.
         for run in list(self._live_runs(person)):
             if _steer(self, run, payload, person):
                 self._runs.pop(person, None)  # moved on by `transition`: read it again
         for version in self.versions:
             flow = version.definition
-            if trigger_named(flow, payload) and trigger_matches(
-                flow, payload, self.profile(flow, person)
+            if (
+                trigger_named(flow, payload)
+                and self.trusted(flow, source_id)
+                and trigger_matches(flow, payload, self.profile(flow, person))
             ):
                 _maybe_start(self, version, person, payload, event_id)
+
+    def trusted(self, flow: FlowDefinition, source_id: str) -> bool:
+        """Whether an event from `source_id` may start `flow`: a segment's entry or exit only
+        from Nerve's own segments source — a head sending "Segment Entered" starts nothing."""
+        if flow.trigger.type != segment_trigger.SEGMENT:
+            return True
+        if self._segment_sources is None:  # one query per batch, only when it matters
+            sent_by = {event.source_id for event in self.batch.events}
+            self._segment_sources = segment_trigger.own_sources(self.conn, sent_by)
+        return source_id in self._segment_sources
 
     def _live_runs(self, person: str) -> list[SimpleNamespace]:
         if person not in self._runs:

@@ -120,6 +120,9 @@ def route_pending(engine: Engine, limit: int = _ROUTE_BATCH) -> int:
             return 0
         now = dialect.now(conn)
         _Starter(conn, dialect, now).start_all(claimed)
+        from nerve.flows.broadcasts import service as broadcasts
+
+        broadcasts.on_shop_events(conn, now, claimed)  # flows for a segment's members
         conn.execute(
             update(table(ShopEvent))
             .where(events.id.in_([e.id for e in claimed]))

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from nerve import metrics
 from nerve.db.base import new_id
-from nerve.flows import channel_action, email_action, webhook
+from nerve.flows import channel_action, email_action, segment_trigger, webhook
 from nerve.flows.definition import FlowDefinition, InvalidFlow, canonical, validate
 from nerve.flows.models import Flow, FlowVersion
 
@@ -40,9 +40,14 @@ def publish(
     """A new immutable version; waiting runs stay on the version they started on. A definition
     equal to the latest version in that environment publishes nothing: that version comes
     back, `unchanged`."""
+    from nerve.flows.broadcasts import service as broadcasts
+    from nerve.flows.broadcasts import trigger as audience_trigger
+
     missing = email_action.unknown_references(conn, workspace_id, flow.nodes)
     missing += webhook.unknown_references(conn, workspace_id, flow.nodes)
     missing += channel_action.unknown_references(conn, workspace_id, flow.nodes)
+    missing += audience_trigger.unknown_segment(conn, workspace_id, flow)
+    missing += segment_trigger.unknown_segment(conn, workspace_id, flow)
     if missing:
         raise InvalidFlow(missing)
     definition = canonical(flow)
@@ -74,7 +79,9 @@ def publish(
             definition=definition,
         )
     )
-    return _published(flow_id, version_id, number, environment, unchanged=False)
+    published = _published(flow_id, version_id, number, environment, unchanged=False)
+    broadcasts.published(conn, workspace_id, published, flow)  # a schedule's next occurrence
+    return published
 
 
 def _canonical_stored(stored: Any) -> dict[str, Any] | None:

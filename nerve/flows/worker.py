@@ -25,6 +25,7 @@ from nerve.channels.email import EmailService, email_service
 from nerve.channels.registry import deliveries
 from nerve.db.dialect import TaskListener, dialect_of
 from nerve.flows import shop_events
+from nerve.flows.broadcasts.fanout import Fanout
 from nerve.flows.budget import StepBudget
 from nerve.flows.executor import Attempt, Executor, TaskExecutor
 from nerve.flows.retention import Retention
@@ -54,6 +55,7 @@ class FlowWorker:
         email: EmailService | None = None,
         vault: Vault | None = None,
         channels: dict[str, Delivery] | None = None,
+        fanout: Fanout | None = None,
     ) -> None:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.executor = executor or Executor(
@@ -65,6 +67,7 @@ class FlowWorker:
         self._concurrency = concurrency
         self._lease_seconds = lease_seconds
         self._retention = retention or Retention()
+        self._fanout = fanout or Fanout()
         self._dialect = dialect_of(engine)
         self._poll_seconds = poll_seconds or self._dialect.poll_seconds
         self._listener: TaskListener | None = None
@@ -91,6 +94,7 @@ class FlowWorker:
             email=email_service(engine, settings),
             vault=vault,
             channels=deliveries(engine, settings, vault, outbound),
+            fanout=Fanout(settings.broadcast_runs_per_second),
         )
 
     def start(self) -> None:
@@ -143,9 +147,10 @@ class FlowWorker:
                     pending = [task for f, task in self._in_flight.items() if not f.done()]
                     await self._db(self.executor.extend, pending)
                 routed = await self._db(shop_events.route_pending, self.executor.engine)
+                fanned = await self._db(self._fanout.step, self.executor.engine)
                 claimed = await self._claim()
                 settled = await self._settle_finished()
-                if claimed or settled or routed:
+                if claimed or settled or routed or fanned:
                     continue
             except Exception:  # keep working after a bad moment (database restart, ...)
                 log.exception("flow_worker_error")

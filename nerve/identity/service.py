@@ -266,6 +266,24 @@ def set_rules(conn: Connection, workspace_id: str, rules: MergeRules, actor: str
 
 # --- figures ------------------------------------------------------------------------------------
 
+
+def people_after(conn: Connection, workspace_id: str, after: str | None, limit: int) -> list[str]:
+    """Person ids (merge-tree roots) of the workspace in ascending order, after `after` (a
+    cursor for a pass over everyone)."""
+    query = select(Profile.id).where(
+        Profile.workspace_id == workspace_id, Profile.id == Profile.cluster_id
+    )
+    if after is not None:
+        query = query.where(Profile.id > after)
+    return list(conn.scalars(query.order_by(Profile.id).limit(limit)))
+
+
+def people_count(conn: Connection, workspace_id: str) -> int:
+    query = select(func.count()).select_from(Profile)
+    where = (Profile.workspace_id == workspace_id, Profile.id == Profile.cluster_id)
+    return int(conn.scalar(query.where(*where)) or 0)
+
+
 # Identifiers that name a person rather than a device.
 PERSONAL_TYPES = ("email", "user_id", "phone")
 

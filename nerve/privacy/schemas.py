@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from nerve.audiences.schemas import ExportedAudienceMembership
+from nerve.carts.schemas import ExportedCart
 from nerve.channels.push.schemas import PushSubscriptionRecord
 from nerve.channels.schemas import LoggedMessage, OptOutRecord
+from nerve.connectors.schemas import ExportedDelivery
 from nerve.consent.schemas import ConsentRecord
 from nerve.events.schemas import Event
 from nerve.flows.schemas import ExportedDigest, ExportedRun
 from nerve.identity.schemas import MergeRecord
 from nerve.orders.schemas import OrderRecord
+from nerve.personalization.schemas import ShownSlot
 from nerve.profiles.schemas import Person, TraitObservation
+from nerve.segments.schemas import SegmentExport
 
 
 class ProfileExport(BaseModel):
@@ -20,6 +25,17 @@ class ProfileExport(BaseModel):
     profile: Person
     trait_history: list[TraitObservation] = Field(description="Every trait value ever seen")
     orders: list[OrderRecord]
+    carts: list[ExportedCart] = Field(
+        default_factory=list, description="The person's carts with their lines and merges"
+    )
+    audience_members: list[ExportedAudienceMembership] = Field(
+        default_factory=list,
+        description="Ad-platform audiences the person was sent to (as hashes) and not removed from",
+    )
+    shop_deliveries: list[ExportedDelivery] = Field(
+        default_factory=list,
+        description="Shop webhooks naming the person that were kept (dead-lettered), with bodies",
+    )
     merges: list[MergeRecord]
     events: list[Event]
     flow_runs: list[ExportedRun] = Field(description="The person's runs through flows, with steps")
@@ -34,4 +50,10 @@ class ProfileExport(BaseModel):
     push_subscriptions: list[PushSubscriptionRecord] = Field(
         description="Browsers and apps that get push messages, by the identifier they were "
         "registered under"
+    )
+    slot_impressions: list[ShownSlot] = Field(
+        description="Personalization decisions shown: slot, variant, experiment arm"
+    )
+    segments: SegmentExport | None = Field(
+        default=None, description="The segments the person is in, and their entries and exits"
     )

@@ -48,6 +48,12 @@ class ComputedAttributes(BaseModel):
     interests: dict[str, float] = Field(
         description="Decayed interest scores such as `category:Running Shoes`, highest first"
     )
+    top_brand: str | None = Field(
+        default=None, description="The brand of the highest `brand:` interest, e.g. Acme Coffee"
+    )
+    top_category: str | None = Field(
+        default=None, description="The category of the highest `category:` interest"
+    )
 
 
 class Person(BaseModel):

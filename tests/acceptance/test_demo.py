@@ -4,7 +4,9 @@ abandoned carts reminded by mail — which a customer leaves with one click, and
 SMS and pushes reaching the demo's phones, big orders alerting the team in Slack, and a customer
 in three marketing flows at once held to the fatigue cap — all on Nerve's commerce data: the
 catalogue in Nerve's catalog with stock that runs low, server carts merged across devices and
-looked up at the store tablet, orders and their statuses through Shopify's signed webhooks."""
+looked up at the store tablet, orders and their statuses through Shopify's signed webhooks —
+and segments followed as events arrive, the website head's banner changing once the customer's
+phone showed her interest, a VIP broadcast and a push to a brand's fans when its price drops."""
 
 from __future__ import annotations
 
@@ -207,7 +209,7 @@ def _unsubscribed_reminder(
     demo's customers do, through the mail's List-Unsubscribe), and their consent record."""
     while True:
         for mail in _mails(base_url):
-            if mail["kind"] != "marketing":
+            if mail["kind"] != "marketing" or "VIP picks" in mail["subject"]:
                 continue
             consent = _consent(base_url, admin_key, mail["to"])
             if consent is not None and consent["status"] == "unsubscribed":
@@ -220,7 +222,9 @@ def _unsubscribed_reminder(
 def _clicked(base_url: str, admin_key: str, until: float) -> dict[str, Any] | None:
     """A message of the log whose recipient clicked a link in it (the demo's customers do)."""
     while True:
-        response = _get(base_url, admin_key, "/api/v1/messages", status="clicked")
+        response = _get(
+            base_url, admin_key, "/api/v1/messages", status="clicked", flow="demo_abandoned_cart"
+        )
         assert response.status_code == 200, response.text
         if response.json()["data"] or time.monotonic() > until:
             return next(iter(response.json()["data"]), None)
@@ -279,6 +283,23 @@ def _commerce(base_url: str, admin_key: str, until: float) -> dict[str, Any]:
         shipped = [o for o in shop["orders"] if "shipped" in [h["status"] for h in o["history"]]]
         if (shipped and merged and runs) or time.monotonic() > until:
             return {"shop": shop, "low_stock_runs": runs, "merged": merged, "shipped": shipped}
+        time.sleep(0.5)
+
+
+def _audiences(base_url: str, admin_key: str, until: float) -> dict[str, Any]:
+    """What the website head got (the demo's page as JSON), the VIP newsletter's broadcasts and
+    the brand-deal pushes sent, once a laptop's banner changed, the newsletter went and a brand
+    push was sent (or time is up)."""
+    while True:
+        head: dict[str, Any] = httpx.get(f"{base_url}/demo/head.json").json()
+        path = "/api/v1/flows/demo_vip_newsletter/broadcasts"
+        vip = _get(base_url, admin_key, path).json()["data"]
+        pushes = _get(base_url, admin_key, "/api/v1/messages", flow="demo_brand_deal",
+                      status="sent").json()["data"]  # fmt: skip
+        changed = [d for d in head["data"] if d["banners"][:1] == ["winter_jacket"]
+                   and "running_shoes" in d["banners"] and d["device"] == "laptop"]  # fmt: skip
+        if (changed and vip and pushes) or time.monotonic() > until:
+            return {"head": head, "changed": changed, "vip": vip, "pushes": pushes}
         time.sleep(0.5)
 
 
@@ -363,6 +384,9 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
             _get(base_url, admin_key, f"/api/v1/orders/{shipped_order['order_id']}").json()
             if shipped_order else None
         )  # fmt: skip
+        audiences = _audiences(base_url, admin_key, time.monotonic() + 20)
+        fans = _get(base_url, admin_key, "/api/v1/segments/running_fans")
+        head_page = httpx.get(f"{base_url}/demo/head")
         catalogued = _get(base_url, admin_key, "/api/v1/products/TRL-001-EU43")
         shop_page = httpx.get(f"{base_url}/demo/shop")
         phones_page = httpx.get(f"{base_url}/demo/phones")
@@ -480,9 +504,11 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     sent_sms = [m for m in logs["sms"] if m["status"] == "sent"]
     assert any(m["details"]["sid"] in sids for m in sent_sms), (logs["sms"], sids)
     assert {m["flow"] for m in sent_sms} <= {"demo_order_shipped", "demo_cart_sms"}
-    assert all(p["title"] == "Welcome to the app" and p["customer"] for p in pushes), pushes
+    assert all(p["customer"] for p in pushes), pushes
+    assert {p["title"] for p in pushes} <= {"Welcome to the app", "Pacer Lab is on sale"}, pushes
     sent_push = [m for m in logs["push"] if m["status"] == "sent"]
-    assert sent_push and all(m["flow"] == "demo_app_offer" for m in sent_push), logs["push"]
+    assert any(m["flow"] == "demo_app_offer" for m in sent_push), logs["push"]
+    assert {m["flow"] for m in sent_push} <= {"demo_app_offer", "demo_brand_deal"}, logs["push"]
     assert alerts[0]["text"].startswith("Big order: €"), alerts[0]
     assert alerts[0]["blocks"][0]["type"] == "header", alerts[0]
     assert (
@@ -537,6 +563,39 @@ def test_demo_serves_a_shop_whose_heads_all_report_events(tmp_path: Path) -> Non
     assert re.search(r"Orders through Shopify's webhooks: \d+ taken; statuses applied: \d+ paid",
                      screen), out  # fmt: skip
     assert re.search(r"Carts \(Nerve's server carts\): \d+ opened", screen), out
+    # Segments and personalization: a customer looked at running shoes on her phone; her
+    # laptop's home page (its own anonymousId, then her userId) went from the winter-jacket
+    # promotion to the running-shoe collection, with her public segment and recommendations.
+    assert fans.status_code == 200 and fans.json()["members"] >= 1, fans.text
+    assert audiences["changed"], audiences["head"]
+    runner = audiences["changed"][0]
+    assert runner["banner"] == "running_shoes" and runner["signed_in"], runner
+    assert "running_fans" in runner["segments"] and runner["recommendations"], runner
+    assert all(r["sku"] and r["reason"] for r in runner["recommendations"]), runner
+    assert head_page.status_code == 200 and "running-shoe collection" in head_page.text
+    assert re.search(r"▣ .+'s laptop home page: winter jacket → running-shoe collection \(rule"
+                     r" running_fans", screen), out  # fmt: skip
+    assert re.search(r"◎ .+ entered the segment running_fans", screen), out
+    # The back office starts the VIP newsletter once VIPs exist, after its blast radius.
+    assert audiences["vip"], "the VIP newsletter was not broadcast"
+    vip = audiences["vip"][0]
+    assert vip["segment"] == "vip" and vip["audience"] >= 1, vip
+    assert re.search(r"▶ VIP newsletter: the back office looked at the blast radius — \d+ VIPs?",
+                     screen), out  # fmt: skip
+    # A Pacer Lab price drop pushes its fans who allowed the app's offers: the brand's flow.
+    assert re.search(r"% Price drop: Tempo Glide by Pacer Lab €119.00 → €89.25", screen), out
+    assert audiences["pushes"], "no brand-deal push was sent"
+    assert all(m["channel"] == "push" and m["topic"] == "app-offers"
+               for m in audiences["pushes"]), audiences["pushes"]  # fmt: skip
+    assert re.search(r"◆ Brand deal pushed to .+: “Pacer Lab is on sale”", screen), out
+    entries = re.search(r"Segments and personalization: (\d+) segment entr", screen)
+    decisions = re.search(r"(\d+) personalization decisions?", screen)
+    assert entries and int(entries.group(1)) >= 1, out
+    assert decisions and int(decisions.group(1)) >= 2, out
+    runs = re.search(r"Broadcasts: \d+ broadcasts? started (\d+) runs?", screen)
+    brand = re.search(r"(\d+) brand push(es)? sent", screen)
+    assert runs and int(runs.group(1)) >= 2, out
+    assert brand and int(brand.group(1)) >= 1, out
     key_file = tmp_path / "nerve-demo.key"
     assert key_file.exists() and key_file.stat().st_mode & 0o077 == 0
 

@@ -31,6 +31,8 @@ TEMPLATE = EXAMPLES.parent / "templates" / "cart_reminder_1.yaml"
 SUPPRESSIONS = Path(__file__).parent / "suppressions.csv"
 POLICY = Path(__file__).parent / "delivery_policy.yaml"
 CATALOG = Path(__file__).parent / "catalog.ndjson"
+SLOT = Path(__file__).parent / "home_banner_slot.yaml"
+SEGMENT = Path(__file__).parent / "running_fans_segment.yaml"
 SECRET_KEY = new_key()
 
 # command: (arguments that work, arguments that fail, the failure's code). A leading "{staff}"
@@ -68,6 +70,12 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "templates validate": ([str(TEMPLATE)], ["missing.yaml"], "invalid_request"),
     "templates apply": ([str(TEMPLATE)], ["missing.yaml"], "invalid_request"),
     "templates preview": (["cart_reminder_1"], ["no_such_template"], "not_found"),
+    "slots validate": ([str(SLOT)], ["missing.yaml"], "invalid_request"),
+    "slots apply": ([str(SLOT)], ["{staff}", str(SLOT)], "forbidden"),
+    "segments validate": ([str(SEGMENT)], ["missing.yaml"], "invalid_request"),
+    "segments preview": ([str(SEGMENT)], ["{staff}", str(SEGMENT)], "forbidden"),
+    "segments apply": ([str(SEGMENT)], ["{staff}", str(SEGMENT)], "forbidden"),
+    "segments list": ([], ["{staff}"], "forbidden"),
     "email domain": (["shop.example"], ["{staff}", "shop.example"], "forbidden"),
     "push vapid": ([], ["{staff}"], "forbidden"),
     "suppressions import": ([str(SUPPRESSIONS)], ["missing.csv"], "invalid_request"),
@@ -104,6 +112,22 @@ CATALOGUE: dict[str, tuple[list[str] | None, list[str] | None, str]] = {
     "connectors dead-letters": ([], ["{staff}"], "forbidden"),
     "connectors replay": (None, ["999"], "not_found"),  # a dead letter takes a bad delivery
     "connectors remove": (["shop-main"], ["shop-main"], "not_found"),  # the second time
+    "recommendations train": ([], ["{staff}"], "forbidden"),
+    "recommendations runs": ([], None, ""),  # every role may read them (staff: at the counter)
+    "audiences add": (
+        None,
+        ["meta", "--segment", "nobody", "--destination", "csv"],
+        "invalid_request",
+    ),  # a success needs a segment: tests/integration/audiences
+    "audiences list": ([], ["{staff}"], "forbidden"),
+    "audiences export": (None, ["aud_unknown", "--output", "unused.csv"], "not_found"),
+    "audiences remove": (None, ["aud_unknown"], "not_found"),
+    # A success needs a segment and an audience flow: tests/integration/broadcasts/test_cli.py
+    "broadcasts start": (None, ["no_such_flow", "--yes"], "not_found"),
+    "broadcasts list": (None, ["no_such_flow"], "not_found"),
+    "broadcasts pause": (None, ["bc_unknown"], "not_found"),
+    "broadcasts resume": (None, ["{staff}", "bc_unknown"], "forbidden"),
+    "broadcasts cancel": (None, ["bc_unknown"], "not_found"),
 }
 
 

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from nerve.db.models import metadata
 from nerve.privacy.registry import NOT_PERSONAL, REGISTRY
+from nerve.privacy.schemas import ProfileExport
 from tests.factories import Shop, make_shop
 from tests.integration.profiles.test_identity import settle
 from tests.receivers import Receiver
@@ -103,3 +104,11 @@ def test_every_table_is_registered_as_personal_data_or_declared_free_of_it() -> 
     missing = tables - registered - set(NOT_PERSONAL)
     assert not missing, f"register what these tables hold about a person: {sorted(missing)}"
     assert not (registered | set(NOT_PERSONAL)) - tables, "a registration names a lost table"
+
+
+def test_the_export_document_has_a_section_for_every_registered_kind() -> None:
+    """The export API answers through its typed schema: a registered kind of personal data that
+    the schema lacks would be dropped from every person's export without a word."""
+    exported = {data.name for data in REGISTRY if data.export is not None}
+    missing = exported - set(ProfileExport.model_fields)
+    assert not missing, f"add these sections to ProfileExport: {sorted(missing)}"

@@ -196,6 +196,10 @@ def test_a_batch_with_only_bad_items_is_a_400_listing_them(client: TestClient, s
     )
     error = _error(response, 400, "invalid_request")
     assert [d["index"] for d in error["details"]] == [0, 1]
+    # A messageId beyond 64 bits is echoed exactly in the error too (it was a 500).
+    big = {"type": "track", "userId": "u1", "messageId": 2**70}
+    response = client.post("/v1/batch", json={"batch": [big]}, auth=(shop.write_keys["web"], ""))
+    assert _error(response, 400, "invalid_request")["details"][0]["messageId"] == 2**70
 
 
 def test_resent_messages_are_stored_once_per_source(client: TestClient, shop: Shop) -> None:

@@ -1,0 +1,1 @@
+"""Recommendations: frequently bought together, also bought/viewed, per person, popularity."""
