@@ -57,11 +57,17 @@ def ensure_workspace(conn: Connection, name: str = DEFAULT_WORKSPACE) -> str:
     return workspace_id
 
 
-def create_source(conn: Connection, workspace_id: str, name: str, kind: str) -> SourceInfo:
+def create_source(
+    conn: Connection, workspace_id: str, name: str, kind: str, *, own: bool = False
+) -> SourceInfo:
     if kind not in SOURCE_KINDS:
         raise InvalidInput(f"unknown source kind {kind!r}", details={"allowed": list(SOURCE_KINDS)})
     if not name.strip():
         raise InvalidInput("a source needs a name")
+    if not own and name.strip().casefold().startswith(_OWN_PREFIX):
+        # Nerve's own sources ("Nerve orders", "Nerve segments") are found by name: one made
+        # under such a name with a working write key would let a head send as Nerve.
+        raise InvalidInput(f"source names beginning with {_OWN_PREFIX!r} are Nerve's own")
     exists = conn.scalar(
         select(Source.id).where(Source.workspace_id == workspace_id, Source.name == name)
     )
@@ -87,6 +93,9 @@ def create_source(conn: Connection, workspace_id: str, name: str, kind: str) -> 
     return source
 
 
+_OWN_PREFIX = "nerve "
+
+
 def own_source(conn: Connection, workspace_id: str, name: str) -> str:
     """The id of one of Nerve's own sources (the events it records itself, such as a mail's
     opens and clicks), made on first use. Nerve writes those events directly, so the source's
@@ -98,7 +107,7 @@ def own_source(conn: Connection, workspace_id: str, name: str) -> str:
         return found
     try:
         with conn.begin_nested():  # two first sends at once: one makes it, the other reads it
-            source = create_source(conn, workspace_id, name, "server")
+            source = create_source(conn, workspace_id, name, "server", own=True)
             conn.execute(
                 update(Source).where(Source.id == source.id).values(write_key_revoked_at=utcnow())
             )

@@ -7,7 +7,7 @@ from sqlalchemy import Engine, select
 
 from nerve.audit.models import AuditRecord
 from nerve.db.engine import write_transaction
-from nerve.errors import Conflict, NotFound
+from nerve.errors import Conflict, InvalidInput, NotFound
 from nerve.workspaces import service
 from tests.factories import make_shop
 
@@ -61,3 +61,14 @@ def test_revoking_twice_is_a_conflict_and_rotating_makes_a_new_working_key(
         ("key_admin", "source.write_key.revoked", shop.source_ids["web"]),
         ("operator", "source.write_key.rotated", shop.source_ids["web"]),
     ]
+
+
+def test_nerves_own_source_names_are_reserved(engine: Engine) -> None:
+    """Nerve finds its own sources by name; one made by hand under such a name would have a
+    working write key, and a head could send "Segment Entered" as Nerve."""
+    shop = make_shop(engine, kinds=("web",))
+    with write_transaction(engine) as conn, pytest.raises(InvalidInput, match="Nerve's own"):
+        service.create_source(conn, shop.workspace_id, "Nerve segments", "server")
+    with write_transaction(engine) as conn:
+        own = service.own_source(conn, shop.workspace_id, "Nerve segments")
+        assert service.find_source(conn, shop.workspace_id, own).write_key_revoked_at is not None
